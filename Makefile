@@ -1,0 +1,99 @@
+# failoverd — see README.md. `make`, `make check`, `make demo`, `make bench`, `make deb`, `make rpm`.
+VERSION   := $(shell cat VERSION)
+PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+MANDIR    ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR   ?= /lib/systemd/system
+DESTDIR   ?=
+
+CC        ?= cc
+PKGS      := libnl-route-3.0 libconfig libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=c11 -D_GNU_SOURCE -DFOD_VERSION='"$(VERSION)"' $(WARN) $(PKG_CFLAGS)
+LDLIBS    += $(PKG_LIBS)
+
+B         := build
+CTL_SRCS  := daemon/failoverctl.c daemon/auth.c daemon/config.c daemon/log.c daemon/ctl_client.c
+D_SRCS    := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c)) daemon/auth.c daemon/config.c daemon/log.c
+PURE_SRCS := daemon/fsm.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c
+HDRS      := $(wildcard daemon/*.h)
+
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+PYTEST    := /usr/bin/python3 -m pytest
+
+.PHONY: all check unit fuzz fuzz-smoke integration demo bench deps install clean deb rpm
+
+all: $(B)/failoverd $(B)/failoverctl $(B)/prober
+
+$(B)/failoverd: $(sort $(D_SRCS)) $(HDRS) | $(B)
+	$(CC) $(CFLAGS) -o $@ $(sort $(D_SRCS)) $(LDFLAGS) $(LDLIBS)
+
+$(B)/failoverctl: $(CTL_SRCS) $(HDRS) | $(B)
+	$(CC) $(CFLAGS) -o $@ $(CTL_SRCS) $(LDFLAGS) $(LDLIBS)
+
+$(B)/prober: tests/tools/prober.c | $(B)
+	$(CC) $(CFLAGS) -o $@ $< -lm
+
+$(B) $(B)/unit $(B)/fuzz:
+	mkdir -p $@
+
+# Unit tests of the pure modules, under AddressSanitizer and UBSan; no root needed.
+$(B)/unit/%: tests/unit/%.c $(PURE_SRCS) $(HDRS) tests/unit/unit.h | $(B)/unit
+	$(CC) $(CFLAGS) -O1 $(SAN) -Idaemon -o $@ $< $(PURE_SRCS) $(LDLIBS)
+
+unit: $(UNIT_TESTS)
+	@set -e; cd tests/unit && for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 ../../$$t; done
+
+# libFuzzer targets (clang). fuzz-smoke is the short run in `make check`; `make fuzz` runs longer.
+FUZZ_CC   := clang
+FUZZ_SECONDS ?= 60
+$(B)/fuzz/%: tests/fuzz/%.c $(PURE_SRCS) $(HDRS) | $(B)/fuzz
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -DFOD_VERSION='"$(VERSION)"' -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS) -Idaemon \
+	    -o $@ $< $(PURE_SRCS) $(LDLIBS)
+
+fuzz-smoke: $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); mkdir -p $(B)/fuzz/corpus-$$n; \
+	  echo "fuzz smoke: $$n"; $$t -max_total_time=10 -print_final_stats=1 $(B)/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | grep -E 'stat::number_of_executed_units|stat::peak_rss|Done|ERROR' ; \
+	  test $${PIPESTATUS[0]} -eq 0; done
+
+fuzz: $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); mkdir -p $(B)/fuzz/corpus-$$n; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus-$$n tests/fuzz/corpus/$$n; done
+
+# Integration tests: real daemons in network namespaces; need root.
+integration: all
+	@scripts/as-root $(PYTEST) -q -p no:cacheprovider tests/integration
+
+deps:
+	@scripts/as-root scripts/install-deps
+
+check:
+	@scripts/as-root scripts/install-deps --quiet
+	$(MAKE) all unit fuzz-smoke
+	$(MAKE) integration
+
+demo:
+	@scripts/as-root scripts/install-deps --quiet
+	$(MAKE) all
+	@scripts/as-root scripts/demo
+
+bench:
+	@scripts/as-root scripts/install-deps --quiet --bench
+	$(MAKE) all
+	@scripts/as-root tests/bench/run
+
+install: $(B)/failoverd $(B)/failoverctl
+	install -D -m 0755 $(B)/failoverd $(DESTDIR)$(SBINDIR)/failoverd
+	install -D -m 0755 $(B)/failoverctl $(DESTDIR)$(SBINDIR)/failoverctl
+
+clean:
+	rm -rf $(B)
+
+-include packaging/packaging.mk

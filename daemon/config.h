@@ -1,0 +1,113 @@
+/* Configuration: libconfig file -> struct config. Pure apart from reading the file. */
+#ifndef FOD_CONFIG_H
+#define FOD_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <limits.h>
+
+#define CFG_NAME_MAX	31	/* node and check names; fits the wire format */
+#define CFG_MAX_LINKS	4
+#define CFG_MAX_VIPS	32
+#define CFG_MAX_CHECKS	16
+#define CFG_MAX_TRACK	8
+#define CFG_MAX_ARBITER	4
+#define CFG_CMD_MAX	1024
+#define CFG_ERR_MAX	4096
+
+enum hooks_order { HOOKS_VIP_FIRST, HOOKS_HOOKS_FIRST };
+enum fence_mode { FENCE_OFF, FENCE_OPTIONAL, FENCE_REQUIRED };
+
+struct cfg_link {
+	char			ifname[IF_NAMESIZE];
+	struct sockaddr_storage	local;		/* port = cluster.port */
+	struct sockaddr_storage	peer;		/* port = cluster.port */
+	socklen_t		salen;
+	int			family;		/* AF_INET or AF_INET6, same for both */
+};
+
+struct cfg_vip {
+	char		ifname[IF_NAMESIZE];
+	char		label[IF_NAMESIZE];	/* "" = none (IPv4 only) */
+	int		family;
+	unsigned char	addr[16];		/* 4 bytes used for IPv4 */
+	int		prefixlen;
+	char		text[64];		/* as written, e.g. "192.0.2.10/24" */
+};
+
+struct cfg_check {
+	char		name[CFG_NAME_MAX + 1];
+	char		command[CFG_CMD_MAX];
+	unsigned	interval_ms;		/* default 1000 */
+	unsigned	timeout_ms;		/* default 1000 */
+	unsigned	rise;			/* default 2 */
+	unsigned	fall;			/* default 3 */
+	int		on_fail_penalty;	/* 0 = "fault"; >0 = lower priority by this */
+	char		recover[CFG_CMD_MAX];	/* "" = none */
+	unsigned	recover_attempts;	/* default 1 */
+};
+
+struct config {
+	char		path[PATH_MAX];
+
+	/* node */
+	char		node_name[CFG_NAME_MAX + 1];
+	int		priority;		/* 1..254 */
+
+	/* cluster */
+	unsigned	cluster_id;		/* 1..65535 */
+	char		key_file[PATH_MAX];	/* resolved against the config dir */
+	unsigned	port;			/* default 694 */
+	unsigned	interval_ms;		/* default 100 */
+	unsigned	dead_ms;		/* default 500; >= 2 * interval_ms */
+	unsigned	init_dead_ms;		/* default 1000 */
+	bool		preempt;		/* default true */
+	unsigned	preempt_delay_ms;	/* default 0 */
+	enum fence_mode	fence;			/* default "optional" (run fence.d if any) */
+	unsigned	vip_lease_s;		/* default 3; 0 = permanent */
+
+	struct cfg_link	links[CFG_MAX_LINKS];
+	int		nlinks;
+	struct cfg_vip	vips[CFG_MAX_VIPS];
+	int		nvips;
+
+	/* announce */
+	unsigned	announce_count;		/* default 3 */
+	unsigned	announce_interval_ms;	/* default 100 */
+	unsigned	announce_refresh_ms;	/* default 0 = off */
+
+	/* hooks */
+	char		hooks_dir[PATH_MAX];	/* default /etc/failoverd/hooks */
+	unsigned	hooks_timeout_ms;	/* default 30000 */
+	enum hooks_order hooks_order;		/* default vip-first */
+
+	struct cfg_check checks[CFG_MAX_CHECKS];
+	int		nchecks;
+
+	char		track_interfaces[CFG_MAX_TRACK][IF_NAMESIZE];
+	int		ntrack;
+	unsigned	track_debounce_ms;	/* default 0 */
+
+	/* arbiter */
+	char		arbiter_ping[CFG_MAX_ARBITER][64];
+	int		narbiter;
+	unsigned	arbiter_interval_ms;	/* default 500 */
+	unsigned	arbiter_fail_after;	/* default 3 */
+
+	bool		realtime;		/* default false */
+	char		runtime_dir[PATH_MAX];	/* default /run/failoverd */
+	char		state_dir[PATH_MAX];	/* default /var/lib/failoverd */
+};
+
+/*
+ * Load and validate. On error returns -1 and writes one or more lines
+ * "FILE:LINE: message" (newline separated) into err.
+ */
+int	config_load(const char *path, struct config *out, char *err, size_t errlen);
+/* Same from a buffer; "name" is used as FILE in messages. For tests and fuzzing. */
+int	config_parse(const char *buf, size_t len, const char *name,
+	    struct config *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * Pure failover state machine: (state, event, now) -> new state + actions.
+ * No syscalls, no clock: the caller passes time in milliseconds.
+ */
+#ifndef FOD_FSM_H
+#define FOD_FSM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum fsm_state {
+	FSM_INIT, FSM_STANDBY, FSM_ACTIVE, FSM_FAULT, FSM_MAINTENANCE,
+	FSM_STOPPING, FSM_NSTATES
+};
+
+enum fsm_event {
+	EV_PEER,		/* authenticated, fresh message from the peer */
+	EV_TICK,		/* time passed (timers are checked against now) */
+	EV_STOP,		/* SIGTERM */
+	EV_SWITCHOVER,		/* operator asks to hand the VIPs to the peer */
+	EV_FAULT,		/* local fault (reason given) */
+	EV_FAULT_CLEAR,		/* all local faults gone */
+	EV_MAINT_ON,
+	EV_MAINT_OFF,
+	EV_PRIORITY,		/* effective priority changed (fsm.eff_priority set) */
+	EV_NEVENTS
+};
+
+/* Actions, in the order the caller carries them out. */
+#define ACT_ADD_VIPS	0x0001	/* add VIPs (before promote hooks, vip-first) */
+#define ACT_ANNOUNCE	0x0002	/* gratuitous ARP / unsolicited NA now, then repeats */
+#define ACT_SEND_NOW	0x0004	/* send a heartbeat on every link at once */
+#define ACT_PROMOTE	0x0008	/* run promote.d */
+#define ACT_DEL_VIPS	0x0010	/* remove VIPs */
+#define ACT_DEMOTE	0x0020	/* run demote.d (after VIPs are removed) */
+#define ACT_NOTIFY	0x0040	/* state changed: run notify.d, log */
+#define ACT_EXIT	0x0080	/* leave the event loop */
+
+#define FSM_NAME_MAX	31
+#define FSM_REASON_MAX	64
+
+struct fsm_peer {
+	char		name[FSM_NAME_MAX + 1];
+	enum fsm_state	state;
+	int		priority;	/* effective priority */
+	bool		handover;	/* peer (active) asks us to take over */
+	bool		held_active;	/* peer in maintenance holding the VIPs */
+};
+
+struct fsm_config {
+	char		name[FSM_NAME_MAX + 1];
+	int		priority;
+	unsigned	dead_ms;
+	unsigned	init_dead_ms;
+	bool		preempt;
+	unsigned	preempt_delay_ms;
+	unsigned	stop_timeout_ms;	/* how long a graceful stop waits for the peer */
+};
+
+struct fsm_transition {
+	enum fsm_state	from, to;
+	uint64_t	at;
+	char		reason[FSM_REASON_MAX];
+};
+
+#define FSM_HISTORY	8
+
+struct fsm {
+	struct fsm_config cfg;
+	enum fsm_state	state;
+	enum fsm_state	prev;
+	uint64_t	since;
+	char		reason[FSM_REASON_MAX];
+	int		eff_priority;
+
+	bool		peer_known;	/* heard at least once */
+	uint64_t	peer_heard;	/* last EV_PEER time */
+	struct fsm_peer	peer;
+
+	uint64_t	started;
+	uint64_t	preempt_at;	/* 0 = no preemption pending */
+	uint64_t	stop_deadline;	/* stopping: give up waiting for peer */
+	bool		handover;	/* we (active) asked the peer to take over */
+	bool		no_preempt;	/* after a switchover: do not take back */
+	bool		maint_active;	/* maintenance: we hold the VIPs */
+	bool		faulted;	/* a local fault is present */
+
+	struct fsm_transition history[FSM_HISTORY];
+	unsigned	nhistory;	/* total ever; index = n % FSM_HISTORY */
+};
+
+void		 fsm_init(struct fsm *, const struct fsm_config *, uint64_t now);
+/* peer is used for EV_PEER only; reason for EV_FAULT (e.g. "check-failed:web"). */
+unsigned	 fsm_event(struct fsm *, enum fsm_event, const struct fsm_peer *peer,
+		    const char *reason, uint64_t now);
+/* Earliest time at which EV_TICK may change something; UINT64_MAX if none. */
+uint64_t	 fsm_next_deadline(const struct fsm *);
+/* True if we should hold the VIPs in the current state. */
+bool		 fsm_holds_vips(const struct fsm *);
+/* Election: true if we win against the peer (priority, then smaller name). */
+bool		 fsm_wins(const struct fsm *, const struct fsm_peer *);
+const char	*fsm_state_name(enum fsm_state);
+int		 fsm_state_parse(const char *);
+
+#endif

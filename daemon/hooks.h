@@ -1,0 +1,33 @@
+/*
+ * Non-blocking hook runner. Executables in HOOKS_DIR/<kind>.d run as child
+ * processes in lexical order; jobs (one per hooks_run call) run one after
+ * another in the order they were queued. Never blocks the event loop.
+ */
+#ifndef FOD_HOOKS_H
+#define FOD_HOOKS_H
+
+#include <stdbool.h>
+
+struct hook_env {
+	const char	*event;		/* "promote", "demote", "notify", "fence" */
+	const char	*state;
+	const char	*prev_state;
+	const char	*reason;
+	const char	*node;
+	const char	*peer;
+	const char	*vips;		/* space separated */
+	unsigned	 cluster_id;
+};
+
+/* ok: every hook of the job exited 0 (true for an empty or missing directory). */
+typedef void (*hooks_done_cb)(void *arg, const char *kind, bool ok, const char *failed);
+
+int	hooks_init(const char *dir, unsigned timeout_ms);
+/* Kill (SIGTERM, then SIGKILL) whatever still runs, reap it. */
+void	hooks_finalise(void);
+/* Queue a job. kind: "promote", "demote", "notify", "fence". */
+int	hooks_run(const char *kind, const struct hook_env *, hooks_done_cb, void *arg);
+/* Number of jobs queued or running. */
+int	hooks_pending(void);
+
+#endif

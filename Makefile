@@ -17,7 +17,7 @@ CFLAGS    += -std=c11 -D_GNU_SOURCE -DFOD_VERSION='"$(VERSION)"' $(WARN) $(PKG_C
 LDLIBS    += $(PKG_LIBS)
 
 B         := build
-CTL_SRCS  := daemon/failoverctl.c daemon/auth.c daemon/config.c daemon/log.c daemon/ctl_client.c
+CTL_SRCS  := daemon/failoverctl.c daemon/auth.c daemon/config.c daemon/log.c
 D_SRCS    := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c)) daemon/auth.c daemon/config.c daemon/log.c
 PURE_SRCS := daemon/fsm.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c
 HDRS      := $(wildcard daemon/*.h)
@@ -89,7 +89,7 @@ bench:
 	$(MAKE) all
 	@scripts/as-root tests/bench/run
 
-install: $(B)/failoverd $(B)/failoverctl
+install: $(B)/failoverd $(B)/failoverctl install-data
 	install -D -m 0755 $(B)/failoverd $(DESTDIR)$(SBINDIR)/failoverd
 	install -D -m 0755 $(B)/failoverctl $(DESTDIR)$(SBINDIR)/failoverctl
 

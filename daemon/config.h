@@ -103,7 +103,11 @@ struct config {
 
 /*
  * Load and validate. On error returns -1 and writes one or more lines
- * "FILE:LINE: message" (newline separated) into err.
+ * "FILE:LINE: message\n" into err (LINE 0: the file as a whole), sorted
+ * by line; *out is written only on success, so a failed reload leaves
+ * the running configuration intact. Files over 1 MiB and @include are
+ * refused. Relative paths in the file (cluster.key_file, hooks.dir,
+ * runtime_dir, state_dir) are resolved against the file's directory.
  */
 int	config_load(const char *path, struct config *out, char *err, size_t errlen);
 /* Same from a buffer; "name" is used as FILE in messages. For tests and fuzzing. */

@@ -23,6 +23,8 @@ enum fsm_event {
 	EV_MAINT_ON,
 	EV_MAINT_OFF,
 	EV_PRIORITY,		/* effective priority changed (fsm.eff_priority set) */
+	EV_STALLED,		/* we were frozen or starved longer than dead_ms */
+	EV_RESUMED,		/* the loop runs on time again */
 	EV_NEVENTS
 };
 
@@ -80,10 +82,13 @@ struct fsm {
 	uint64_t	started;
 	uint64_t	preempt_at;	/* 0 = no preemption pending */
 	uint64_t	stop_deadline;	/* stopping: give up waiting for peer */
+	bool		stop_holds;	/* stopping: still holding the VIPs */
 	bool		handover;	/* we (active) asked the peer to take over */
+	uint64_t	handover_deadline;
 	bool		no_preempt;	/* after a switchover: do not take back */
 	bool		maint_active;	/* maintenance: we hold the VIPs */
 	bool		faulted;	/* a local fault is present */
+	bool		stalled;	/* yield to an active peer: it took over meanwhile */
 
 	struct fsm_transition history[FSM_HISTORY];
 	unsigned	nhistory;	/* total ever; index = n % FSM_HISTORY */
@@ -98,6 +103,8 @@ uint64_t	 fsm_next_deadline(const struct fsm *);
 /* True if we should hold the VIPs in the current state. */
 bool		 fsm_holds_vips(const struct fsm *);
 /* Election: true if we win against the peer (priority, then smaller name). */
+/* Whether a switchover may start now; why gets the reason it may not. */
+bool		 fsm_can_switchover(const struct fsm *, uint64_t now, const char **why);
 bool		 fsm_wins(const struct fsm *, const struct fsm_peer *);
 const char	*fsm_state_name(enum fsm_state);
 int		 fsm_state_parse(const char *);

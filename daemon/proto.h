@@ -28,6 +28,7 @@
 #define PROTO_F_PREEMPT		0x01	/* sender has preempt enabled */
 #define PROTO_F_MAINTENANCE	0x02	/* sender is in maintenance */
 #define PROTO_F_HANDOVER	0x04	/* sender (active) asks the receiver to take over */
+#define PROTO_F_HOLDS		0x08	/* sender holds the VIPs */
 
 struct msg {
 	uint8_t		version;

@@ -1,0 +1,579 @@
+/*
+ * Shared key, HMAC-SHA256 through the OpenSSL 3 EVP_MAC API, replay window
+ * and the persistent restart epoch.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "auth.h"
+#include "log.h"
+
+#define KEYFILE_MAX	4096	/* bytes read from a key file, at most */
+#define KEYGEN_LEN	32
+#define EPOCH_FILE	"epoch"
+#define EPOCH_TEXT_MAX	32	/* "18446744073709551615\n" fits */
+
+/* Keyed once: every message starts from a copy of this context. */
+struct auth {
+	EVP_MAC_CTX	*ctx;
+};
+
+enum key_error {
+	KEY_OK,
+	KEY_EMPTY,
+	KEY_SHORT,
+	KEY_LONG,
+	KEY_INVALID
+};
+
+static void seterr(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+struct auth *
+auth_new(const uint8_t *key, size_t keylen)
+{
+	struct auth *a;
+	EVP_MAC *mac;
+	OSSL_PARAM params[2];
+	char digest[] = "SHA256";
+
+	if (keylen < AUTH_KEY_MIN || keylen > AUTH_KEY_MAX)
+		return NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL) {
+		free(a);
+		return NULL;
+	}
+	/* the context keeps its own reference to mac */
+	a->ctx = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (a->ctx == NULL || !EVP_MAC_init(a->ctx, key, keylen, params)) {
+		auth_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+auth_free(struct auth *a)
+{
+	if (a == NULL)
+		return;
+	EVP_MAC_CTX_free(a->ctx);
+	free(a);
+}
+
+static int
+auth_compute(struct auth *a, const uint8_t *data, size_t len,
+    uint8_t mac[AUTH_MAC_LEN])
+{
+	EVP_MAC_CTX *c;
+	size_t outlen = 0;
+	int ok;
+
+	/* a copy of the keyed context skips the key schedule per message */
+	if ((c = EVP_MAC_CTX_dup(a->ctx)) == NULL)
+		return -1;
+	ok = EVP_MAC_update(c, data, len) &&
+	    EVP_MAC_final(c, mac, &outlen, AUTH_MAC_LEN) &&
+	    outlen == AUTH_MAC_LEN;
+	EVP_MAC_CTX_free(c);
+	return ok ? 0 : -1;
+}
+
+void
+auth_sign(struct auth *a, const uint8_t *data, size_t len,
+    uint8_t mac[AUTH_MAC_LEN])
+{
+	/* only out of memory gets here; an unsigned message must never leave */
+	if (auth_compute(a, data, len, mac) == -1)
+		fatalx("HMAC-SHA256 failed");
+}
+
+bool
+auth_verify(struct auth *a, const uint8_t *data, size_t len,
+    const uint8_t mac[AUTH_MAC_LEN])
+{
+	uint8_t want[AUTH_MAC_LEN];
+	bool ok;
+
+	if (auth_compute(a, data, len, want) == -1)
+		return false;
+	ok = CRYPTO_memcmp(want, mac, AUTH_MAC_LEN) == 0;
+	OPENSSL_cleanse(want, sizeof(want));
+	return ok;
+}
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+	    c == '\v' || c == '\f';
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Even count of hex digits; the caller checked that every char is one. */
+static enum key_error
+decode_hex(const char *s, size_t n, uint8_t *key, size_t *keylen)
+{
+	if (n % 2 != 0)
+		return KEY_INVALID;
+	if (n / 2 < AUTH_KEY_MIN)
+		return KEY_SHORT;
+	if (n / 2 > AUTH_KEY_MAX)
+		return KEY_LONG;
+	for (size_t i = 0; i < n; i += 2)
+		key[i / 2] = (uint8_t)(hex_value(s[i]) << 4 | hex_value(s[i + 1]));
+	*keylen = n / 2;
+	return KEY_OK;
+}
+
+/* Standard alphabet, padded to a multiple of 4 with at most two '='. */
+static enum key_error
+decode_base64(const char *s, size_t n, uint8_t *key, size_t *keylen)
+{
+	size_t pad = 0, out, o = 0;
+	uint32_t acc = 0;
+
+	if (n % 4 != 0)
+		return KEY_INVALID;
+	while (pad < 2 && pad < n && s[n - 1 - pad] == '=')
+		pad++;
+	out = n / 4 * 3 - pad;
+	for (size_t i = 0; i < n - pad; i++)
+		if (b64_value(s[i]) == -1)
+			return KEY_INVALID;
+	if (out < AUTH_KEY_MIN)
+		return KEY_SHORT;
+	if (out > AUTH_KEY_MAX)
+		return KEY_LONG;
+	for (size_t i = 0; i < n; i++) {
+		acc = acc << 6 | (uint32_t)(i < n - pad ? b64_value(s[i]) : 0);
+		if (i % 4 == 3) {
+			for (int k = 2; k >= 0; k--)
+				if (o < out)
+					key[o++] = (uint8_t)(acc >> (8 * k));
+			acc = 0;
+		}
+	}
+	*keylen = out;
+	return KEY_OK;
+}
+
+/*
+ * Whitespace anywhere is ignored: `xxd -p` and `openssl rand -base64 64`
+ * wrap their output. Text made only of hex digits is hex; anything else
+ * must be base64.
+ */
+static enum key_error
+parse_key(const char *text, size_t len, uint8_t *key, size_t *keylen)
+{
+	char s[2 * AUTH_KEY_MAX + 4];	/* the longest valid key, + 1 to detect longer */
+	size_t n = 0;
+	bool hex = true;
+	enum key_error e;
+
+	for (size_t i = 0; i < len; i++) {
+		if (is_space(text[i]))
+			continue;
+		if (n == sizeof(s)) {
+			OPENSSL_cleanse(s, sizeof(s));
+			return KEY_LONG;
+		}
+		if (hex_value(text[i]) == -1)
+			hex = false;
+		s[n++] = text[i];
+	}
+	if (n == 0)
+		return KEY_EMPTY;
+	if (hex)
+		e = decode_hex(s, n, key, keylen);
+	else
+		e = decode_base64(s, n, key, keylen);
+	OPENSSL_cleanse(s, sizeof(s));
+	return e;
+}
+
+int
+auth_parse_key(const char *text, size_t len, uint8_t *key, size_t *keylen)
+{
+	return parse_key(text, len, key, keylen) == KEY_OK ? 0 : -1;
+}
+
+static ssize_t
+read_all(int fd, char *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = read(fd, buf + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	return (ssize_t)off;
+}
+
+int
+auth_load_key(const char *path, uint8_t *key, size_t *keylen,
+    char *err, size_t errlen)
+{
+	char buf[KEYFILE_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	int fd;
+	enum key_error e;
+
+	/*
+	 * Symlinks are followed (operators link keys into place); what is
+	 * checked is the file actually opened. O_NONBLOCK: a FIFO must not
+	 * hang the daemon before fstat refuses it.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1) {
+		seterr(err, errlen, "key file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		seterr(err, errlen, "key file %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "key file %s is not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		seterr(err, errlen, "key file %s is %s by group or others "
+		    "(mode %04o); run chmod 600 %s", path,
+		    st.st_mode & 044 ? "readable" : "accessible",
+		    (unsigned)(st.st_mode & 07777), path);
+		close(fd);
+		return -1;
+	}
+	n = read_all(fd, buf, sizeof(buf));
+	close(fd);
+	if (n == -1) {
+		seterr(err, errlen, "key file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (n > KEYFILE_MAX) {
+		seterr(err, errlen, "key file %s is larger than %d bytes; "
+		    "it should hold one hex or base64 key", path, KEYFILE_MAX);
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return -1;
+	}
+	e = parse_key(buf, (size_t)n, key, keylen);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	switch (e) {
+	case KEY_OK:
+		return 0;
+	case KEY_EMPTY:
+		seterr(err, errlen, "key file %s is empty; create one with "
+		    "failoverctl keygen %s", path, path);
+		break;
+	case KEY_SHORT:
+		seterr(err, errlen, "key in %s is too short; it needs at "
+		    "least %d bytes (%d hex digits)", path, AUTH_KEY_MIN,
+		    2 * AUTH_KEY_MIN);
+		break;
+	case KEY_LONG:
+		seterr(err, errlen, "key in %s is too long; at most %d bytes",
+		    path, AUTH_KEY_MAX);
+		break;
+	case KEY_INVALID:
+		seterr(err, errlen, "key file %s holds neither hex nor base64 "
+		    "text", path);
+		break;
+	}
+	return -1;
+}
+
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The directory holding path, so that a rename in it can be made durable. */
+static void
+dir_of(const char *path, char *dir, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(dir, len, ".");
+	else if (slash == path)
+		snprintf(dir, len, "/");
+	else
+		snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
+static int
+fsync_dir(const char *dir)
+{
+	int fd, r;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+/*
+ * Replace path with data, mode 0600: a crash leaves either the old or the
+ * new contents, never a torn file.
+ */
+static int
+write_atomic(const char *path, const void *data, size_t len,
+    char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	int fd, saved;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp)) {
+		seterr(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	/* mkostemp creates the file 0600 whatever the umask */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		seterr(err, errlen, "%s: cannot create a temporary file: %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, 0600) == -1 || write_all(fd, data, len) == -1 ||
+	    fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		seterr(err, errlen, "%s: %s", tmp, strerror(saved));
+		return -1;
+	}
+	if (close(fd) == -1) {
+		saved = errno;
+		unlink(tmp);
+		seterr(err, errlen, "%s: %s", tmp, strerror(saved));
+		return -1;
+	}
+	if (rename(tmp, path) == -1) {
+		saved = errno;
+		unlink(tmp);
+		seterr(err, errlen, "%s: %s", path, strerror(saved));
+		return -1;
+	}
+	dir_of(path, dir, sizeof(dir));
+	if (fsync_dir(dir) == -1) {
+		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+auth_keygen(const char *path, char *err, size_t errlen)
+{
+	uint8_t key[KEYGEN_LEN];
+	char text[2 * KEYGEN_LEN + 2];
+	static const char digits[] = "0123456789abcdef";
+	int r;
+
+	if (RAND_bytes(key, sizeof(key)) != 1) {
+		seterr(err, errlen, "cannot get random bytes for a key");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(key); i++) {
+		text[2 * i] = digits[key[i] >> 4];
+		text[2 * i + 1] = digits[key[i] & 0xf];
+	}
+	text[2 * KEYGEN_LEN] = '\n';
+	r = write_atomic(path, text, 2 * KEYGEN_LEN + 1, err, errlen);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(text, sizeof(text));
+	return r;
+}
+
+void
+replay_reset(struct replay *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+bool
+replay_check(struct replay *r, uint64_t epoch, uint64_t seq)
+{
+	uint64_t d;
+
+	if (seq == 0)
+		return false;
+	if (!r->valid || epoch > r->epoch) {
+		/* the peer restarted: nothing of its earlier life counts */
+		r->valid = true;
+		r->epoch = epoch;
+		r->top = seq;
+		r->bitmap = 1;
+		return true;
+	}
+	if (epoch < r->epoch)
+		return false;
+	if (seq > r->top) {
+		d = seq - r->top;
+		r->bitmap = d >= 64 ? 1 : r->bitmap << d | 1;
+		r->top = seq;
+		return true;
+	}
+	d = r->top - seq;
+	if (d >= 64 || (r->bitmap & (UINT64_C(1) << d)))
+		return false;
+	r->bitmap |= UINT64_C(1) << d;
+	return true;
+}
+
+/* Decimal, optionally followed by a newline; 0 on success. */
+static int
+parse_epoch(const char *s, size_t n, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (n > 0 && s[n - 1] == '\n')
+		n--;
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (x > (UINT64_MAX - 9) / 10)
+			return -1;	/* and old + 1 must not wrap either */
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	*v = x;
+	return 0;
+}
+
+int
+epoch_next(const char *state_dir, uint64_t *epoch, char *err, size_t errlen)
+{
+	char path[PATH_MAX], buf[EPOCH_TEXT_MAX + 1];
+	uint64_t old = 0, now, next;
+	ssize_t n;
+	int fd, len;
+	time_t t;
+
+	if (mkdir(state_dir, 0700) == -1 && errno != EEXIST) {
+		seterr(err, errlen, "state directory %s: %s", state_dir,
+		    strerror(errno));
+		return -1;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir,
+	    EPOCH_FILE) >= sizeof(path)) {
+		seterr(err, errlen, "state directory %s: path too long",
+		    state_dir);
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		if (errno != ENOENT) {
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		/* first start: the clock alone gives the epoch */
+	} else {
+		n = read_all(fd, buf, sizeof(buf));
+		close(fd);
+		if (n == -1) {
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (n > EPOCH_TEXT_MAX || parse_epoch(buf, (size_t)n, &old) == -1) {
+			seterr(err, errlen, "%s is corrupt (expected one decimal "
+			    "number); remove it to restart the epoch from the "
+			    "clock", path);
+			return -1;
+		}
+	}
+	/* the clock keeps epochs rising even if the file is lost */
+	t = time(NULL);
+	now = t > 0 ? (uint64_t)t : 0;
+	next = old + 1 > now ? old + 1 : now;
+	len = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)next);
+	if (write_atomic(path, buf, (size_t)len, err, errlen) == -1)
+		return -1;
+	*epoch = next;
+	return 0;
+}

@@ -1,0 +1,480 @@
+/*
+ * Control socket: RUNTIME_DIR/control.sock, mode 0600, root (or our own
+ * uid) only, checked with SO_PEERCRED. One request line per connection:
+ *   "failoverd/1 COMMAND [ARGS]\n"
+ * answered by one status line, then an optional body, then close:
+ *   "failoverd/1 ok" | "failoverd/1 unhealthy" | "failoverd/1 error: REASON"
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "failoverd.h"
+#include "log.h"
+#include "loop.h"
+#include "vip.h"
+
+#define CTL_PROTO	"failoverd/1"
+#define CTL_REQ_MAX	256
+#define CTL_OUT_MAX	65536
+#define CTL_TIMEOUT_MS	2000	/* a client that sends nothing is dropped */
+#define CTL_CLIENTS	8
+
+struct out {
+	char	buf[CTL_OUT_MAX];
+	size_t	len;
+};
+
+struct client {
+	int			fd;
+	char			req[CTL_REQ_MAX];
+	size_t			len;
+	struct loop_timer	timer;
+};
+
+static int listen_fd = -1;
+static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static struct client clients[CTL_CLIENTS];
+
+static void __attribute__((format(printf, 2, 3)))
+out_printf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->len >= sizeof(o->buf))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += (size_t)n;
+	if (o->len > sizeof(o->buf))
+		o->len = sizeof(o->buf);
+}
+
+static void
+addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf,
+		    (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr,
+		    buf, (socklen_t)len);
+}
+
+/* Names and reasons are ours ([A-Za-z0-9._:-]); escape anyway. */
+static void
+out_json_str(struct out *o, const char *s)
+{
+	out_printf(o, "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			out_printf(o, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			out_printf(o, "\\u%04x", *s);
+		else
+			out_printf(o, "%c", *s);
+	}
+	out_printf(o, "\"");
+}
+
+bool
+daemon_healthy(void)
+{
+	return d.fsm.state == FSM_ACTIVE || d.fsm.state == FSM_STANDBY ||
+	    d.fsm.state == FSM_MAINTENANCE;
+}
+
+static void
+status_json(struct out *o)
+{
+	uint64_t now = now_ms();
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	unsigned n;
+	const struct counters *c = &d.cnt;
+
+	out_printf(o, "{\"version\":1,\"node\":");
+	out_json_str(o, d.cfg.node_name);
+	out_printf(o, ",\"cluster_id\":%u,\"state\":\"%s\",\"since_ms_ago\":%llu,"
+	    "\"reason\":", d.cfg.cluster_id, fsm_state_name(d.fsm.state),
+	    (unsigned long long)(now - d.fsm.since));
+	out_json_str(o, d.fsm.reason);
+	out_printf(o, ",\"priority\":%d,\"effective_priority\":%d,"
+	    "\"maintenance\":%s,\"epoch\":%llu,\"uptime_ms\":%llu,",
+	    d.cfg.priority, d.fsm.eff_priority,
+	    d.fsm.state == FSM_MAINTENANCE ? "true" : "false",
+	    (unsigned long long)d.epoch, (unsigned long long)(now - d.started_ms));
+	out_printf(o, "\"peer\":{\"name\":");
+	out_json_str(o, d.fsm.peer_known ? d.fsm.peer.name : "");
+	out_printf(o, ",\"state\":\"%s\",\"known\":%s,\"alive\":%s,"
+	    "\"priority\":%d,\"heard_ms_ago\":",
+	    d.fsm.peer_known ? fsm_state_name(d.fsm.peer.state) : "unknown",
+	    d.fsm.peer_known ? "true" : "false",
+	    d.fsm.peer_known && now - d.fsm.peer_heard < d.cfg.dead_ms ? "true" : "false",
+	    d.fsm.peer_known ? d.fsm.peer.priority : 0);
+	if (d.fsm.peer_known)
+		out_printf(o, "%llu}", (unsigned long long)(now - d.fsm.peer_heard));
+	else
+		out_printf(o, "null}");
+
+	out_printf(o, ",\"links\":[");
+	for (int i = 0; i < d.cfg.nlinks; i++) {
+		const struct link_state *ls = &d.links[i];
+
+		addr_text(&d.cfg.links[i].local, a, sizeof(a));
+		addr_text(&d.cfg.links[i].peer, b, sizeof(b));
+		out_printf(o, "%s{\"interface\":", i ? "," : "");
+		out_json_str(o, d.cfg.links[i].ifname);
+		out_printf(o, ",\"local\":\"%s\",\"peer\":\"%s\",\"up\":%s,"
+		    "\"heard_ms_ago\":", a, b, link_up(i, now) ? "true" : "false");
+		if (ls->heard)
+			out_printf(o, "%llu", (unsigned long long)(now - ls->heard_at));
+		else
+			out_printf(o, "null");
+		if (ls->rtt_valid)
+			out_printf(o, ",\"rtt_us\":%llu}", (unsigned long long)ls->rtt_us);
+		else
+			out_printf(o, ",\"rtt_us\":null}");
+	}
+	out_printf(o, "],\"vips\":[");
+	for (int i = 0; i < d.cfg.nvips; i++) {
+		const struct cfg_vip *v = &d.cfg.vips[i];
+
+		out_printf(o, "%s{\"address\":", i ? "," : "");
+		out_json_str(o, v->text);
+		out_printf(o, ",\"interface\":");
+		out_json_str(o, v->ifname);
+		out_printf(o, ",\"present\":%s,\"expected\":%s}",
+		    vip_present(v) == 1 ? "true" : "false",
+		    fsm_holds_vips(&d.fsm) ? "true" : "false");
+	}
+	out_printf(o, "],\"counters\":{\"sent\":%llu,\"send_errors\":%llu,"
+	    "\"received\":%llu,\"auth_failures\":%llu,\"replays\":%llu,"
+	    "\"unconfirmed\":%llu,\"malformed\":%llu,\"bad_version\":%llu,"
+	    "\"foreign\":%llu,\"wrong_source\":%llu,\"vip_repairs\":%llu,"
+	    "\"dual_active\":%llu}",
+	    (unsigned long long)c->sent, (unsigned long long)c->send_errors,
+	    (unsigned long long)c->received, (unsigned long long)c->auth_failures,
+	    (unsigned long long)c->replays, (unsigned long long)c->unconfirmed,
+	    (unsigned long long)c->malformed, (unsigned long long)c->bad_version,
+	    (unsigned long long)c->foreign, (unsigned long long)c->wrong_source,
+	    (unsigned long long)c->vip_repairs, (unsigned long long)c->dual_active);
+	out_printf(o, ",\"transitions\":[");
+	n = d.fsm.nhistory < FSM_HISTORY ? d.fsm.nhistory : FSM_HISTORY;
+	for (unsigned k = 0; k < n; k++) {
+		/* newest first */
+		const struct fsm_transition *t =
+		    &d.fsm.history[(d.fsm.nhistory - 1 - k) % FSM_HISTORY];
+
+		out_printf(o, "%s{\"from\":\"%s\",\"to\":\"%s\",\"reason\":",
+		    k ? "," : "", fsm_state_name(t->from), fsm_state_name(t->to));
+		out_json_str(o, t->reason);
+		out_printf(o, ",\"ms_ago\":%llu}", (unsigned long long)(now - t->at));
+	}
+	out_printf(o, "]}\n");
+}
+
+static void
+ago(struct out *o, uint64_t ms)
+{
+	if (ms < 10000)
+		out_printf(o, "%llu ms ago", (unsigned long long)ms);
+	else if (ms < 3600 * 1000)
+		out_printf(o, "%llu s ago", (unsigned long long)(ms / 1000));
+	else
+		out_printf(o, "%lluh%02llum ago", (unsigned long long)(ms / 3600000),
+		    (unsigned long long)(ms / 60000 % 60));
+}
+
+static void
+status_text(struct out *o)
+{
+	uint64_t now = now_ms();
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	unsigned n;
+	const struct counters *c = &d.cnt;
+
+	out_printf(o, "node      %s (cluster %u), priority %d (effective %d)\n",
+	    d.cfg.node_name, d.cfg.cluster_id, d.cfg.priority, d.fsm.eff_priority);
+	out_printf(o, "state     %s since ", fsm_state_name(d.fsm.state));
+	ago(o, now - d.fsm.since);
+	out_printf(o, " (%s)\n", d.fsm.reason);
+	if (d.fsm.peer_known) {
+		out_printf(o, "peer      %s: %s, priority %d, heard ", d.fsm.peer.name,
+		    fsm_state_name(d.fsm.peer.state), d.fsm.peer.priority);
+		ago(o, now - d.fsm.peer_heard);
+		out_printf(o, "%s\n", now - d.fsm.peer_heard < d.cfg.dead_ms ? "" :
+		    " (DEAD)");
+	} else
+		out_printf(o, "peer      never heard\n");
+	for (int i = 0; i < d.cfg.nlinks; i++) {
+		const struct link_state *ls = &d.links[i];
+
+		addr_text(&d.cfg.links[i].local, a, sizeof(a));
+		addr_text(&d.cfg.links[i].peer, b, sizeof(b));
+		out_printf(o, "link %d    %s %s -> %s: %s", i, d.cfg.links[i].ifname,
+		    a, b, link_up(i, now) ? "up" : "DOWN");
+		if (ls->heard) {
+			out_printf(o, ", heard ");
+			ago(o, now - ls->heard_at);
+		}
+		if (ls->rtt_valid)
+			out_printf(o, ", rtt %llu us", (unsigned long long)ls->rtt_us);
+		out_printf(o, "\n");
+	}
+	for (int i = 0; i < d.cfg.nvips; i++) {
+		const struct cfg_vip *v = &d.cfg.vips[i];
+		bool present = vip_present(v) == 1, want = fsm_holds_vips(&d.fsm);
+
+		out_printf(o, "vip       %s on %s: %s%s\n", v->text, v->ifname,
+		    present ? "present" : "absent",
+		    present != want ? (want ? " (MISSING)" : " (UNEXPECTED)") : "");
+	}
+	out_printf(o, "counters  sent %llu, received %llu, auth failures %llu, "
+	    "replays %llu, unconfirmed %llu, malformed %llu, bad version %llu, "
+	    "foreign %llu, wrong source %llu, vip repairs %llu\n",
+	    (unsigned long long)c->sent, (unsigned long long)c->received,
+	    (unsigned long long)c->auth_failures, (unsigned long long)c->replays,
+	    (unsigned long long)c->unconfirmed, (unsigned long long)c->malformed,
+	    (unsigned long long)c->bad_version, (unsigned long long)c->foreign,
+	    (unsigned long long)c->wrong_source, (unsigned long long)c->vip_repairs);
+	n = d.fsm.nhistory < FSM_HISTORY ? d.fsm.nhistory : FSM_HISTORY;
+	for (unsigned k = 0; k < n; k++) {
+		const struct fsm_transition *t =
+		    &d.fsm.history[(d.fsm.nhistory - 1 - k) % FSM_HISTORY];
+
+		out_printf(o, "%s %s -> %s (%s), ", k ? "          " : "history  ",
+		    fsm_state_name(t->from), fsm_state_name(t->to), t->reason);
+		ago(o, now - t->at);
+		out_printf(o, "\n");
+	}
+}
+
+static void
+handle(const char *req, struct out *o)
+{
+	char cmd[CTL_REQ_MAX], arg[CTL_REQ_MAX];
+	const char *why;
+	int n;
+
+	cmd[0] = arg[0] = '\0';
+	if (strncmp(req, CTL_PROTO " ", sizeof(CTL_PROTO)) != 0) {
+		out_printf(o, CTL_PROTO " error: unsupported protocol (want %s)\n",
+		    CTL_PROTO);
+		return;
+	}
+	n = sscanf(req + sizeof(CTL_PROTO), "%255s %255s", cmd, arg);
+	if (n < 1) {
+		out_printf(o, CTL_PROTO " error: empty request\n");
+		return;
+	}
+	if (strcmp(cmd, "status") == 0 && (n == 1 || strcmp(arg, "json") == 0)) {
+		out_printf(o, CTL_PROTO " %s\n", daemon_healthy() ? "ok" : "unhealthy");
+		if (n == 1)
+			status_text(o);
+		else
+			status_json(o);
+	} else if (strcmp(cmd, "switchover") == 0 && n == 1) {
+		if (!fsm_can_switchover(&d.fsm, now_ms(), &why)) {
+			out_printf(o, CTL_PROTO " error: switchover refused: %s\n", why);
+			return;
+		}
+		daemon_switchover();
+		out_printf(o, CTL_PROTO " ok\nswitchover to %s started\n",
+		    d.fsm.peer.name);
+	} else if (strcmp(cmd, "maintenance") == 0 && n == 2 &&
+	    (strcmp(arg, "on") == 0 || strcmp(arg, "off") == 0)) {
+		daemon_maintenance(strcmp(arg, "on") == 0);
+		out_printf(o, CTL_PROTO " ok\nmaintenance %s\n", arg);
+	} else if (strcmp(cmd, "reload") == 0 && n == 1) {
+		if (daemon_reload(o->buf + o->len, sizeof(o->buf) - o->len - 64) == -1) {
+			char detail[CTL_OUT_MAX / 2];
+
+			snprintf(detail, sizeof(detail), "%s", o->buf + o->len);
+			o->len = 0;
+			out_printf(o, CTL_PROTO " error: reload refused, the running "
+			    "configuration stays\n%s", detail);
+			return;
+		}
+		out_printf(o, CTL_PROTO " ok\nconfiguration reloaded\n");
+	} else
+		out_printf(o, CTL_PROTO " error: unknown command \"%s\"\n", cmd);
+}
+
+static void
+client_close(struct client *c)
+{
+	loop_timer_cancel(&c->timer);
+	loop_del_fd(c->fd);
+	close(c->fd);
+	c->fd = -1;
+}
+
+static void
+client_timeout(void *arg)
+{
+	client_close(arg);
+}
+
+static void
+client_readable(int fd, uint32_t events, void *arg)
+{
+	struct client *c = arg;
+	static struct out o;
+	ssize_t n;
+	char *nl;
+
+	n = read(fd, c->req + c->len, sizeof(c->req) - 1 - c->len);
+	if (n <= 0) {
+		if (n == -1 && errno == EAGAIN)
+			return;
+		client_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->req[c->len] = '\0';
+	if ((nl = strchr(c->req, '\n')) == NULL) {
+		if (c->len < sizeof(c->req) - 1)
+			return;
+		o.len = 0;
+		out_printf(&o, CTL_PROTO " error: request too long\n");
+	} else {
+		*nl = '\0';
+		o.len = 0;
+		handle(c->req, &o);
+	}
+	/* replies fit the socket buffer (raised below); never wait for a reader */
+	if (send(fd, o.buf, o.len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)o.len)
+		log_debug("control: short reply");
+	client_close(c);
+}
+
+static void
+accept_client(int fd, uint32_t events, void *arg)
+{
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	int cfd, sndbuf = CTL_OUT_MAX * 2;
+	struct client *c = NULL;
+
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd == -1)
+		return;
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == -1 ||
+	    (cr.uid != 0 && cr.uid != geteuid())) {
+		static const char msg[] = CTL_PROTO " error: permission denied\n";
+
+		log_warnx("control: refused a request from uid %d", (int)cr.uid);
+		(void)!send(cfd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		close(cfd);
+		return;
+	}
+	for (int i = 0; i < CTL_CLIENTS; i++)
+		if (clients[i].fd == -1) {
+			c = &clients[i];
+			break;
+		}
+	if (c == NULL) {
+		close(cfd);
+		return;
+	}
+	setsockopt(cfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	c->fd = cfd;
+	c->len = 0;
+	if (loop_add_fd(cfd, EPOLLIN, client_readable, c) == -1) {
+		close(cfd);
+		c->fd = -1;
+		return;
+	}
+	loop_timer_set(&c->timer, now_ms() + CTL_TIMEOUT_MS, client_timeout, c);
+}
+
+/* runtime_dir must be ours: a real directory, owned by us, not writable by others. */
+static int
+check_runtime_dir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		log_warn("runtime_dir %s", dir);
+		return -1;
+	}
+	if (lstat(dir, &st) == -1) {
+		log_warn("runtime_dir %s", dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_warnx("runtime_dir %s is not a directory (a symlink?): refusing", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
+		log_warnx("runtime_dir %s must be owned by uid %d and not writable "
+		    "by group or others", dir, (int)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
+int
+control_init(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+
+	for (int i = 0; i < CTL_CLIENTS; i++)
+		clients[i].fd = -1;
+	if (check_runtime_dir(d.cfg.runtime_dir) == -1)
+		return -1;
+	if ((size_t)snprintf(sock_path, sizeof(sock_path), "%s/control.sock",
+	    d.cfg.runtime_dir) >= sizeof(sock_path)) {
+		log_warnx("runtime_dir %s: path too long for a socket", d.cfg.runtime_dir);
+		return -1;
+	}
+	/* only a stale socket is removed, never another kind of file */
+	if (lstat(sock_path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_warnx("%s exists and is not a socket: refusing", sock_path);
+			return -1;
+		}
+		unlink(sock_path);
+	}
+	memcpy(sun.sun_path, sock_path, sizeof(sock_path));
+	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (listen_fd == -1)
+		return -1;
+	if (bind(listen_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(sock_path, 0600) == -1 || listen(listen_fd, 16) == -1 ||
+	    loop_add_fd(listen_fd, EPOLLIN, accept_client, NULL) == -1) {
+		log_warn("control socket %s", sock_path);
+		close(listen_fd);
+		listen_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void
+control_finalise(void)
+{
+	for (int i = 0; i < CTL_CLIENTS; i++)
+		if (clients[i].fd != -1)
+			client_close(&clients[i]);
+	if (listen_fd != -1) {
+		loop_del_fd(listen_fd);
+		close(listen_fd);
+		unlink(sock_path);
+		listen_fd = -1;
+	}
+}

@@ -1,0 +1,78 @@
+/* State shared by the daemon's I/O modules (main, link, control). */
+#ifndef FOD_FAILOVERD_H
+#define FOD_FAILOVERD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "config.h"
+#include "fsm.h"
+#include "loop.h"
+#include "proto.h"
+
+struct counters {
+	uint64_t	sent;
+	uint64_t	send_errors;
+	uint64_t	received;	/* accepted: authentic and fresh */
+	uint64_t	auth_failures;
+	uint64_t	replays;	/* older than the replay window allows */
+	uint64_t	unconfirmed;	/* authentic but not echoing our epoch */
+	uint64_t	malformed;	/* truncated, oversized, bad magic or fields */
+	uint64_t	bad_version;
+	uint64_t	foreign;	/* another cluster id */
+	uint64_t	wrong_source;	/* not from the configured peer */
+	uint64_t	vip_repairs;
+	uint64_t	dual_active;
+};
+
+struct link_state {
+	int		fd;
+	bool		heard;
+	uint64_t	heard_at;	/* ms */
+	uint64_t	rtt_us;
+	bool		rtt_valid;
+	uint64_t	peer_tx_us;	/* echo material for RTT */
+	uint64_t	peer_rx_us;
+	bool		was_up;		/* for "link lost/restored" log lines */
+};
+
+struct daemon {
+	struct config	 cfg;
+	struct auth	*auth;
+	struct fsm	 fsm;
+	uint64_t	 epoch;
+	uint64_t	 seq;
+	uint64_t	 peer_epoch;	/* what we echo */
+	struct replay	 replay;
+	struct link_state links[CFG_MAX_LINKS];
+	struct counters	 cnt;
+	bool		 exiting;
+	bool		 reload_requested;
+	uint64_t	 started_ms;
+	uint64_t	 dual_since;	/* ms; 0 = no dual-active episode */
+	int		 peer_priority;
+};
+
+extern struct daemon d;
+
+/* link.c */
+int	link_open_all(void);
+void	link_close_all(void);
+void	link_send_all(void);
+bool	link_up(int i, uint64_t now);	/* heard within dead_ms */
+
+/* main.c */
+void	daemon_peer_message(int link, const struct msg *m);
+void	daemon_switchover(void);
+void	daemon_maintenance(bool on);
+/* Re-read the config; -1 (running config kept) with the errors in err. */
+int	daemon_reload(char *err, size_t errlen);
+bool	daemon_healthy(void);
+
+/* control.c */
+int	control_init(void);
+void	control_finalise(void);
+
+#endif

@@ -1,0 +1,440 @@
+/*
+ * The failover state machine, table driven as in OpenBSD ospfd: each row
+ * names the states it applies to, an event and a handler. Handlers change
+ * only the state and flags; fsm_event() derives the VIP actions from
+ * whether we held the VIPs before and after, so no handler can forget them.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "fsm.h"
+
+#define S(x)	(1u << (FSM_##x))
+#define ANY	(~0u)
+
+typedef unsigned (*fsm_handler)(struct fsm *, const char *, uint64_t);
+
+static const char *const state_names[FSM_NSTATES] = {
+	"init", "standby", "active", "fault", "maintenance", "stopping"
+};
+
+const char *
+fsm_state_name(enum fsm_state s)
+{
+	return (unsigned)s < FSM_NSTATES ? state_names[s] : "unknown";
+}
+
+int
+fsm_state_parse(const char *name)
+{
+	for (int i = 0; i < FSM_NSTATES; i++)
+		if (strcmp(name, state_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+fsm_init(struct fsm *f, const struct fsm_config *cfg, uint64_t now)
+{
+	memset(f, 0, sizeof(*f));
+	f->cfg = *cfg;
+	f->state = f->prev = FSM_INIT;
+	f->since = f->started = now;
+	f->eff_priority = cfg->priority;
+	snprintf(f->reason, sizeof(f->reason), "startup");
+}
+
+bool
+fsm_wins(const struct fsm *f, const struct fsm_peer *p)
+{
+	if (f->eff_priority != p->priority)
+		return f->eff_priority > p->priority;
+	return strcmp(f->cfg.name, p->name) < 0;
+}
+
+bool
+fsm_holds_vips(const struct fsm *f)
+{
+	switch (f->state) {
+	case FSM_ACTIVE:
+		return true;
+	case FSM_MAINTENANCE:
+		return f->maint_active;
+	case FSM_STOPPING:
+		return f->stop_holds;
+	default:
+		return false;
+	}
+}
+
+static bool
+peer_alive(const struct fsm *f, uint64_t now)
+{
+	return f->peer_known && now - f->peer_heard < f->cfg.dead_ms;
+}
+
+/* The peer holds the VIPs and is not giving them up. */
+static bool
+peer_holds(const struct fsm_peer *p)
+{
+	if (p->state == FSM_ACTIVE)
+		return !p->handover;
+	return p->state == FSM_MAINTENANCE && p->held_active;
+}
+
+/* The peer is giving up (or cannot hold) the role: take over at once. */
+static bool
+peer_resigns(const struct fsm_peer *p)
+{
+	return p->state == FSM_STOPPING || p->state == FSM_FAULT ||
+	    (p->state == FSM_ACTIVE && p->handover);
+}
+
+static const char *
+resign_reason(const struct fsm_peer *p)
+{
+	if (p->handover)
+		return "switchover";
+	return p->state == FSM_FAULT ? "peer-fault" : "peer-resigned";
+}
+
+static unsigned
+go(struct fsm *f, enum fsm_state to, const char *reason, uint64_t now)
+{
+	struct fsm_transition *t;
+
+	if (to == f->state)
+		return 0;
+	t = &f->history[f->nhistory++ % FSM_HISTORY];
+	t->from = f->state;
+	t->to = to;
+	t->at = now;
+	snprintf(t->reason, sizeof(t->reason), "%s", reason);
+	snprintf(f->reason, sizeof(f->reason), "%s", reason);
+	f->prev = f->state;
+	f->state = to;
+	f->since = now;
+	f->preempt_at = 0;
+	f->handover = false;
+	return ACT_NOTIFY | ACT_SEND_NOW;
+}
+
+/* init: elect as soon as we hear the peer; claim after init_dead_ms of silence */
+static unsigned standby_peer(struct fsm *, const char *, uint64_t);
+
+static unsigned
+init_peer(struct fsm *f, const char *why, uint64_t now)
+{
+	const struct fsm_peer *p = &f->peer;
+
+	if (peer_resigns(p))
+		return go(f, FSM_ACTIVE, resign_reason(p), now);
+	if (peer_holds(p)) {
+		unsigned acts = go(f, FSM_STANDBY, "peer-active", now);
+
+		return acts | standby_peer(f, why, now);	/* preempt? */
+	}
+	if (p->state == FSM_INIT || p->state == FSM_STANDBY ||
+	    p->state == FSM_MAINTENANCE)
+		return go(f, fsm_wins(f, p) ? FSM_ACTIVE : FSM_STANDBY,
+		    "election", now);
+	return 0;
+}
+
+static unsigned
+init_tick(struct fsm *f, const char *why, uint64_t now)
+{
+	if (now - f->started >= f->cfg.init_dead_ms)
+		return go(f, FSM_ACTIVE, "startup", now);
+	return 0;
+}
+
+static unsigned
+standby_peer(struct fsm *f, const char *why, uint64_t now)
+{
+	const struct fsm_peer *p = &f->peer;
+
+	if (peer_resigns(p))
+		return go(f, FSM_ACTIVE, resign_reason(p), now);
+	if (!peer_holds(p)) {
+		f->no_preempt = false;
+		f->preempt_at = 0;
+		/* nobody holds the VIPs: the election winner takes them */
+		if ((p->state == FSM_STANDBY || p->state == FSM_INIT) &&
+		    fsm_wins(f, p))
+			return go(f, FSM_ACTIVE, "election", now);
+		return 0;
+	}
+	if (!f->cfg.preempt || f->no_preempt || !fsm_wins(f, p)) {
+		f->preempt_at = 0;
+		return 0;
+	}
+	if (f->preempt_at == 0)
+		f->preempt_at = now + f->cfg.preempt_delay_ms;
+	if (now >= f->preempt_at)
+		return go(f, FSM_ACTIVE, "preempt", now);
+	return 0;
+}
+
+static unsigned
+standby_tick(struct fsm *f, const char *why, uint64_t now)
+{
+	if (!peer_alive(f, now))
+		return go(f, FSM_ACTIVE, "peer-dead", now);
+	if (f->preempt_at && now >= f->preempt_at)
+		return standby_peer(f, why, now);
+	return 0;
+}
+
+static unsigned
+active_peer(struct fsm *f, const char *why, uint64_t now)
+{
+	const struct fsm_peer *p = &f->peer;
+
+	if (peer_resigns(p))	/* it waits to see us active: tell it now */
+		return ACT_SEND_NOW;
+	if (!peer_holds(p))
+		return 0;
+	if (f->handover) {
+		f->no_preempt = true;
+		return go(f, FSM_STANDBY, "switchover", now);
+	}
+	/* frozen while the peer took over: it serves now; preempt takes it back */
+	if (f->stalled)
+		return go(f, FSM_STANDBY, "stalled", now);
+	/* both active (a healed partition, or a preemption): one heartbeat decides */
+	if (fsm_wins(f, p))
+		return ACT_ANNOUNCE | ACT_SEND_NOW;
+	return go(f, FSM_STANDBY, "dual-active", now);
+}
+
+static unsigned
+active_tick(struct fsm *f, const char *why, uint64_t now)
+{
+	if (f->handover && now >= f->handover_deadline) {
+		f->handover = false;	/* the peer never took over: keep serving */
+		return ACT_SEND_NOW;
+	}
+	return 0;
+}
+
+static unsigned
+active_switchover(struct fsm *f, const char *why, uint64_t now)
+{
+	if (!fsm_can_switchover(f, now, NULL))
+		return 0;
+	f->handover = true;
+	f->handover_deadline = now + 2 * f->cfg.dead_ms + f->cfg.stop_timeout_ms;
+	return ACT_SEND_NOW;
+}
+
+/* make-before-break: keep the VIPs until the peer says it holds them */
+static unsigned
+hand_over_and_stop(struct fsm *f, const char *why, uint64_t now)
+{
+	unsigned acts;
+
+	f->stop_holds = fsm_holds_vips(f) && peer_alive(f, now) &&
+	    f->peer.state == FSM_STANDBY;
+	if (f->stop_holds) {
+		/* go() checks holds via state; keep the flag across it */
+		acts = go(f, FSM_STOPPING, "shutdown", now);
+		f->stop_deadline = now + f->cfg.stop_timeout_ms;
+		return acts;
+	}
+	return go(f, FSM_STOPPING, "shutdown", now) | ACT_EXIT;
+}
+
+static unsigned
+stopping_peer(struct fsm *f, const char *why, uint64_t now)
+{
+	if (f->stop_holds && peer_holds(&f->peer)) {
+		f->stop_holds = false;
+		return ACT_EXIT;
+	}
+	return 0;
+}
+
+static unsigned
+stopping_tick(struct fsm *f, const char *why, uint64_t now)
+{
+	if (now >= f->stop_deadline || !peer_alive(f, now)) {
+		f->stop_holds = false;
+		return ACT_EXIT;
+	}
+	return 0;
+}
+
+static unsigned
+to_fault(struct fsm *f, const char *why, uint64_t now)
+{
+	f->faulted = true;
+	return go(f, FSM_FAULT, why ? why : "fault", now);
+}
+
+static unsigned
+note_fault(struct fsm *f, const char *why, uint64_t now)
+{
+	f->faulted = true;	/* maintenance: acted on when it ends */
+	return 0;
+}
+
+static unsigned
+fault_clear(struct fsm *f, const char *why, uint64_t now)
+{
+	f->faulted = false;
+	if (f->state != FSM_FAULT)
+		return 0;
+	f->started = now;	/* elect again, as at start */
+	return go(f, FSM_INIT, "fault-cleared", now);
+}
+
+static unsigned
+maint_on(struct fsm *f, const char *why, uint64_t now)
+{
+	f->maint_active = fsm_holds_vips(f);
+	return go(f, FSM_MAINTENANCE, "maintenance", now);
+}
+
+static unsigned
+maint_off(struct fsm *f, const char *why, uint64_t now)
+{
+	if (f->faulted)
+		return go(f, FSM_FAULT, "maintenance-off", now);
+	return go(f, f->maint_active ? FSM_ACTIVE : FSM_STANDBY,
+	    "maintenance-off", now);
+}
+
+static unsigned
+priority_changed(struct fsm *f, const char *why, uint64_t now)
+{
+	unsigned acts = ACT_SEND_NOW;
+
+	if (f->state == FSM_STANDBY && peer_alive(f, now))
+		acts |= standby_peer(f, why, now);
+	return acts;
+}
+
+static unsigned
+stalled(struct fsm *f, const char *why, uint64_t now)
+{
+	f->stalled = true;
+	return 0;
+}
+
+static unsigned
+resumed(struct fsm *f, const char *why, uint64_t now)
+{
+	f->stalled = false;
+	return 0;
+}
+
+static const struct {
+	unsigned	states;
+	enum fsm_event	event;
+	fsm_handler	fn;
+} fsm_table[] = {
+	{ S(INIT),		EV_PEER,	init_peer },
+	{ S(INIT),		EV_TICK,	init_tick },
+	{ S(STANDBY),		EV_PEER,	standby_peer },
+	{ S(STANDBY),		EV_TICK,	standby_tick },
+	{ S(ACTIVE),		EV_PEER,	active_peer },
+	{ S(ACTIVE),		EV_TICK,	active_tick },
+	{ S(ACTIVE),		EV_SWITCHOVER,	active_switchover },
+	{ S(STOPPING),		EV_PEER,	stopping_peer },
+	{ S(STOPPING),		EV_TICK,	stopping_tick },
+	{ ANY & ~S(STOPPING),	EV_STOP,	hand_over_and_stop },
+	{ S(INIT) | S(STANDBY) | S(ACTIVE), EV_FAULT, to_fault },
+	{ S(MAINTENANCE),	EV_FAULT,	note_fault },
+	{ ANY,			EV_FAULT_CLEAR,	fault_clear },
+	{ S(INIT) | S(STANDBY) | S(ACTIVE) | S(FAULT), EV_MAINT_ON, maint_on },
+	{ S(MAINTENANCE),	EV_MAINT_OFF,	maint_off },
+	{ S(STANDBY) | S(ACTIVE), EV_PRIORITY,	priority_changed },
+	{ ANY,			EV_STALLED,	stalled },
+	{ ANY,			EV_RESUMED,	resumed },
+};
+
+unsigned
+fsm_event(struct fsm *f, enum fsm_event ev, const struct fsm_peer *peer,
+    const char *reason, uint64_t now)
+{
+	bool held = fsm_holds_vips(f);
+	unsigned acts = 0;
+
+	if (ev == EV_PEER) {
+		if (peer == NULL)
+			return 0;
+		f->peer = *peer;
+		f->peer_known = true;
+		f->peer_heard = now;
+	}
+	for (size_t i = 0; i < sizeof(fsm_table) / sizeof(fsm_table[0]); i++) {
+		if ((fsm_table[i].states & (1u << f->state)) &&
+		    fsm_table[i].event == ev) {
+			acts = fsm_table[i].fn(f, reason, now);
+			break;
+		}
+	}
+	if (!held && fsm_holds_vips(f))
+		acts |= ACT_ADD_VIPS | ACT_ANNOUNCE | ACT_PROMOTE | ACT_SEND_NOW;
+	else if (held && !fsm_holds_vips(f))
+		acts |= ACT_DEL_VIPS | ACT_DEMOTE | ACT_SEND_NOW;
+	return acts;
+}
+
+bool
+fsm_can_switchover(const struct fsm *f, uint64_t now, const char **why)
+{
+	const char *w = NULL;
+
+	if (f->state != FSM_ACTIVE)
+		w = "this node is not active";
+	else if (!peer_alive(f, now))
+		w = "the peer is not heard";
+	else if (f->peer.state != FSM_STANDBY)
+		w = "the peer is not standby";
+	else if (f->handover)
+		w = "a switchover is already under way";
+	if (why)
+		*why = w;
+	return w == NULL;
+}
+
+static uint64_t
+earliest(uint64_t a, uint64_t b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
+uint64_t
+fsm_next_deadline(const struct fsm *f)
+{
+	uint64_t d = 0;
+
+	switch (f->state) {
+	case FSM_INIT:
+		d = f->started + f->cfg.init_dead_ms;
+		break;
+	case FSM_STANDBY:
+		if (f->peer_known)
+			d = f->peer_heard + f->cfg.dead_ms;
+		d = earliest(d, f->preempt_at);
+		break;
+	case FSM_ACTIVE:
+		if (f->handover)
+			d = f->handover_deadline;
+		break;
+	case FSM_STOPPING:
+		if (f->stop_holds)
+			d = earliest(f->stop_deadline,
+			    f->peer_heard + f->cfg.dead_ms);
+		break;
+	default:
+		break;
+	}
+	return d ? d : UINT64_MAX;
+}

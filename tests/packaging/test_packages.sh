@@ -1,0 +1,338 @@
+#!/bin/bash
+# Packages as an operator gets them (needs root and the Debian mirror; a few
+# minutes). Builds the .deb and the .rpm with `make deb rpm`, checks what they
+# hold, lints the .deb, then installs it with apt into a fresh Debian root made
+# by debootstrap and, there:
+#   - runs failoverd -V, failoverctl keygen and the unit's ExecStartPre line
+#     (failoverd -t -f /etc/failoverd/failoverd.conf);
+#   - runs a pair of daemons from the installed binaries with the unit's
+#     ExecStart line, each in its own network namespace (joined by a veth
+#     pair) with its own config, runtime and state directories bind-mounted
+#     over the packaged paths, and checks the VIP, failoverctl status and a
+#     graceful handover;
+#   - upgrades to a newer build (the operator's config stays) and purges.
+# Prints "test_packages: N passed, N failed".
+#
+# Environment: FOD_DEBIAN_MIRROR (default: from this host's apt sources),
+# FOD_DEBOOTSTRAP_CACHE (downloaded .debs, reused between runs; default
+# /var/tmp/fod-debootstrap-cache), FOD_KEEP=1 keeps the work directory.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+version=$(cat VERSION)
+run=fodpkg$$
+work=$(mktemp -d /var/tmp/fod-packages.XXXXXX)
+root=$work/root
+nsa=$run-a
+nsb=$run-b
+pids=()
+pass=0
+fail=0
+t0=$SECONDS
+
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# check DESCRIPTION COMMAND...: one assertion
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+step() { echo "== $* ($((SECONDS - t0)) s)"; }
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	ip netns del "$nsa" 2>/dev/null
+	ip netns del "$nsb" 2>/dev/null
+	if [ "${FOD_KEEP:-0}" = 1 ]; then
+		echo "kept $work"
+	else
+		# The daemons' mounts lived in their own mount namespaces, gone
+		# with them; --one-file-system guards against any that were not.
+		rm -rf --one-file-system "$work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_for SECONDS COMMAND...: poll COMMAND every 0.1 s until it succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1)); shift
+	while ! "$@"; do
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.1
+	done
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "test_packages: needs root (debootstrap, chroot, network namespaces)" >&2
+	exit 1
+fi
+missing=
+for t in dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian rpmbuild:rpm \
+    debootstrap:debootstrap systemd-analyze:systemd ip:iproute2 nsenter:util-linux; do
+	command -v "${t%%:*}" >/dev/null 2>&1 || missing="$missing ${t#*:}"
+done
+if [ -n "$missing" ]; then
+	echo "test_packages: missing tools; apt-get install$missing" >&2
+	exit 1
+fi
+
+# ---------------------------------------------------------------- build
+step "make deb rpm"
+deb=packaging/out/failoverd_${version}_$(dpkg --print-architecture).deb
+rpmf=$(echo packaging/out/failoverd-"$version"-1.*.rpm)
+if make -s deb >"$work/deb.log" 2>&1; then ok "make deb"
+else bad "make deb (log follows)"; tail -30 "$work/deb.log"; fi
+if make -s rpm >"$work/rpm.log" 2>&1; then ok "make rpm"
+else bad "make rpm (log follows)"; tail -30 "$work/rpm.log"; fi
+rpmf=$(ls packaging/out/failoverd-"$version"-1.*.rpm 2>/dev/null | head -1)
+check "deb built: $deb" test -f "$deb"
+check "rpm built: ${rpmf:-none}" test -n "$rpmf"
+check "no debian/ directory left at the top of the tree" test ! -e debian
+
+# ---------------------------------------------------------------- deb contents
+step "deb contents"
+if [ -f "$deb" ]; then
+	dpkg-deb -c "$deb" | awk '{ print $1, $6 }' >"$work/deb.list"
+	# has MODE PATH: the package holds PATH with mode MODE (ls -l style)
+	has() { grep -qxF "$1 $2" "$work/deb.list"; }
+	check "deb: /usr/sbin/failoverd 0755" has -rwxr-xr-x ./usr/sbin/failoverd
+	check "deb: /usr/sbin/failoverctl 0755" has -rwxr-xr-x ./usr/sbin/failoverctl
+	check "deb: failoverd.conf" has -rw-r--r-- ./etc/failoverd/failoverd.conf
+	for k in promote.d demote.d notify.d fence.d; do
+		check "deb: hooks/$k/" has drwxr-xr-x ./etc/failoverd/hooks/$k/
+	done
+	# every README and example of the tree, disabled (not executable)
+	while read -r f; do
+		check "deb: hooks/$f 0644" has -rw-r--r-- "./etc/failoverd/hooks/$f"
+	done < <(cd etc/hooks 2>/dev/null && find . -type f \( -name 'README*' -o -name '*.example' \) | sed 's,^\./,,' | LC_ALL=C sort)
+	check "deb: unit in /lib/systemd/system" has -rw-r--r-- ./lib/systemd/system/failoverd.service
+	for m in man8/failoverd.8 man5/failoverd.conf.5 man8/failoverctl.8; do
+		check "deb: $m" has -rw-r--r-- ./usr/share/man/$m.gz
+	done
+	check "deb: README.md as doc" grep -qE ' \./usr/share/doc/failoverd/README\.md(\.gz)?$' "$work/deb.list"
+	check "deb: Version is VERSION ($version)" test "$(dpkg-deb -f "$deb" Version)" = "$version"
+	dpkg-deb -I "$deb" conffiles >"$work/conffiles" 2>/dev/null
+	check "deb: failoverd.conf is a conffile" grep -qxF /etc/failoverd/failoverd.conf "$work/conffiles"
+	deps=$(dpkg-deb -f "$deb" Depends)
+	for l in libnl-3-200 libnl-route-3-200 libconfig9 libssl3; do
+		check "deb: Depends names $l" grep -q "\b$l\b" <<<"$deps"
+	done
+
+	step "lintian"
+	lintian --pedantic "$deb" >"$work/lintian.log" 2>&1
+	sed 's/^/  /' "$work/lintian.log"
+	check "lintian: no errors" test "$(grep -c '^E: ' "$work/lintian.log")" -eq 0
+
+	step "unit"
+	mkdir -p "$work/x"
+	dpkg-deb -x "$deb" "$work/x"
+	unit=$work/x/lib/systemd/system/failoverd.service
+	# Unknown keys and bad values are reported; commands absent on this
+	# host (the package is not installed here) are not the unit's fault.
+	systemd-analyze verify --man=no "$unit" 2>&1 |
+	    grep -v 'is not executable: No such file or directory' >"$work/verify.log"
+	check "systemd-analyze verify: no complaint$(sed 's/^/; /' "$work/verify.log" | tr -d '\n')" \
+	    test ! -s "$work/verify.log"
+	for kv in Type=notify NotifyAccess=main WatchdogSec=5s Restart=on-failure \
+	    RuntimeDirectory=failoverd StateDirectory=failoverd KillMode=mixed \
+	    ConditionPathExists=/etc/failoverd/cluster.key \
+	    'ExecReload=/bin/kill -HUP $MAINPID' \
+	    'ExecStartPre=/usr/sbin/failoverd -t -f /etc/failoverd/failoverd.conf' \
+	    'ExecStart=/usr/sbin/failoverd -f /etc/failoverd/failoverd.conf'; do
+		check "unit: $kv" grep -qxF "$kv" "$unit"
+	done
+	check "unit: no PrivateNetwork" test -z "$(grep '^PrivateNetwork' "$unit")"
+fi
+
+# ---------------------------------------------------------------- rpm contents
+step "rpm contents"
+if [ -n "$rpmf" ]; then
+	rpm -qpl "$rpmf" >"$work/rpm.list" 2>/dev/null
+	for f in /usr/sbin/failoverd /usr/sbin/failoverctl /etc/failoverd/failoverd.conf \
+	    /etc/failoverd/hooks/promote.d /etc/failoverd/hooks/demote.d \
+	    /etc/failoverd/hooks/notify.d /etc/failoverd/hooks/fence.d \
+	    /usr/lib/systemd/system/failoverd.service /var/lib/failoverd; do
+		check "rpm: $f" grep -qxF "$f" "$work/rpm.list"
+	done
+	for m in man8/failoverd.8 man5/failoverd.conf.5 man8/failoverctl.8; do
+		check "rpm: $m" grep -qE "^/usr/share/man/$m(\\.gz)?\$" "$work/rpm.list"
+	done
+	check "rpm: README.md as doc" grep -qE '^/usr/share/doc/failoverd[^/]*/README\.md$' "$work/rpm.list"
+	check "rpm: failoverd.conf is %config(noreplace)" \
+	    test "$(rpm -qp --qf '[%{FILENAMES} %{FILEFLAGS:fflags}\n]' "$rpmf" 2>/dev/null |
+	    awk '$1 == "/etc/failoverd/failoverd.conf" { print $2 }')" = cn
+	check "rpm: /var/lib/failoverd is 0700" \
+	    grep -qE '^drwx------ .* /var/lib/failoverd$' <(rpm -qplv "$rpmf" 2>/dev/null)
+	check "rpm: Version is VERSION ($version)" \
+	    test "$(rpm -qp --qf '%{VERSION}' "$rpmf" 2>/dev/null)" = "$version"
+	rpm -qp --requires "$rpmf" >"$work/rpm.requires" 2>/dev/null
+	for l in 'libnl-3\.so' 'libnl-route-3\.so' 'libconfig\.so' 'libcrypto\.so'; do
+		check "rpm: Requires $l" grep -q "^$l" "$work/rpm.requires"
+	done
+fi
+
+# ---------------------------------------------------------------- fresh root
+step "debootstrap"
+. /etc/os-release
+suite=${VERSION_CODENAME:-bookworm}
+mirror=${FOD_DEBIAN_MIRROR:-$(sed -n 's/^URIs: *\(.*\/debian\)\/* *$/\1/p' \
+    /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)}
+mirror=${mirror:-http://deb.debian.org/debian}
+cache=${FOD_DEBOOTSTRAP_CACHE:-/var/tmp/fod-debootstrap-cache}
+mkdir -p "$cache"
+if debootstrap --variant=minbase --cache-dir="$cache" "$suite" "$root" "$mirror" \
+    >"$work/debootstrap.log" 2>&1; then
+	ok "debootstrap $suite from $mirror"
+else
+	bad "debootstrap $suite from $mirror (log follows)"
+	tail -20 "$work/debootstrap.log"
+fi
+# inroot COMMAND...: run COMMAND in the fresh root
+inroot() { chroot "$root" "$@"; }
+
+installed=0
+if [ -x "$root/usr/bin/apt-get" ] && [ -f "$deb" ]; then
+	step "apt-get install ./$(basename "$deb") in the fresh root"
+	cp "$deb" "$root/tmp/"
+	if inroot apt-get update -q >"$work/apt.log" 2>&1 &&
+	    inroot env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    "/tmp/$(basename "$deb")" >>"$work/apt.log" 2>&1; then
+		ok "apt-get install of the .deb (dependencies from the mirror)"
+		installed=1
+	else
+		bad "apt-get install of the .deb (log follows)"
+		tail -20 "$work/apt.log"
+	fi
+	check "postinst: one-line hint that no key exists" \
+	    grep -q '^failoverd: not started, no /etc/failoverd/cluster.key yet' "$work/apt.log"
+fi
+
+if [ "$installed" = 1 ]; then
+	step "installed files"
+	check "state_dir /var/lib/failoverd is 0700" \
+	    test "$(stat -c %a "$root/var/lib/failoverd")" = 700
+	for k in promote.d demote.d notify.d fence.d; do
+		check "hooks/$k exists" test -d "$root/etc/failoverd/hooks/$k"
+	done
+	check "failoverd -V prints $version" \
+	    test "$(inroot /usr/sbin/failoverd -V 2>&1)" = "failoverd $version"
+	check "failoverctl keygen" inroot /usr/sbin/failoverctl keygen /etc/failoverd/cluster.key
+	check "the key is 0600" test "$(stat -c %a "$root/etc/failoverd/cluster.key")" = 600
+	unit=$root/lib/systemd/system/failoverd.service
+	pre=$(sed -n 's/^ExecStartPre=//p' "$unit")
+	start=$(sed -n 's/^ExecStart=//p' "$unit")
+	# The unit's own lines; systemd splits them on blanks like this.
+	read -r -a pre_argv <<<"$pre"
+	read -r -a start_argv <<<"$start"
+	if inroot "${pre_argv[@]}" >"$work/t.log" 2>&1; then
+		ok "ExecStartPre ($pre) accepts the shipped config"
+	else
+		bad "ExecStartPre ($pre) refuses the shipped config:"
+		sed 's/^/  /' "$work/t.log"
+	fi
+
+	# ------------------------------------------------------------ the pair
+	step "pair from the installed package, ExecStart=$start"
+	ip netns add "$nsa" && ip netns add "$nsb" &&
+	ip link add "${run}a" type veth peer name "${run}b" &&
+	ip link set "${run}a" netns "$nsa" && ip link set "${run}b" netns "$nsb" &&
+	ip -n "$nsa" link set "${run}a" name eth0 && ip -n "$nsb" link set "${run}b" name eth0 &&
+	ip -n "$nsa" addr add 192.0.2.1/24 dev eth0 && ip -n "$nsb" addr add 192.0.2.2/24 dev eth0 &&
+	ip -n "$nsa" link set eth0 up && ip -n "$nsb" link set eth0 up &&
+	ip -n "$nsa" link set lo up && ip -n "$nsb" link set lo up
+	check "namespaces $nsa and $nsb joined by a veth pair" test $? -eq 0
+
+	mkdir -p "$root/run/failoverd"
+	# node NAME PRIORITY LOCAL PEER: a config in the work directory
+	node_conf() {
+		cat >"$work/$1.conf" <<-EOF
+		node: { name = "$1"; priority = $2; };
+		cluster: { id = 7; interval_ms = 50; dead_ms = 300; init_dead_ms = 500; };
+		links = ( { interface = "eth0"; local = "$3"; peer = "$4"; } );
+		vips = ( { address = "192.0.2.10/24"; interface = "eth0"; } );
+		EOF
+		mkdir -m 0700 -p "$work/state-$1"
+	}
+	node_conf alpha 150 192.0.2.1 192.0.2.2
+	node_conf beta 100 192.0.2.2 192.0.2.1
+	# start NAME NS: the ExecStart line in the fresh root, in namespace NS,
+	# with this node's config, a private /run/failoverd (as systemd's
+	# RuntimeDirectory=) and its own state_dir. `ip netns exec` gives the
+	# command a mount namespace of its own: the mounts end with it.
+	start() {
+		ip netns exec "$2" sh -c '
+			set -e
+			r=$1 w=$2 n=$3; shift 3
+			mount --bind "$w/$n.conf" "$r/etc/failoverd/failoverd.conf"
+			mount --bind "$w/state-$n" "$r/var/lib/failoverd"
+			mount -t tmpfs -o mode=0700 tmpfs "$r/run/failoverd"
+			mount -t proc proc "$r/proc"
+			exec chroot "$r" "$@"' sh "$root" "$work" "$1" "${start_argv[@]}" \
+		    >"$work/$1.log" 2>&1 &
+		pids+=($!)
+		eval "pid_$1=$!"
+	}
+	has_vip() { ip -n "$1" -4 addr show dev eth0 | grep -q 'inet 192\.0\.2\.10/24'; }
+	no_vip() { ! has_vip "$1"; }
+	# ctl NAME ARGS...: the installed failoverctl in the daemon's mount namespace
+	ctl() { local p; eval "p=\$pid_$1"; shift; nsenter -t "$p" -m -r /usr/sbin/failoverctl "$@"; }
+	gone() { ! kill -0 "$1" 2>/dev/null; }
+
+	start alpha "$nsa"
+	start beta "$nsb"
+	check "alpha (priority 150) holds the VIP" wait_for 10 has_vip "$nsa"
+	check "beta does not" no_vip "$nsb"
+	check "failoverctl status on alpha: exit 0, state active" \
+	    wait_for 5 eval 'ctl alpha status >"$work/status.txt" 2>&1 && grep -q "^state *active" "$work/status.txt"'
+	check "failoverctl status on beta: exit 0, state standby" \
+	    wait_for 5 eval 'ctl beta status >"$work/status.txt" 2>&1 && grep -q "^state *standby" "$work/status.txt"'
+	kill -TERM "$pid_alpha"
+	check "SIGTERM to alpha: beta takes the VIP" wait_for 10 has_vip "$nsb"
+	check "alpha exits and leaves no VIP behind" wait_for 10 eval 'gone $pid_alpha && no_vip $nsa'
+	wait "$pid_alpha"; rc=$?
+	check "alpha exit status 0 (was $rc)" test "$rc" -eq 0
+	kill -TERM "$pid_beta"
+	check "SIGTERM to beta: it exits and releases the VIP" wait_for 10 eval 'gone $pid_beta && no_vip $nsb'
+	wait "$pid_beta"; rc=$?
+	check "beta exit status 0 (was $rc)" test "$rc" -eq 0
+	if [ "$fail" -gt 0 ]; then
+		for n in alpha beta; do echo "--- $n log (tail)"; tail -15 "$work/$n.log"; done
+	fi
+	ip netns del "$nsa"; ip netns del "$nsb"
+
+	# ------------------------------------------------------------ upgrade
+	step "upgrade keeps the operator's config"
+	echo "# operator was here" >>"$root/etc/failoverd/failoverd.conf"
+	cp "$root/etc/failoverd/failoverd.conf" "$work/conf.before"
+	next=$version+pkgtest1
+	cp "$deb" "$work/"
+	if make -s deb VERSION="$next" >"$work/deb2.log" 2>&1; then
+		cp packaging/out/failoverd_"${next}"_*.deb "$root/tmp/"
+		inroot env DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold \
+		    "/tmp/failoverd_${next}_$(dpkg --print-architecture).deb" >"$work/upgrade.log" 2>&1
+		check "dpkg -i of $next over $version" test $? -eq 0
+		check "failoverd -V now prints $next" test "$(inroot /usr/sbin/failoverd -V 2>&1)" = "failoverd $next"
+		check "the edited failoverd.conf is kept" cmp -s "$work/conf.before" "$root/etc/failoverd/failoverd.conf"
+		check "the key is kept" test -s "$root/etc/failoverd/cluster.key"
+	else
+		bad "make deb VERSION=$next (log follows)"; tail -20 "$work/deb2.log"
+	fi
+	# leave packaging/out with the package of this tree's VERSION
+	rm -f packaging/out/failoverd_"${next}"_*.deb
+	cp "$work/$(basename "$deb")" packaging/out/
+
+	# ------------------------------------------------------------ purge
+	step "purge"
+	inroot dpkg --purge failoverd >"$work/purge.log" 2>&1
+	check "dpkg --purge failoverd" test $? -eq 0
+	sed 's/^/  /' "$work/purge.log"
+	check "binaries gone" test ! -e "$root/usr/sbin/failoverd" -a ! -e "$root/usr/sbin/failoverctl"
+	check "/etc/failoverd gone" test ! -e "$root/etc/failoverd"
+	check "/var/lib/failoverd gone" test ! -e "$root/var/lib/failoverd"
+fi
+
+echo "time: $((SECONDS - t0)) s"
+echo "test_packages: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,418 @@
+/* Unit tests of the pure state machine: elections, takeover, handover, preempt, faults. */
+#include <string.h>
+
+#include "fsm.h"
+#include "unit.h"
+
+static struct fsm_config
+cfg(const char *name, int prio, bool preempt, unsigned delay)
+{
+	struct fsm_config c = {
+		.priority = prio, .dead_ms = 500, .init_dead_ms = 1000,
+		.preempt = preempt, .preempt_delay_ms = delay, .stop_timeout_ms = 2000,
+	};
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	return c;
+}
+
+static struct fsm_peer
+peer(const char *name, enum fsm_state st, int prio)
+{
+	struct fsm_peer p = { .state = st, .priority = prio };
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	return p;
+}
+
+static unsigned
+hear(struct fsm *f, const char *name, enum fsm_state st, int prio, uint64_t now)
+{
+	struct fsm_peer p = peer(name, st, prio);
+	return fsm_event(f, EV_PEER, &p, NULL, now);
+}
+
+static void
+test_init_alone(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("alpha", 100, true, 0);
+	unsigned a;
+
+	fsm_init(&f, &c, 1000);
+	CHECK_EQ(fsm_next_deadline(&f), 2000);
+	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 1999), 0);
+	CHECK_EQ(f.state, FSM_INIT);
+	a = fsm_event(&f, EV_TICK, NULL, NULL, 2000);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "startup");
+	CHECK(a & ACT_ADD_VIPS);
+	CHECK(a & ACT_ANNOUNCE);
+	CHECK(a & ACT_PROMOTE);
+	CHECK(a & ACT_NOTIFY);
+	CHECK(!(a & ACT_DEL_VIPS));
+	CHECK(fsm_holds_vips(&f));
+}
+
+static void
+test_election(void)
+{
+	struct fsm f;
+	struct fsm_config c;
+
+	/* higher priority wins */
+	c = cfg("beta", 150, true, 0);
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_INIT, 100, 10);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "election");
+
+	c = cfg("alpha", 100, true, 0);
+	fsm_init(&f, &c, 0);
+	CHECK(!(hear(&f, "beta", FSM_INIT, 150, 10) & ACT_ADD_VIPS));
+	CHECK_EQ(f.state, FSM_STANDBY);
+
+	/* tie: the lexically smaller name wins, on both sides */
+	c = cfg("alpha", 100, true, 0);
+	fsm_init(&f, &c, 0);
+	hear(&f, "beta", FSM_INIT, 100, 10);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	c = cfg("beta", 100, true, 0);
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_STANDBY, 100, 10);
+	CHECK_EQ(f.state, FSM_STANDBY);
+
+	/* an active peer is never contested at start without preempt */
+	c = cfg("alpha", 200, false, 0);
+	fsm_init(&f, &c, 0);
+	hear(&f, "beta", FSM_ACTIVE, 100, 10);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK_STR(f.reason, "peer-active");
+	hear(&f, "beta", FSM_ACTIVE, 100, 20);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK_EQ(f.preempt_at, 0);
+}
+
+static void
+test_peer_dead(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("beta", 100, true, 0);
+	unsigned a;
+
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 100);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 200);
+	CHECK_EQ(fsm_next_deadline(&f), 700);
+	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 699), 0);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	a = fsm_event(&f, EV_TICK, NULL, NULL, 700);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "peer-dead");
+	CHECK(a & ACT_ADD_VIPS);
+	CHECK(a & ACT_ANNOUNCE);
+}
+
+static void
+test_peer_resigns(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("beta", 100, true, 0);
+	struct fsm_peer p;
+
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
+	CHECK(hear(&f, "alpha", FSM_STOPPING, 150, 20) & ACT_ADD_VIPS);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "peer-resigned");
+
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
+	hear(&f, "alpha", FSM_FAULT, 150, 20);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "peer-fault");
+
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
+	p = peer("alpha", FSM_ACTIVE, 150);
+	p.handover = true;
+	fsm_event(&f, EV_PEER, &p, NULL, 20);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "switchover");
+}
+
+static void
+test_dual_active(void)
+{
+	struct fsm w, l;
+	struct fsm_config cw = cfg("alpha", 150, true, 0), cl = cfg("beta", 100, true, 0);
+	unsigned a;
+
+	fsm_init(&w, &cw, 0);
+	fsm_init(&l, &cl, 0);
+	fsm_event(&w, EV_TICK, NULL, NULL, 1000);
+	fsm_event(&l, EV_TICK, NULL, NULL, 1000);
+	CHECK_EQ(w.state, FSM_ACTIVE);
+	CHECK_EQ(l.state, FSM_ACTIVE);
+	/* one heartbeat each way resolves it */
+	a = hear(&w, "beta", FSM_ACTIVE, 100, 1100);
+	CHECK_EQ(w.state, FSM_ACTIVE);
+	CHECK(a & ACT_ANNOUNCE);
+	CHECK(!(a & ACT_DEL_VIPS));
+	a = hear(&l, "alpha", FSM_ACTIVE, 150, 1100);
+	CHECK_EQ(l.state, FSM_STANDBY);
+	CHECK_STR(l.reason, "dual-active");
+	CHECK(a & ACT_DEL_VIPS);
+	CHECK(a & ACT_DEMOTE);
+	CHECK(!(a & ACT_ADD_VIPS));
+}
+
+static void
+test_preempt(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("alpha", 150, true, 300);
+	unsigned a;
+
+	fsm_init(&f, &c, 0);
+	hear(&f, "beta", FSM_ACTIVE, 100, 10);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK_EQ(f.preempt_at, 310);
+	CHECK_EQ(fsm_next_deadline(&f), 310);
+	hear(&f, "beta", FSM_ACTIVE, 100, 200);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	a = fsm_event(&f, EV_TICK, NULL, NULL, 310);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "preempt");
+	CHECK(a & ACT_ADD_VIPS);
+
+	/* no delay: at once */
+	c = cfg("alpha", 150, true, 0);
+	fsm_init(&f, &c, 0);
+	hear(&f, "beta", FSM_ACTIVE, 100, 10);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+
+	/* preempt cancelled when the peer's priority rises above ours */
+	c = cfg("alpha", 150, true, 300);
+	fsm_init(&f, &c, 0);
+	hear(&f, "beta", FSM_ACTIVE, 100, 10);
+	hear(&f, "beta", FSM_ACTIVE, 200, 100);
+	CHECK_EQ(f.preempt_at, 0);
+	fsm_event(&f, EV_TICK, NULL, NULL, 400);
+	CHECK_EQ(f.state, FSM_STANDBY);
+
+	/* preempt = false: stays standby for good */
+	c = cfg("alpha", 150, false, 0);
+	fsm_init(&f, &c, 0);
+	for (uint64_t t = 10; t < 5000; t += 100)
+		hear(&f, "beta", FSM_ACTIVE, 100, t);
+	CHECK_EQ(f.state, FSM_STANDBY);
+}
+
+static void
+test_graceful_stop(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("alpha", 150, true, 0);
+	unsigned a;
+
+	fsm_init(&f, &c, 0);
+	hear(&f, "beta", FSM_STANDBY, 100, 10);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	a = fsm_event(&f, EV_STOP, NULL, NULL, 100);
+	CHECK_EQ(f.state, FSM_STOPPING);
+	CHECK(fsm_holds_vips(&f));	/* make before break */
+	CHECK(!(a & ACT_DEL_VIPS));
+	CHECK(!(a & ACT_EXIT));
+	CHECK(a & ACT_SEND_NOW);
+	/* the peer still standby: keep holding */
+	CHECK_EQ(hear(&f, "beta", FSM_STANDBY, 100, 110) & ACT_EXIT, 0);
+	a = hear(&f, "beta", FSM_ACTIVE, 100, 120);
+	CHECK(a & ACT_DEL_VIPS);
+	CHECK(a & ACT_DEMOTE);
+	CHECK(a & ACT_EXIT);
+	CHECK(!fsm_holds_vips(&f));
+
+	/* peer never answers: give up after stop_timeout_ms (or dead_ms) */
+	fsm_init(&f, &c, 0);
+	hear(&f, "beta", FSM_STANDBY, 100, 10);
+	fsm_event(&f, EV_STOP, NULL, NULL, 100);
+	hear(&f, "beta", FSM_STANDBY, 100, 400);
+	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 899) & ACT_EXIT, 0);
+	a = fsm_event(&f, EV_TICK, NULL, NULL, 900);
+	CHECK(a & ACT_EXIT);
+	CHECK(a & ACT_DEL_VIPS);
+
+	/* active with a dead peer: leave at once */
+	fsm_init(&f, &c, 0);
+	fsm_event(&f, EV_TICK, NULL, NULL, 1000);
+	a = fsm_event(&f, EV_STOP, NULL, NULL, 1100);
+	CHECK(a & ACT_EXIT);
+	CHECK(a & ACT_DEL_VIPS);
+
+	/* standby: just leave, no demote for a role never held */
+	fsm_init(&f, &c, 0);
+	c = cfg("beta", 100, true, 0);
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
+	a = fsm_event(&f, EV_STOP, NULL, NULL, 20);
+	CHECK(a & ACT_EXIT);
+	CHECK(!(a & ACT_DEMOTE));
+	CHECK(!(a & ACT_DEL_VIPS));
+}
+
+static void
+test_switchover(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("alpha", 150, true, 0);
+	const char *why;
+	unsigned a;
+
+	fsm_init(&f, &c, 0);
+	CHECK(!fsm_can_switchover(&f, 0, &why));
+	CHECK_STR(why, "this node is not active");
+	hear(&f, "beta", FSM_STANDBY, 100, 10);
+	CHECK(fsm_can_switchover(&f, 20, &why));
+	CHECK(!fsm_can_switchover(&f, 2000, &why));
+	CHECK_STR(why, "the peer is not heard");
+	a = fsm_event(&f, EV_SWITCHOVER, NULL, NULL, 20);
+	CHECK(f.handover);
+	CHECK(a & ACT_SEND_NOW);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	a = hear(&f, "beta", FSM_ACTIVE, 100, 30);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK_STR(f.reason, "switchover");
+	CHECK(a & ACT_DEL_VIPS);
+	/* no preempting back right after a switchover */
+	hear(&f, "beta", FSM_ACTIVE, 100, 40);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	/* once the peer stops holding, normal rules again */
+	hear(&f, "beta", FSM_STOPPING, 100, 50);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+
+	/* a handover the peer never takes times out */
+	fsm_init(&f, &c, 0);
+	hear(&f, "beta", FSM_STANDBY, 100, 10);
+	fsm_event(&f, EV_SWITCHOVER, NULL, NULL, 20);
+	fsm_event(&f, EV_TICK, NULL, NULL, fsm_next_deadline(&f));
+	CHECK(!f.handover);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+}
+
+static void
+test_fault(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("alpha", 150, true, 0);
+	unsigned a;
+
+	fsm_init(&f, &c, 0);
+	hear(&f, "beta", FSM_STANDBY, 100, 10);
+	a = fsm_event(&f, EV_FAULT, NULL, "check-failed:web", 20);
+	CHECK_EQ(f.state, FSM_FAULT);
+	CHECK_STR(f.reason, "check-failed:web");
+	CHECK(a & ACT_DEL_VIPS);
+	/* a peer in fault is a peer that resigned */
+	hear(&f, "beta", FSM_ACTIVE, 100, 30);
+	CHECK_EQ(f.state, FSM_FAULT);
+	a = fsm_event(&f, EV_FAULT_CLEAR, NULL, NULL, 40);
+	CHECK_EQ(f.state, FSM_INIT);
+	hear(&f, "beta", FSM_ACTIVE, 100, 50);
+	CHECK_EQ(f.state, FSM_ACTIVE);	/* preempt, no delay */
+}
+
+static void
+test_maintenance(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("beta", 100, true, 0);
+
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
+	fsm_event(&f, EV_MAINT_ON, NULL, NULL, 20);
+	CHECK_EQ(f.state, FSM_MAINTENANCE);
+	CHECK(!f.maint_active);
+	/* peer silent for long: no takeover in maintenance */
+	fsm_event(&f, EV_TICK, NULL, NULL, 5000);
+	CHECK_EQ(f.state, FSM_MAINTENANCE);
+	CHECK(!fsm_holds_vips(&f));
+	CHECK_EQ(fsm_next_deadline(&f), UINT64_MAX);
+	fsm_event(&f, EV_MAINT_OFF, NULL, NULL, 5001);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	fsm_event(&f, EV_TICK, NULL, NULL, 5002);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+
+	/* active node keeps the VIPs through maintenance */
+	fsm_event(&f, EV_MAINT_ON, NULL, NULL, 6000);
+	CHECK(fsm_holds_vips(&f));
+	CHECK_EQ(fsm_event(&f, EV_MAINT_OFF, NULL, NULL, 6001) & (ACT_ADD_VIPS | ACT_DEL_VIPS), 0);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+}
+
+static void
+test_stalled(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("alpha", 150, true, 0);
+	unsigned a;
+
+	/* frozen active node: yields to the peer that took over... */
+	fsm_init(&f, &c, 0);
+	hear(&f, "beta", FSM_STANDBY, 100, 10);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	fsm_event(&f, EV_STALLED, NULL, NULL, 5000);
+	a = hear(&f, "beta", FSM_ACTIVE, 100, 5000);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK_STR(f.reason, "stalled");
+	CHECK(a & ACT_DEL_VIPS);
+	CHECK(!(a & ACT_ADD_VIPS));
+	/* ...then takes it back the normal way, once it runs on time */
+	fsm_event(&f, EV_RESUMED, NULL, NULL, 5010);
+	a = hear(&f, "beta", FSM_ACTIVE, 100, 5020);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "preempt");
+	CHECK(a & ACT_ADD_VIPS);
+
+	/* a stall with no peer around changes nothing */
+	fsm_init(&f, &c, 0);
+	fsm_event(&f, EV_TICK, NULL, NULL, 1000);
+	fsm_event(&f, EV_STALLED, NULL, NULL, 9000);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+}
+
+static void
+test_history(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("alpha", 150, true, 0);
+
+	fsm_init(&f, &c, 0);
+	fsm_event(&f, EV_TICK, NULL, NULL, 1000);
+	hear(&f, "beta", FSM_ACTIVE, 200, 1100);
+	CHECK_EQ(f.nhistory, 2);
+	CHECK_EQ(f.history[0].from, FSM_INIT);
+	CHECK_EQ(f.history[0].to, FSM_ACTIVE);
+	CHECK_EQ(f.history[1].to, FSM_STANDBY);
+	CHECK_STR(f.history[1].reason, "dual-active");
+	CHECK_STR(fsm_state_name(FSM_MAINTENANCE), "maintenance");
+	CHECK_EQ(fsm_state_parse("stopping"), FSM_STOPPING);
+	CHECK_EQ(fsm_state_parse("nonsense"), -1);
+}
+
+int
+main(void)
+{
+	test_init_alone();
+	test_election();
+	test_peer_dead();
+	test_peer_resigns();
+	test_dual_active();
+	test_preempt();
+	test_graceful_stop();
+	test_switchover();
+	test_fault();
+	test_maintenance();
+	test_stalled();
+	test_history();
+	return unit_summary("test_fsm");
+}

@@ -1,0 +1,837 @@
+/*
+ * Hook runner: real scripts in a mkdtemp() directory, run as real child
+ * processes by a local event loop. Works as root and as any other user.
+ *
+ * The test process makes itself a child subreaper: a hook's background
+ * children, orphaned when the hook dies, come to us instead of PID 1, so
+ * that "gone" can be checked exactly (kill(pid, 0) == ESRCH after we reap
+ * them) even where PID 1 does not reap (containers, sandboxes).
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hooks.h"
+#include "log.h"
+#include "loop.h"
+#include "unit.h"
+
+#define FOD_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static char base[PATH_MAX];
+
+struct result {
+	int	done;
+	int	order;
+	bool	ok;
+	bool	failed_null;
+	char	failed[256];
+	char	kind[16];
+};
+static int ndone;
+
+static void
+done_cb(void *arg, const char *kind, bool ok, const char *failed)
+{
+	struct result *r = arg;
+
+	r->done++;
+	r->order = ++ndone;
+	r->ok = ok;
+	r->failed_null = failed == NULL;
+	snprintf(r->failed, sizeof(r->failed), "%s", failed ? failed : "");
+	snprintf(r->kind, sizeof(r->kind), "%s", kind);
+}
+
+/* ---- files ---- */
+
+static void
+path_of(char *buf, size_t len, const char *rel)
+{
+	snprintf(buf, len, "%s/%s", base, rel);
+}
+
+static void
+make_dir(const char *rel, mode_t mode)
+{
+	char p[PATH_MAX];
+
+	path_of(p, sizeof(p), rel);
+	if (mkdir(p, 0700) == -1 && errno != EEXIST)
+		fatal("mkdir %s", p);
+	if (chmod(p, mode) == -1)
+		fatal("chmod %s", p);
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd;
+
+	/* O_CLOEXEC: a writer open in any child would make execve fail (ETXTBSY) */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
+		fatal("open %s", path);
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		fatal("write %s", path);
+	close(fd);
+	if (chmod(path, mode) == -1)
+		fatal("chmod %s", path);
+}
+
+/* A /bin/sh hook at base/rel; BASE in the body is replaced by the base dir. */
+static void
+hook(const char *rel, mode_t mode, const char *body)
+{
+	char p[PATH_MAX], text[8192], *o = text;
+	const char *s;
+
+	path_of(p, sizeof(p), rel);
+	o += snprintf(o, sizeof(text), "#!/bin/sh\n");
+	for (s = body; *s && o < text + sizeof(text) - PATH_MAX; ) {
+		if (strncmp(s, "BASE", 4) == 0) {
+			o += snprintf(o, PATH_MAX, "%s", base);
+			s += 4;
+		} else
+			*o++ = *s++;
+	}
+	*o = '\0';
+	write_file(p, text, mode);
+}
+
+/* Whole file into a malloc'd string (NULL if absent). */
+static char *
+slurp(const char *rel)
+{
+	char p[PATH_MAX], *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd;
+
+	path_of(p, sizeof(p), rel);
+	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096 && (buf = realloc(buf, cap += 65536)) == NULL)
+			fatal("realloc");
+		if ((n = read(fd, buf + len, cap - len - 1)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+static bool
+exists(const char *rel)
+{
+	char p[PATH_MAX];
+
+	path_of(p, sizeof(p), rel);
+	return access(p, F_OK) == 0;
+}
+
+static pid_t
+read_pid(const char *rel)
+{
+	char *s = slurp(rel);
+	pid_t pid = s ? (pid_t)atoi(s) : 0;
+
+	free(s);
+	return pid;
+}
+
+static int
+count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; hay && (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* ---- stderr capture, to see what the runner logs ---- */
+
+static int saved_stderr = -1;
+
+static void
+capture_start(const char *rel)
+{
+	char p[PATH_MAX];
+	int fd;
+
+	path_of(p, sizeof(p), rel);
+	fflush(stderr);
+	if ((saved_stderr = dup(2)) == -1 ||
+	    (fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
+		fatal("capture %s", p);
+	dup2(fd, 2);
+	close(fd);
+}
+
+static void
+capture_stop(void)
+{
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+}
+
+/* ---- the loop ---- */
+
+static bool deadline_hit;
+static int ticks;
+static pid_t orphan;		/* 0: unknown yet; -1: reaped */
+
+static void
+deadline_cb(void *arg)
+{
+	deadline_hit = true;
+}
+
+/* Run the loop until *flag is non-zero or ms pass; true if the flag was set. */
+static bool
+run_until(const int *flag, unsigned ms)
+{
+	struct loop_timer t = { 0 };
+
+	deadline_hit = false;
+	loop_timer_set(&t, now_ms() + ms, deadline_cb, NULL);
+	while (!*flag && !deadline_hit)
+		if (loop_run_once() == -1)
+			fatal("loop_run_once");
+	loop_timer_cancel(&t);
+	return *flag != 0;
+}
+
+static struct loop_timer tick;
+
+/* Counts firings; reaps the hook's orphaned background child, as PID 1 would. */
+static void
+tick_cb(void *arg)
+{
+	ticks++;
+	if (orphan == 0 && exists("bg.pid"))
+		orphan = read_pid("bg.pid");
+	if (orphan > 0 && waitpid(orphan, NULL, WNOHANG) > 0)
+		orphan = -1;
+	loop_timer_set(&tick, now_ms() + 10, tick_cb, NULL);
+}
+
+/* Reaps pid if it is our (orphaned) child; true once it no longer exists. */
+static bool
+gone(pid_t pid, unsigned ms)
+{
+	uint64_t deadline = now_ms() + ms;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	if (pid <= 0)
+		return false;
+	for (;;) {
+		waitpid(pid, NULL, WNOHANG);
+		if (kill(pid, 0) == -1 && errno == ESRCH)
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		nanosleep(&ts, NULL);
+	}
+}
+
+static const struct hook_env env_a = {
+	.event = "promote", .state = "active", .prev_state = "standby",
+	.reason = "peer-dead", .node = "alpha", .peer = "beta",
+	.vips = "192.0.2.10/24 2001:db8::10/64", .cluster_id = 7,
+};
+
+static void
+init_dir(const char *rel, unsigned timeout_ms)
+{
+	char p[PATH_MAX];
+
+	path_of(p, sizeof(p), rel);
+	CHECK_EQ(hooks_init(p, timeout_ms), 0);
+}
+
+/* ---- tests ---- */
+
+static void
+test_env(void)
+{
+	struct result r = { 0 };
+	char body[1024], *s;
+	int leak, pid = 0, pgrp = -1, sid = -2;
+
+	make_dir("h1", 0755);
+	make_dir("h1/notify.d", 0755);
+	/* a descriptor the daemon forgot to mark close-on-exec */
+	if ((leak = open("/dev/null", O_RDONLY)) == -1)
+		fatal("open");
+	snprintf(body, sizeof(body),
+	    "env > BASE/env.out\n"
+	    "echo \"$$ $(cut -d' ' -f5,6 /proc/$$/stat)\" > BASE/ids.out\n"
+	    "readlink /proc/$$/fd/0 > BASE/stdin.out\n"
+	    "if [ -e /proc/$$/fd/%d ]; then echo leaked; else echo closed; fi"
+	    " > BASE/fd.out\n", leak);
+	hook("h1/notify.d/10-env", 0755, body);
+	setenv("FOD_TEST_SECRET", "1", 1);
+
+	init_dir("h1", 5000);
+	CHECK_EQ(hooks_run("notify", &env_a, done_cb, &r), 0);
+	CHECK(run_until(&r.done, 5000));
+	close(leak);
+	CHECK(r.ok);
+	CHECK(r.failed_null);
+	CHECK_STR(r.kind, "notify");
+
+	s = slurp("env.out");
+	CHECK(s != NULL);
+	CHECK(strstr(s ? s : "", "FAILOVERD_EVENT=promote\n") != NULL);
+	CHECK(strstr(s ? s : "", "FAILOVERD_STATE=active\n") != NULL);
+	CHECK(strstr(s ? s : "", "FAILOVERD_PREV_STATE=standby\n") != NULL);
+	CHECK(strstr(s ? s : "", "FAILOVERD_REASON=peer-dead\n") != NULL);
+	CHECK(strstr(s ? s : "", "FAILOVERD_NODE=alpha\n") != NULL);
+	CHECK(strstr(s ? s : "", "FAILOVERD_PEER=beta\n") != NULL);
+	CHECK(strstr(s ? s : "",
+	    "FAILOVERD_VIPS=192.0.2.10/24 2001:db8::10/64\n") != NULL);
+	CHECK(strstr(s ? s : "", "FAILOVERD_CLUSTER_ID=7\n") != NULL);
+	CHECK(strstr(s ? s : "", FOD_PATH "\n") != NULL);
+	CHECK(strstr(s ? s : "", "FOD_TEST_SECRET") == NULL);
+	/* nothing else, but the PWD that sh itself sets */
+	for (char *line = s; line && *line; line = strchr(line, '\n') + 1) {
+		bool known = strncmp(line, "FAILOVERD_", 10) == 0 ||
+		    strncmp(line, "PATH=", 5) == 0 ||
+		    strncmp(line, "PWD=/\n", 6) == 0;
+		if (!known)
+			fprintf(stderr, "unexpected env: %.*s\n",
+			    (int)strcspn(line, "\n"), line);
+		CHECK(known);
+	}
+	free(s);
+
+	/* own session and process group */
+	s = slurp("ids.out");
+	CHECK(s && sscanf(s, "%d %d %d", &pid, &pgrp, &sid) == 3);
+	CHECK(pid > 0);
+	CHECK_EQ(pgrp, pid);
+	CHECK_EQ(sid, pid);
+	free(s);
+	s = slurp("stdin.out");
+	CHECK_STR(s, "/dev/null\n");
+	free(s);
+	s = slurp("fd.out");
+	CHECK_STR(s, "closed\n");
+	free(s);
+	unsetenv("FOD_TEST_SECRET");
+}
+
+static void
+test_order(void)
+{
+	struct result r = { 0 };
+	char *s;
+
+	make_dir("h1/promote.d", 0755);
+	hook("h1/promote.d/30-c", 0755, "echo 30-c >> BASE/order.out\n");
+	hook("h1/promote.d/10-a", 0755, "echo 10-a >> BASE/order.out\n");
+	hook("h1/promote.d/20-b", 0755, "echo 20-b >> BASE/order.out\n");
+	/* never run: hidden, backup, example, package leftovers, not executable */
+	hook("h1/promote.d/.hidden", 0755, "echo BAD >> BASE/order.out\n");
+	hook("h1/promote.d/15-x~", 0755, "echo BAD >> BASE/order.out\n");
+	hook("h1/promote.d/25-y.example", 0755, "echo BAD >> BASE/order.out\n");
+	hook("h1/promote.d/26-z.dpkg-old", 0755, "echo BAD >> BASE/order.out\n");
+	hook("h1/promote.d/27-w.rpmnew", 0755, "echo BAD >> BASE/order.out\n");
+	hook("h1/promote.d/28-noexec", 0644, "echo BAD >> BASE/order.out\n");
+	make_dir("h1/promote.d/29-dir", 0755);
+
+	CHECK_EQ(hooks_run("promote", &env_a, done_cb, &r), 0);
+	CHECK_EQ(hooks_pending(), 1);
+	CHECK(run_until(&r.done, 5000));
+	CHECK(r.ok);
+	CHECK_EQ(hooks_pending(), 0);
+	s = slurp("order.out");
+	CHECK_STR(s, "10-a\n20-b\n30-c\n");
+	free(s);
+}
+
+static void
+test_two_jobs(void)
+{
+	struct result ra = { 0 }, rb = { 0 };
+	struct hook_env ea = env_a, eb = env_a;
+	char *s;
+
+	make_dir("h1/demote.d", 0755);
+	hook("h1/demote.d/10-first", 0755,
+	    "echo \"start $FAILOVERD_REASON 10\" >> BASE/jobs.out\n"
+	    "sleep 0.1\n"
+	    "echo \"end $FAILOVERD_REASON 10\" >> BASE/jobs.out\n");
+	hook("h1/demote.d/20-second", 0755,
+	    "echo \"start $FAILOVERD_REASON 20\" >> BASE/jobs.out\n"
+	    "sleep 0.1\n"
+	    "echo \"end $FAILOVERD_REASON 20\" >> BASE/jobs.out\n");
+	ea.reason = "a";
+	eb.reason = "b";
+	ndone = 0;
+	CHECK_EQ(hooks_run("demote", &ea, done_cb, &ra), 0);
+	CHECK_EQ(hooks_run("demote", &eb, done_cb, &rb), 0);
+	CHECK_EQ(hooks_pending(), 2);
+	CHECK(run_until(&rb.done, 10000));
+	CHECK_EQ(ra.done, 1);
+	CHECK_EQ(rb.done, 1);
+	CHECK_EQ(ra.order, 1);
+	CHECK_EQ(rb.order, 2);
+	CHECK(ra.ok && rb.ok);
+	s = slurp("jobs.out");
+	CHECK_STR(s, "start a 10\nend a 10\nstart a 20\nend a 20\n"
+	    "start b 10\nend b 10\nstart b 20\nend b 20\n");
+	free(s);
+
+	/* only the four documented kinds; nothing queued on error */
+	CHECK_EQ(hooks_run("bogus", &ea, done_cb, &ra), -1);
+	CHECK_EQ(hooks_run("../promote", &ea, done_cb, &ra), -1);
+	CHECK_EQ(hooks_pending(), 0);
+}
+
+static void
+test_failure(void)
+{
+	struct result r = { 0 };
+
+	make_dir("h2", 0755);
+	make_dir("h2/promote.d", 0755);
+	hook("h2/promote.d/10-ok", 0755, "exit 0\n");
+	hook("h2/promote.d/20-bad", 0755, "exit 3\n");
+	hook("h2/promote.d/30-bad2", 0755, "exit 1\n");
+	hook("h2/promote.d/40-after", 0755, "touch BASE/after.out\n");
+	init_dir("h2", 5000);
+	CHECK_EQ(hooks_run("promote", &env_a, done_cb, &r), 0);
+	CHECK(run_until(&r.done, 5000));
+	CHECK(!r.ok);
+	CHECK_STR(r.failed, "20-bad");
+	/* the rest still ran */
+	CHECK(exists("after.out"));
+}
+
+static void
+test_missing_dir(void)
+{
+	struct result r = { 0 }, r2 = { 0 };
+
+	/* h2 has no fence.d; h-none does not exist at all */
+	CHECK_EQ(hooks_run("fence", &env_a, done_cb, &r), 0);
+	CHECK(run_until(&r.done, 2000));
+	CHECK(r.ok);
+	CHECK(r.failed_null);
+	init_dir("h-none", 5000);
+	CHECK_EQ(hooks_run("notify", NULL, done_cb, &r2), 0);
+	CHECK(run_until(&r2.done, 2000));
+	CHECK(r2.ok);
+}
+
+/*
+ * Runs a job whose hook hangs; returns its duration in ms. The repeating
+ * 10 ms timer must keep firing meanwhile: the loop is never blocked.
+ */
+static uint64_t
+run_hanging(const char *dir, const char *body, const char *name,
+    pid_t *leader, pid_t *bg)
+{
+	struct result r = { 0 };
+	char rel[PATH_MAX];
+	uint64_t start, ms;
+	int before;
+
+	make_dir(dir, 0755);
+	snprintf(rel, sizeof(rel), "%s/notify.d", dir);
+	make_dir(rel, 0755);
+	snprintf(rel, sizeof(rel), "%s/notify.d/%s", dir, name);
+	hook(rel, 0755, body);
+	init_dir(dir, 200);
+
+	orphan = 0;
+	before = ticks;
+	loop_timer_set(&tick, now_ms() + 10, tick_cb, NULL);
+	start = now_ms();
+	CHECK_EQ(hooks_run("notify", &env_a, done_cb, &r), 0);
+	CHECK(run_until(&r.done, 10000));
+	ms = now_ms() - start;
+	loop_timer_cancel(&tick);
+	CHECK_EQ(r.done, 1);
+	CHECK(!r.ok);
+	CHECK_STR(r.failed, name);
+	CHECK(ms >= 200);
+	/* 10 ms timer: at least half of the expected firings */
+	CHECK(ticks - before >= (int)(ms / 10 / 2));
+	CHECK(ticks - before >= 10);
+	*leader = read_pid("leader.pid");
+	*bg = read_pid("bg.pid");
+	CHECK(*leader > 0 && *bg > 0);
+	CHECK(gone(*leader, 3000));
+	CHECK(gone(*bg, 3000));
+	unlink(strcat(strcpy(rel, base), "/leader.pid"));
+	unlink(strcat(strcpy(rel, base), "/bg.pid"));
+	return ms;
+}
+
+static void
+test_timeout(void)
+{
+	pid_t leader, bg;
+	uint64_t ms;
+
+	/* obeys SIGTERM, as does its background child: no SIGKILL needed */
+	ms = run_hanging("h3",
+	    "sleep 60 &\n"
+	    "echo $! > BASE/bg.pid\n"
+	    "echo $$ > BASE/leader.pid\n"
+	    "exec sleep 60\n", "10-slow", &leader, &bg);
+	CHECK(ms < 1900);
+
+	/* ignores SIGTERM: SIGKILL to the whole group 2 s later */
+	ms = run_hanging("h4",
+	    "trap '' TERM\n"
+	    "sleep 60 &\n"
+	    "echo $! > BASE/bg.pid\n"
+	    "echo $$ > BASE/leader.pid\n"
+	    "exec sleep 60\n", "10-stubborn", &leader, &bg);
+	CHECK(ms >= 2150);
+	CHECK(ms < 6000);
+
+	/* the main process obeys, its background child does not */
+	ms = run_hanging("h5",
+	    "(trap '' TERM; exec sleep 60) &\n"
+	    "echo $! > BASE/bg.pid\n"
+	    "echo $$ > BASE/leader.pid\n"
+	    "exec sleep 60\n", "10-straggler", &leader, &bg);
+	CHECK(ms >= 2150);
+	CHECK(ms < 6000);
+}
+
+/* Runs notify.d of dir, with the log captured; returns the log. */
+static char *
+run_captured(const char *dir, struct result *r, unsigned ms)
+{
+	init_dir(dir, 10000);
+	capture_start("log.out");
+	if (hooks_run("notify", &env_a, done_cb, r) == 0)
+		run_until(&r->done, ms);
+	capture_stop();
+	CHECK_EQ(r->done, 1);
+	return slurp("log.out");
+}
+
+/*
+ * The daemon blocks signals (signalfd) and ignores SIGPIPE; hooks must start
+ * with neither. cat, not sh: dash clears its signal mask itself.
+ */
+static void
+test_signals(void)
+{
+	struct result r = { 0 };
+	char p[PATH_MAX], *log;
+	sigset_t block, old;
+
+	make_dir("h14", 0755);
+	make_dir("h14/notify.d", 0755);
+	path_of(p, sizeof(p), "h14/notify.d/10-status");
+	write_file(p, "#!/bin/cat /proc/self/status\n", 0755);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	log = run_captured("h14", &r, 5000);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	CHECK(r.ok);
+	CHECK(strstr(log, "hook 10-status: SigBlk:\t0000000000000000\n") != NULL);
+	CHECK(strstr(log, "hook 10-status: SigIgn:\t0000000000000000\n") != NULL);
+	free(log);
+}
+
+static void
+test_refused_files(void)
+{
+	struct result r = { 0 };
+	char p[PATH_MAX], *log;
+
+	make_dir("h6", 0755);
+	make_dir("h6/notify.d", 0755);
+	hook("h6/notify.d/10-ww", 0777, "touch BASE/ww.out\n");
+	hook("h6/notify.d/12-gw", 0775, "touch BASE/gw.out\n");
+	hook("h6/notify.d/20-ok", 0755, "touch BASE/ok.out\n");
+	if (geteuid() == 0) {
+		hook("h6/notify.d/15-nobody", 0755, "touch BASE/nobody.out\n");
+		path_of(p, sizeof(p), "h6/notify.d/15-nobody");
+		if (chown(p, 65534, 65534) == -1)
+			fatal("chown");
+	}
+	log = run_captured("h6", &r, 5000);
+	CHECK(!r.ok);
+	CHECK_STR(r.failed, "10-ww");
+	CHECK(!exists("ww.out"));
+	CHECK(!exists("gw.out"));
+	CHECK(exists("ok.out"));
+	CHECK(strstr(log, "10-ww refused: file ") != NULL);
+	CHECK(strstr(log, "10-ww is writable by group or others (mode 0777)") != NULL);
+	CHECK(strstr(log, "12-gw is writable by group or others (mode 0775)") != NULL);
+	if (geteuid() == 0) {
+		CHECK(!exists("nobody.out"));
+		CHECK(strstr(log, "15-nobody is owned by uid 65534, not by root")
+		    != NULL);
+	}
+	free(log);
+}
+
+static void
+test_refused_dirs(void)
+{
+	struct result r1 = { 0 }, r2 = { 0 }, r3 = { 0 }, r4 = { 0 }, r5 = { 0 };
+	char p[PATH_MAX], target[PATH_MAX], *log;
+
+	/* a group-writable directory on the path, above the hooks dir */
+	make_dir("h7", 0775);
+	make_dir("h7/hooks", 0755);
+	make_dir("h7/hooks/notify.d", 0755);
+	hook("h7/hooks/notify.d/10-x", 0755, "touch BASE/h7.out\n");
+	log = run_captured("h7/hooks", &r1, 5000);
+	CHECK(!r1.ok);
+	CHECK_STR(r1.failed, "10-x");
+	CHECK(!exists("h7.out"));
+	CHECK(strstr(log, "10-x refused: directory ") != NULL);
+	CHECK(strstr(log, "/h7 is writable by group or others (mode 0775)") != NULL);
+	free(log);
+
+	/* the notify.d directory itself */
+	make_dir("h8", 0755);
+	make_dir("h8/notify.d", 0777);
+	hook("h8/notify.d/10-x", 0755, "touch BASE/h8.out\n");
+	log = run_captured("h8", &r2, 5000);
+	CHECK(!r2.ok);
+	CHECK(!exists("h8.out"));
+	CHECK(strstr(log, "/h8/notify.d is writable by group or others") != NULL);
+	free(log);
+
+	/* a symlink to a hook in an unsafe directory: the target's path counts */
+	make_dir("unsafe", 0777);
+	hook("unsafe/real", 0755, "touch BASE/h9.out\n");
+	make_dir("h9", 0755);
+	make_dir("h9/notify.d", 0755);
+	path_of(target, sizeof(target), "unsafe/real");
+	path_of(p, sizeof(p), "h9/notify.d/10-link");
+	if (symlink(target, p) == -1)
+		fatal("symlink");
+	log = run_captured("h9", &r3, 5000);
+	CHECK(!r3.ok);
+	CHECK_STR(r3.failed, "10-link");
+	CHECK(!exists("h9.out"));
+	CHECK(strstr(log, "/unsafe is writable by group or others") != NULL);
+	free(log);
+
+	/* a symlink to a safe hook, in an unsafe directory: the link's path counts */
+	make_dir("safe", 0755);
+	hook("safe/real", 0755, "touch BASE/h13.out\n");
+	make_dir("h13", 0755);
+	make_dir("h13/notify.d", 0777);
+	path_of(target, sizeof(target), "safe/real");
+	path_of(p, sizeof(p), "h13/notify.d/10-link");
+	if (symlink(target, p) == -1)
+		fatal("symlink");
+	log = run_captured("h13", &r5, 5000);
+	CHECK(!r5.ok);
+	CHECK_STR(r5.failed, "10-link");
+	CHECK(!exists("h13.out"));
+	CHECK(strstr(log, "/h13/notify.d is writable by group or others") != NULL);
+	free(log);
+
+	/* a world-writable directory with the sticky bit (like /tmp) is fine */
+	make_dir("h10", 01777);
+	make_dir("h10/notify.d", 0755);
+	hook("h10/notify.d/10-x", 0755, "touch BASE/h10.out\n");
+	log = run_captured("h10", &r4, 5000);
+	CHECK(r4.ok);
+	CHECK(exists("h10.out"));
+	free(log);
+}
+
+static void
+test_output(void)
+{
+	struct result r = { 0 };
+	char *log, *line, *next;
+	size_t longest = 0;
+	int flood;
+
+	make_dir("h11", 0755);
+	make_dir("h11/notify.d", 0755);
+	hook("h11/notify.d/10-talk", 0755,
+	    "echo 'hello world'\n"
+	    "echo 'to stderr' >&2\n"
+	    "printf 'bell\\007here\\n'\n"
+	    "printf '%05000d\\n' 0\n"
+	    /* 1 MB: the hook must not block on a full pipe */
+	    "yes 'flood line' | head -c 1000000\n");
+	hook("h11/notify.d/20-tail", 0755, "printf 'last words'\n");
+	log = run_captured("h11", &r, 10000);
+	CHECK(r.ok);
+	CHECK(strstr(log, "hook 10-talk: hello world\n") != NULL);
+	CHECK(strstr(log, "hook 10-talk: to stderr\n") != NULL);
+	CHECK(strstr(log, "hook 10-talk: bell?here\n") != NULL);
+	CHECK(strstr(log, "hook 10-talk: 0000000000") != NULL);
+	CHECK(strstr(log, "hook 20-tail: last words\n") != NULL);
+	CHECK(strstr(log, "hook 10-talk exited with status 0") != NULL);
+	/* bounded: one warning, about 64 KiB of the 1 MB logged, short lines */
+	CHECK_EQ(count(log, "bytes of output, the rest is dropped"), 1);
+	flood = count(log, "hook 10-talk: flood line\n");
+	CHECK(flood > 1000);
+	CHECK(flood < 70000 / 11);
+	for (line = log; line && *line; line = next) {
+		next = strchr(line, '\n');
+		next = next ? next + 1 : line + strlen(line);
+		if ((size_t)(next - line) > longest)
+			longest = (size_t)(next - line);
+	}
+	CHECK(longest < 600);
+	free(log);
+}
+
+/*
+ * A background child that keeps the output pipe open does not hold the job
+ * up, and what the hook wrote before exiting is all logged.
+ */
+static void
+test_background(void)
+{
+	struct result r = { 0 };
+	uint64_t start, ms;
+	char *log;
+
+	make_dir("h15", 0755);
+	make_dir("h15/notify.d", 0755);
+	hook("h15/notify.d/10-burst", 0755,
+	    "seq -f 'line %g' 0 2999 > BASE/burst.txt\n"
+	    "sleep 3 &\n"
+	    "echo $! > BASE/burst.pid\n"
+	    /* 30 KB at once: still in the pipe when the exit is noticed */
+	    "cat BASE/burst.txt\n"
+	    "echo 'final words'\n");
+	start = now_ms();
+	log = run_captured("h15", &r, 5000);
+	ms = now_ms() - start;
+	CHECK(r.ok);
+	CHECK(ms < 2000);
+	CHECK_EQ(count(log, "hook 10-burst: line "), 3000);
+	CHECK(strstr(log, "hook 10-burst: line 2999\n") != NULL);
+	CHECK(strstr(log, "hook 10-burst: final words\n") != NULL);
+	CHECK(gone(read_pid("burst.pid"), 5000));
+	free(log);
+}
+
+static int sleepy_started;
+
+static void
+sleepy_cb(void *arg)
+{
+	struct loop_timer *t = arg;
+
+	if (exists("sleepy.pid"))
+		sleepy_started = 1;
+	else
+		loop_timer_set(t, now_ms() + 10, sleepy_cb, t);
+}
+
+static void
+test_finalise(void)
+{
+	struct result ra = { 0 }, rb = { 0 };
+	struct loop_timer t = { 0 };
+	int flag = 0;
+	uint64_t start, ms;
+	pid_t pid;
+
+	make_dir("h12", 0755);
+	make_dir("h12/notify.d", 0755);
+	hook("h12/notify.d/10-sleepy", 0755,
+	    "trap '' TERM\n"
+	    "echo $$ > BASE/sleepy.pid\n"
+	    "exec sleep 60\n");
+	init_dir("h12", 30000);
+	CHECK_EQ(hooks_run("notify", &env_a, done_cb, &ra), 0);
+	CHECK_EQ(hooks_run("notify", &env_a, done_cb, &rb), 0);
+	loop_timer_set(&t, now_ms() + 10, sleepy_cb, &t);
+	CHECK(run_until(&sleepy_started, 5000));
+	loop_timer_cancel(&t);
+	pid = read_pid("sleepy.pid");
+	CHECK(pid > 0);
+
+	start = now_ms();
+	hooks_finalise();
+	ms = now_ms() - start;
+	/* SIGTERM ignored: SIGKILL after 2 s */
+	CHECK(ms >= 1900);
+	CHECK(ms < 4500);
+	CHECK(gone(pid, 1000));
+	CHECK_EQ(hooks_pending(), 0);
+	/* dropped, not run, no callbacks */
+	run_until(&flag, 100);
+	CHECK_EQ(ra.done, 0);
+	CHECK_EQ(rb.done, 0);
+	CHECK_EQ(hooks_run("notify", &env_a, done_cb, &ra), -1);
+}
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+int
+main(void)
+{
+	int status;
+
+	log_init("test_hooks", 0);
+	signal(SIGPIPE, SIG_IGN);	/* as the daemon does: hooks must not inherit it */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		fatal("prctl");
+	if (loop_init() == -1)
+		fatal("loop_init");
+	snprintf(base, sizeof(base), "/tmp/test_hooks.XXXXXX");
+	if (mkdtemp(base) == NULL)
+		fatal("mkdtemp");
+
+	test_env();
+	test_order();
+	test_two_jobs();
+	test_failure();
+	test_missing_dir();
+	test_timeout();
+	test_signals();
+	test_refused_files();
+	test_refused_dirs();
+	test_output();
+	test_background();
+	test_finalise();
+
+	/* no zombies: every child was reaped */
+	errno = 0;
+	CHECK_EQ(waitpid(-1, &status, WNOHANG), -1);
+	CHECK_EQ(errno, ECHILD);
+
+	loop_finalise();
+	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return unit_summary("test_hooks");
+}

@@ -20,6 +20,7 @@ B         := build
 CTL_SRCS  := daemon/failoverctl.c daemon/auth.c daemon/config.c daemon/log.c
 D_SRCS    := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c)) daemon/auth.c daemon/config.c daemon/log.c
 PURE_SRCS := daemon/fsm.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c
+UNIT_SRCS := $(PURE_SRCS) daemon/loop.c daemon/hooks.c
 HDRS      := $(wildcard daemon/*.h)
 
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -44,8 +45,8 @@ $(B) $(B)/unit $(B)/fuzz:
 	mkdir -p $@
 
 # Unit tests of the pure modules, under AddressSanitizer and UBSan; no root needed.
-$(B)/unit/%: tests/unit/%.c $(PURE_SRCS) $(HDRS) tests/unit/unit.h | $(B)/unit
-	$(CC) $(CFLAGS) -O1 $(SAN) -Idaemon -o $@ $< $(PURE_SRCS) $(LDLIBS)
+$(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HDRS) tests/unit/unit.h | $(B)/unit
+	$(CC) $(CFLAGS) -O1 $(SAN) -Idaemon -o $@ $< $(UNIT_SRCS) $(LDLIBS)
 
 unit: $(UNIT_TESTS)
 	@set -e; cd tests/unit && for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 ../../$$t; done

@@ -337,6 +337,8 @@ output_feed(const char *buf, size_t n)
 		}
 		if (c == '\n')
 			output_line();
+		else if (c == '\r')
+			continue;
 		else if (cur.linelen == HOOK_LINE_MAX)
 			cur.cut = true;
 		else	/* no terminal escapes or fake lines in the log */

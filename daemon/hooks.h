@@ -19,13 +19,18 @@ struct hook_env {
 	unsigned	 cluster_id;
 };
 
-/* ok: every hook of the job exited 0 (true for an empty or missing directory). */
+/*
+ * ok: every hook of the job exited 0 (true for an empty or missing directory).
+ * failed: the first hook that did not (NULL if ok); valid during the call only.
+ * Called from the event loop, never from hooks_run(); it may queue jobs.
+ */
 typedef void (*hooks_done_cb)(void *arg, const char *kind, bool ok, const char *failed);
 
+/* timeout_ms 0 means 30 s. May be called again (reload): applies to later hooks. */
 int	hooks_init(const char *dir, unsigned timeout_ms);
-/* Kill (SIGTERM, then SIGKILL) whatever still runs, reap it. */
+/* Kill (SIGTERM, then SIGKILL) whatever still runs, reap it; drop queued jobs (no callbacks). */
 void	hooks_finalise(void);
-/* Queue a job. kind: "promote", "demote", "notify", "fence". */
+/* Queue a job. kind: "promote", "demote", "notify", "fence". -1: bad kind, queue full. */
 int	hooks_run(const char *kind, const struct hook_env *, hooks_done_cb, void *arg);
 /* Number of jobs queued or running. */
 int	hooks_pending(void);

@@ -337,16 +337,22 @@ class Lab:
     def _nft(self, host, text):
         self.ns_exec(host, ["nft", "-f", "-"], input=text)
 
-    def partition(self, host):
+    def partition(self, host, direction="both"):
         """Drop every UDP datagram to or from the heartbeat port in host,
-        in both directions, and nothing else."""
+        and nothing else: arriving ("in"), leaving ("out") or "both".
+        Replaces an earlier partition of host atomically."""
         p = self.port
         rules = "udp dport %d drop; udp sport %d drop;" % (p, p)
-        self._nft(host, (
-            "table inet fodlab_partition {\n"
-            " chain input { type filter hook input priority -10; %s }\n"
-            " chain output { type filter hook output priority -10; %s }\n"
-            "}\n") % (rules, rules))
+        text = ("table inet fodlab_partition {}\n"
+                "delete table inet fodlab_partition\n"
+                "table inet fodlab_partition {\n")
+        if direction in ("in", "both"):
+            text += (" chain input { type filter hook input priority -10; "
+                     "%s }\n" % rules)
+        if direction in ("out", "both"):
+            text += (" chain output { type filter hook output priority -10; "
+                     "%s }\n" % rules)
+        self._nft(host, text + "}\n")
 
     def unpartition(self, host):
         self._nft(host, "delete table inet fodlab_partition\n")

@@ -3,6 +3,7 @@ per-run prefix) per test, removed afterwards whatever happens; on failure
 the daemons' logs are printed into the report."""
 
 import os
+import signal
 import sys
 
 import pytest
@@ -12,6 +13,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)),
                                 "scripts"))
 
 import fodlab  # noqa: E402
+
+
+def _interrupt(sig, frame):
+    raise KeyboardInterrupt("signal %d" % sig)
+
+
+def pytest_configure(config):
+    # A SIGTERM (CI timeout, kill) unwinds like Ctrl-C: labs are removed.
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

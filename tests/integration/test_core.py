@@ -256,6 +256,38 @@ def test_partition_then_heal_one_holder(lab):
     reach_vips(lab)
 
 
+def test_partition_heal_seen_first_by_loser(lab):
+    """The same, when the heal is seen first by the loser: beta hears alpha
+    (and releases) before alpha hears beta. alpha must still announce again,
+    or the client keeps sending to beta's MAC address."""
+    a, b = start_pair(lab)
+    reach_vips(lab)
+    lab.partition("alpha")
+    wait_for(lambda: state_is(a, "active") and state_is(b, "active") and
+             all(h == ["alpha", "beta"] for h in holders(lab).values()), 5,
+             msg="both active during the partition",
+             describe=lambda: snapshot(lab))
+    # beta's announcements are out; then alpha's heartbeats reach beta only.
+    beta_mac = lab.mac("beta")
+    for v in VIPS:
+        wait_for(lambda: (lab.neighbour("client", v) or ("",))[0] ==
+                 beta_mac, 3, msg="client to learn beta's MAC for %s" % v)
+    lab.partition("alpha", "in")
+    wait_for(lambda: state_is(b, "standby") and
+             all(h == ["alpha"] for h in holders(lab).values()), 5,
+             msg="beta to release on hearing alpha",
+             describe=lambda: snapshot(lab))
+    lab.unpartition("alpha")
+    settled(lab, a, b, timeout=5)
+    mac = lab.mac("alpha")
+    for v in VIPS:
+        wait_for(lambda: (lab.neighbour("client", v) or ("",))[0] == mac, 3,
+                 msg="client's neighbour entry of %s to be alpha's" % v,
+                 describe=lambda: "client: %r, alpha %s, beta %s" % (
+                     lab.neighbour("client", v), mac, beta_mac))
+    reach_vips(lab)
+
+
 # --- two links -----------------------------------------------------------
 
 def test_second_link_keeps_pair_together(binaries):

@@ -96,7 +96,7 @@ step "deb contents"
 if [ -f "$deb" ]; then
 	dpkg-deb -c "$deb" | awk '{ print $1, $6 }' >"$work/deb.list"
 	# has MODE PATH: the package holds PATH with mode MODE (ls -l style)
-	has() { grep -qxF "$1 $2" "$work/deb.list"; }
+	has() { grep -qxF -e "$1 $2" "$work/deb.list"; }
 	check "deb: /usr/sbin/failoverd 0755" has -rwxr-xr-x ./usr/sbin/failoverd
 	check "deb: /usr/sbin/failoverctl 0755" has -rwxr-xr-x ./usr/sbin/failoverctl
 	check "deb: failoverd.conf" has -rw-r--r-- ./etc/failoverd/failoverd.conf
@@ -181,10 +181,18 @@ mirror=${FOD_DEBIAN_MIRROR:-$(sed -n 's/^URIs: *\(.*\/debian\)\/* *$/\1/p' \
     /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)}
 mirror=${mirror:-http://deb.debian.org/debian}
 cache=${FOD_DEBOOTSTRAP_CACHE:-/var/tmp/fod-debootstrap-cache}
+base=$cache/root-$suite.tar
 mkdir -p "$cache"
-if debootstrap --variant=minbase --cache-dir="$cache" "$suite" "$root" "$mirror" \
+# A root that debootstrap made and nothing touched since is kept as a tarball
+# for a day: unpacking it is as fresh as a new debootstrap, and much faster.
+if [ -n "$(find "$base" -mmin -1440 2>/dev/null)" ] && mkdir "$root" &&
+    tar -x -C "$root" -f "$base" 2>"$work/debootstrap.log"; then
+	ok "fresh root from $base (debootstrap $suite, less than a day old)"
+elif rm -rf --one-file-system "$root" &&
+    debootstrap --variant=minbase --cache-dir="$cache" "$suite" "$root" "$mirror" \
     >"$work/debootstrap.log" 2>&1; then
 	ok "debootstrap $suite from $mirror"
+	tar -c -C "$root" -f "$base.new" . && mv "$base.new" "$base"
 else
 	bad "debootstrap $suite from $mirror (log follows)"
 	tail -20 "$work/debootstrap.log"

@@ -8,8 +8,8 @@
  * absolute timerfd schedule, so that the send times do not drift, and
  * matches replies by identifier, sequence and a per-run cookie in the
  * payload. Stops after COUNT probes, after DURATION_MS, or on SIGINT or
- * SIGTERM, then waits up to GRACE_MS (default 1000) for outstanding replies.
- * A reply later than GRACE_MS after its request counts as lost. Prints one
+ * SIGTERM, then waits for outstanding replies: a reply later than GRACE_MS
+ * (default 1000) after its request counts as lost. Prints one
  * JSON line on stdout:
  *
  *	{"sent":N,"received":N,"lost":N,"max_gap_ms":X,"downtime_ms":X,
@@ -70,6 +70,7 @@ struct prober {
 	uint64_t	 max;		/* probes we may send */
 	uint64_t	 sent;
 	uint64_t	 received;
+	uint64_t	 settled;	/* probes before this one are answered or late */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -258,6 +259,22 @@ take_reply(struct prober *pr, const uint8_t *buf, size_t len)
 	pr->received++;
 }
 
+/* True once every probe is answered or older than the grace period. */
+static bool
+all_settled(struct prober *pr)
+{
+	double	now = ms_since(&pr->start);
+
+	while (pr->settled < pr->sent) {
+		const struct probe *p = &pr->probes[pr->settled];
+
+		if (p->rtt_ms < 0 && now - p->send_ms <= pr->grace_ms)
+			return false;
+		pr->settled++;
+	}
+	return true;
+}
+
 static void
 drain(struct prober *pr)
 {
@@ -382,9 +399,15 @@ run(struct prober *pr, int tfd)
 		if (end_ms < 0 && (stop_requested || pr->sent >= pr->max))
 			end_ms = ms_since(&pr->start) + pr->grace_ms;
 		if (end_ms >= 0) {
-			left = end_ms - ms_since(&pr->start);
-			if (left <= 0 || pr->received == pr->sent)
+			if (all_settled(pr))
 				break;
+			/* Until the oldest unanswered probe turns late. */
+			left = pr->probes[pr->settled].send_ms + pr->grace_ms -
+			    ms_since(&pr->start);
+			if (end_ms - ms_since(&pr->start) < left)
+				left = end_ms - ms_since(&pr->start);
+			if (left < 0)
+				left = 0;
 			ts.tv_sec = (time_t)(left / 1e3);
 			ts.tv_nsec = (long)((left - ts.tv_sec * 1e3) * 1e6);
 		}

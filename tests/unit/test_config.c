@@ -541,7 +541,8 @@ test_many_errors(void)
 	    L_LINKS
 	    "vips = ( { address = \"192.0.2.10/24\"; interface = \"eth9\"; } );\n"
 	    "bogus = true;\n";
-	const char *p;
+	const char *xyz = "x = 1;\ny = 2;\nz = 3;\n" MIN, *p;
+	char small[64], two[60];	/* each "unknown key" line is 24 bytes */
 	int lines = 0;
 
 	CHECK_EQ(parse_as(text, "m.conf", &c), -1);
@@ -559,15 +560,12 @@ test_many_errors(void)
 	CHECK(errbuf[strlen(errbuf) - 1] == '\n');
 
 	/* A small buffer gets whole lines only, or a cut first line. */
-	char small[64];
 	CHECK_EQ(config_parse(text, strlen(text), "m.conf", &c, small,
 	    sizeof(small)), -1);
 	CHECK(strncmp(small, "m.conf:1: ", 10) == 0);
 	CHECK(strchr(small, '\n') == NULL);
 	CHECK_EQ(config_parse(text, strlen(text), "m.conf", &c, small, 0), -1);
 	/* Room for two lines: exactly those two. */
-	const char *xyz = "x = 1;\ny = 2;\nz = 3;\n" MIN;
-	char two[60];		/* each line is 24 bytes */
 	CHECK_EQ(config_parse(xyz, strlen(xyz), "m.conf", &c, two,
 	    sizeof(two)), -1);
 	CHECK_STR(two, "m.conf:1: unknown key x\nm.conf:2: unknown key y\n");
@@ -589,7 +587,7 @@ test_hostile(void)
 {
 	static struct config c;
 	static char big[1024 * 1024 + 2];
-	char nul[] = MIN "x = \"a\0b\";\n";
+	char nul[] = MIN "x = \"a\0b\";\n", *many, *q;
 	size_t i;
 
 	/* NUL bytes: libconfig would ignore everything after them. */
@@ -621,7 +619,10 @@ test_hostile(void)
 	CHECK(strchr(errbuf, '\x1b') == NULL);
 
 	/* Very many errors: capped, with a summary line. */
-	char *many = malloc(200 * 16 + 1), *q = many;
+	q = many = malloc(200 * 16 + 1);
+	CHECK(many != NULL);
+	if (many == NULL)
+		return;
 	for (i = 0; i < 200; i++)
 		q += sprintf(q, "k%zu = 1;\n", i);
 	CHECK_EQ(parse_as(many, "t.conf", &c), -1);

@@ -407,24 +407,78 @@ test_two_jobs(void)
 	CHECK_EQ(hooks_pending(), 0);
 }
 
+/* Runs kind.d of dir, with the log captured; returns the log. */
+static char *
+run_kind_captured(const char *dir, const char *kind, struct result *r,
+    unsigned ms)
+{
+	init_dir(dir, 10000);
+	capture_start("log.out");
+	if (hooks_run(kind, &env_a, done_cb, r) == 0)
+		run_until(&r->done, ms);
+	capture_stop();
+	CHECK_EQ(r->done, 1);
+	return slurp("log.out");
+}
+
+static char *
+run_captured(const char *dir, struct result *r, unsigned ms)
+{
+	return run_kind_captured(dir, "notify", r, ms);
+}
+
 static void
 test_failure(void)
 {
 	struct result r = { 0 };
+	char p[PATH_MAX], *log;
 
 	make_dir("h2", 0755);
 	make_dir("h2/promote.d", 0755);
 	hook("h2/promote.d/10-ok", 0755, "exit 0\n");
 	hook("h2/promote.d/20-bad", 0755, "exit 3\n");
-	hook("h2/promote.d/30-bad2", 0755, "exit 1\n");
+	hook("h2/promote.d/30-bad2", 0755, "kill -USR1 $$\n");
 	hook("h2/promote.d/40-after", 0755, "touch BASE/after.out\n");
-	init_dir("h2", 5000);
-	CHECK_EQ(hooks_run("promote", &env_a, done_cb, &r), 0);
-	CHECK(run_until(&r.done, 5000));
+	/* no #! line: execve() fails with ENOEXEC */
+	path_of(p, sizeof(p), "h2/promote.d/50-noshebang");
+	write_file(p, "touch BASE/noshebang.out\n", 0755);
+	log = run_kind_captured("h2", "promote", &r, 5000);
 	CHECK(!r.ok);
 	CHECK_STR(r.failed, "20-bad");
 	/* the rest still ran */
 	CHECK(exists("after.out"));
+	CHECK(!exists("noshebang.out"));
+	CHECK(strstr(log, "hook 20-bad failed: exit status 3 (") != NULL);
+	CHECK(strstr(log, "hook 30-bad2 failed: killed by signal 10 (") != NULL);
+	CHECK(strstr(log, "hook 50-noshebang: cannot execute ") != NULL);
+	CHECK(strstr(log, "hook 50-noshebang failed: exit status 126 (") != NULL);
+	free(log);
+}
+
+static struct result chained;
+
+/* As the daemon does: a job's callback queues the next job. */
+static void
+chain_cb(void *arg, const char *kind, bool ok, const char *failed)
+{
+	done_cb(arg, kind, ok, failed);
+	CHECK_EQ(hooks_pending(), 0);
+	CHECK_EQ(hooks_run("promote", &env_a, done_cb, &chained), 0);
+}
+
+static void
+test_chained(void)
+{
+	struct result r = { 0 };
+
+	init_dir("h2", 5000);
+	CHECK_EQ(hooks_run("fence", &env_a, chain_cb, &r), 0);
+	CHECK(run_until(&chained.done, 5000));
+	CHECK_EQ(r.done, 1);
+	CHECK_EQ(chained.done, 1);
+	CHECK(!chained.ok);
+	CHECK_STR(chained.failed, "20-bad");
+	CHECK_EQ(hooks_pending(), 0);
 }
 
 static void
@@ -522,18 +576,6 @@ test_timeout(void)
 	CHECK(ms < 6000);
 }
 
-/* Runs notify.d of dir, with the log captured; returns the log. */
-static char *
-run_captured(const char *dir, struct result *r, unsigned ms)
-{
-	init_dir(dir, 10000);
-	capture_start("log.out");
-	if (hooks_run("notify", &env_a, done_cb, r) == 0)
-		run_until(&r->done, ms);
-	capture_stop();
-	CHECK_EQ(r->done, 1);
-	return slurp("log.out");
-}
 
 /*
  * The daemon blocks signals (signalfd) and ignores SIGPIPE; hooks must start
@@ -680,7 +722,7 @@ test_output(void)
 	hook("h11/notify.d/10-talk", 0755,
 	    "echo 'hello world'\n"
 	    "echo 'to stderr' >&2\n"
-	    "printf 'bell\\007here\\n'\n"
+	    "printf 'bell\\007here\\r\\n'\n"
 	    "printf '%05000d\\n' 0\n"
 	    /* 1 MB: the hook must not block on a full pipe */
 	    "yes 'flood line' | head -c 1000000\n");
@@ -818,6 +860,7 @@ main(void)
 	test_two_jobs();
 	test_failure();
 	test_missing_dir();
+	test_chained();
 	test_timeout();
 	test_signals();
 	test_refused_files();

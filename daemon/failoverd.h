@@ -52,7 +52,8 @@ struct daemon {
 	bool		 reload_requested;
 	uint64_t	 started_ms;
 	uint64_t	 dual_since;	/* ms; 0 = no dual-active episode */
-	int		 peer_priority;
+	bool		 vips_up;	/* our VIPs are installed (what PROTO_F_HOLDS says) */
+	bool		 promote_gate;	/* hooks-first: VIPs wait for promote hooks */
 };
 
 extern struct daemon d;

@@ -78,8 +78,8 @@ static bool
 peer_holds(const struct fsm_peer *p)
 {
 	if (p->state == FSM_ACTIVE)
-		return !p->handover;
-	return p->state == FSM_MAINTENANCE && p->held_active;
+		return p->holds && !p->handover;
+	return p->state == FSM_MAINTENANCE && p->holds;
 }
 
 /* The peer is giving up (or cannot hold) the role: take over at once. */
@@ -129,7 +129,8 @@ init_peer(struct fsm *f, const char *why, uint64_t now)
 
 	if (peer_resigns(p))
 		return go(f, FSM_ACTIVE, resign_reason(p), now);
-	if (peer_holds(p)) {
+	/* active (its VIPs may still be on their way up: hooks-first) */
+	if (peer_holds(p) || p->state == FSM_ACTIVE) {
 		unsigned acts = go(f, FSM_STANDBY, "peer-active", now);
 
 		return acts | standby_peer(f, why, now);	/* preempt? */
@@ -154,6 +155,7 @@ standby_peer(struct fsm *f, const char *why, uint64_t now)
 {
 	const struct fsm_peer *p = &f->peer;
 
+	f->fencing = f->fence_failed = false;	/* it lives: nothing to fence */
 	if (peer_resigns(p))
 		return go(f, FSM_ACTIVE, resign_reason(p), now);
 	if (!peer_holds(p)) {
@@ -176,11 +178,44 @@ standby_peer(struct fsm *f, const char *why, uint64_t now)
 	return 0;
 }
 
+/* The peer went silent: fence it first if so configured. */
+static unsigned
+take_over_dead_peer(struct fsm *f, uint64_t now)
+{
+	switch (f->cfg.fence) {
+	case FSM_FENCE_REQUIRED:
+		if (f->fencing || f->fence_failed)
+			return 0;
+		f->fencing = true;
+		return ACT_FENCE;
+	case FSM_FENCE_OPTIONAL:
+		return go(f, FSM_ACTIVE, "peer-dead", now) | ACT_FENCE;
+	default:
+		return go(f, FSM_ACTIVE, "peer-dead", now);
+	}
+}
+
+static unsigned
+fenced(struct fsm *f, const char *why, uint64_t now)
+{
+	if (!f->fencing)
+		return 0;
+	f->fencing = false;
+	if (peer_alive(f, now))
+		return 0;	/* it came back meanwhile: no takeover */
+	if (why) {
+		f->fence_failed = true;
+		snprintf(f->reason, sizeof(f->reason), "fence-failed");
+		return 0;
+	}
+	return go(f, FSM_ACTIVE, "peer-dead", now);
+}
+
 static unsigned
 standby_tick(struct fsm *f, const char *why, uint64_t now)
 {
 	if (!peer_alive(f, now))
-		return go(f, FSM_ACTIVE, "peer-dead", now);
+		return take_over_dead_peer(f, now);
 	if (f->preempt_at && now >= f->preempt_at)
 		return standby_peer(f, why, now);
 	return 0;
@@ -350,6 +385,7 @@ static const struct {
 	{ S(INIT) | S(STANDBY) | S(ACTIVE) | S(FAULT), EV_MAINT_ON, maint_on },
 	{ S(MAINTENANCE),	EV_MAINT_OFF,	maint_off },
 	{ S(STANDBY) | S(ACTIVE), EV_PRIORITY,	priority_changed },
+	{ S(STANDBY),		EV_FENCED,	fenced },
 	{ ANY,			EV_STALLED,	stalled },
 	{ ANY,			EV_RESUMED,	resumed },
 };
@@ -420,7 +456,7 @@ fsm_next_deadline(const struct fsm *f)
 		d = f->started + f->cfg.init_dead_ms;
 		break;
 	case FSM_STANDBY:
-		if (f->peer_known)
+		if (f->peer_known && !f->fencing && !f->fence_failed)
 			d = f->peer_heard + f->cfg.dead_ms;
 		d = earliest(d, f->preempt_at);
 		break;

@@ -23,6 +23,7 @@ enum fsm_event {
 	EV_MAINT_ON,
 	EV_MAINT_OFF,
 	EV_PRIORITY,		/* effective priority changed (fsm.eff_priority set) */
+	EV_FENCED,		/* fence hooks finished: reason NULL = ok, else why not */
 	EV_STALLED,		/* we were frozen or starved longer than dead_ms */
 	EV_RESUMED,		/* the loop runs on time again */
 	EV_NEVENTS
@@ -37,6 +38,7 @@ enum fsm_event {
 #define ACT_DEMOTE	0x0020	/* run demote.d (after VIPs are removed) */
 #define ACT_NOTIFY	0x0040	/* state changed: run notify.d, log */
 #define ACT_EXIT	0x0080	/* leave the event loop */
+#define ACT_FENCE	0x0100	/* run fence.d against the dead peer */
 
 #define FSM_NAME_MAX	31
 #define FSM_REASON_MAX	64
@@ -46,7 +48,7 @@ struct fsm_peer {
 	enum fsm_state	state;
 	int		priority;	/* effective priority */
 	bool		handover;	/* peer (active) asks us to take over */
-	bool		held_active;	/* peer in maintenance holding the VIPs */
+	bool		holds;		/* peer's VIPs are up (active, or maintenance) */
 };
 
 struct fsm_config {
@@ -57,7 +59,10 @@ struct fsm_config {
 	bool		preempt;
 	unsigned	preempt_delay_ms;
 	unsigned	stop_timeout_ms;	/* how long a graceful stop waits for the peer */
+	int		fence;			/* FSM_FENCE_* */
 };
+
+enum { FSM_FENCE_OFF, FSM_FENCE_OPTIONAL, FSM_FENCE_REQUIRED };
 
 struct fsm_transition {
 	enum fsm_state	from, to;
@@ -89,6 +94,8 @@ struct fsm {
 	bool		maint_active;	/* maintenance: we hold the VIPs */
 	bool		faulted;	/* a local fault is present */
 	bool		stalled;	/* yield to an active peer: it took over meanwhile */
+	bool		fencing;	/* required fencing under way */
+	bool		fence_failed;	/* required fencing failed: we stay standby */
 
 	struct fsm_transition history[FSM_HISTORY];
 	unsigned	nhistory;	/* total ever; index = n % FSM_HISTORY */

@@ -231,7 +231,7 @@ link_send(int i)
 		m.flags |= PROTO_F_MAINTENANCE;
 	if (d.fsm.handover)
 		m.flags |= PROTO_F_HANDOVER;
-	if (fsm_holds_vips(&d.fsm))
+	if (d.vips_up && fsm_holds_vips(&d.fsm))
 		m.flags |= PROTO_F_HOLDS;
 	m.link_id = (uint8_t)i;
 	snprintf(m.name, sizeof(m.name), "%s", d.cfg.node_name);

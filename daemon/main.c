@@ -34,10 +34,12 @@ static const char *conf_path = DEFAULT_CONF;
 static struct loop_timer hb_timer, fsm_timer, announce_timer, refresh_timer,
     reannounce_timer, watchdog_timer;
 static bool ready_sent;
+static unsigned notified;	/* transitions of fsm.history already announced */
 static unsigned announce_left;
 
 static void fsm_feed(enum fsm_event, const struct fsm_peer *, const char *);
 static void heartbeat_tick(void *);
+static void track_init(void);
 
 static void
 vips_text(char *buf, size_t len)
@@ -50,29 +52,102 @@ vips_text(char *buf, size_t len)
 		    i ? " " : "", d.cfg.vips[i].text);
 }
 
-static void
-hook_done(void *arg, const char *kind, bool ok, const char *failed)
-{
-	char reason[FSM_REASON_MAX];
+/*
+ * Local faults (failed checks, lost carrier, unreachable arbiter, failed
+ * promote hook), each keyed by its reason. The first one sends the FSM to
+ * fault; the last one gone lets it elect again.
+ */
+#define FAULT_MAX	(CFG_MAX_CHECKS + CFG_MAX_TRACK + CFG_MAX_VIPS + 4)
+#define HOOK_FAULT_HOLD_MS 30000	/* a failed promote hook keeps us out this long */
 
-	if (ok || strcmp(kind, "promote") != 0)
-		return;
-	/* a promotion that did not work: let the peer serve */
-	snprintf(reason, sizeof(reason), "hook-failed:%s", failed ? failed : "?");
-	log_warnx("promote hook %s failed: giving up the active role",
-	    failed ? failed : "?");
-	fsm_feed(EV_FAULT, NULL, reason);
+static char faults[FAULT_MAX][FSM_REASON_MAX];
+static int nfaults;
+static struct loop_timer hook_fault_timer;
+static char hook_fault[FSM_REASON_MAX];
+
+static void
+fault_set(const char *reason, bool on)
+{
+	int i;
+
+	for (i = 0; i < nfaults; i++)
+		if (strcmp(faults[i], reason) == 0)
+			break;
+	if (on && i == nfaults && nfaults < FAULT_MAX) {
+		snprintf(faults[nfaults++], FSM_REASON_MAX, "%s", reason);
+		log_warnx("fault: %s", reason);
+		fsm_feed(EV_FAULT, NULL, reason);
+	} else if (!on && i < nfaults) {
+		log_info("fault cleared: %s", reason);
+		memmove(faults[i], faults[i + 1], (size_t)(nfaults - i - 1) * FSM_REASON_MAX);
+		if (--nfaults == 0)
+			fsm_feed(EV_FAULT_CLEAR, NULL, NULL);
+	}
 }
 
 static void
-run_hooks(const char *kind)
+hook_fault_expired(void *arg)
+{
+	/* back to standby, but no preempting into the same failing hook */
+	d.fsm.no_preempt = true;
+	fault_set(hook_fault, false);
+}
+
+static void vips_up_now(void);
+
+static void
+hook_done(void *arg, const char *kind, bool ok, const char *failed)
+{
+	if (strcmp(kind, "promote") != 0)
+		return;
+	if (ok) {
+		/* hooks-first: the VIPs come up only now, if still wanted */
+		if (d.promote_gate && fsm_holds_vips(&d.fsm)) {
+			d.promote_gate = false;
+			vips_up_now();
+			link_send_all();
+		}
+		return;
+	}
+	d.promote_gate = false;
+	/* a promotion that did not work: let the peer serve */
+	snprintf(hook_fault, sizeof(hook_fault), "hook-failed:%s",
+	    failed ? failed : "?");
+	log_warnx("promote hook %s failed: giving up the active role",
+	    failed ? failed : "?");
+	loop_timer_set(&hook_fault_timer, now_ms() + HOOK_FAULT_HOLD_MS,
+	    hook_fault_expired, NULL);
+	fault_set(hook_fault, true);
+}
+
+static void
+fence_done(void *arg, const char *kind, bool ok, const char *failed)
+{
+	char why[FSM_REASON_MAX + 32];
+
+	if (ok)
+		log_info("fencing of %s done", d.fsm.peer.name);
+	else {
+		snprintf(why, sizeof(why), "fence hook %s failed", failed ? failed : "?");
+		log_warnx("FENCING FAILED: %s; %s", why,
+		    d.cfg.fence == FENCE_REQUIRED ?
+		    "NOT taking over (cluster.fence = \"required\")" :
+		    "taking over anyway (cluster.fence = \"optional\")");
+	}
+	if (d.cfg.fence == FENCE_REQUIRED)
+		fsm_feed(EV_FENCED, NULL, ok ? NULL : why);
+}
+
+/* Hooks of one transition see that transition, not whatever came later. */
+static void
+run_hooks_for(const char *kind, const struct fsm_transition *t, hooks_done_cb done)
 {
 	char vips[1024];
 	struct hook_env env = {
 		.event = kind,
-		.state = fsm_state_name(d.fsm.state),
-		.prev_state = fsm_state_name(d.fsm.prev),
-		.reason = d.fsm.reason,
+		.state = fsm_state_name(t ? t->to : d.fsm.state),
+		.prev_state = fsm_state_name(t ? t->from : d.fsm.prev),
+		.reason = t ? t->reason : d.fsm.reason,
 		.node = d.cfg.node_name,
 		.peer = d.fsm.peer_known ? d.fsm.peer.name : "",
 		.vips = vips,
@@ -80,8 +155,14 @@ run_hooks(const char *kind)
 	};
 
 	vips_text(vips, sizeof(vips));
-	if (hooks_run(kind, &env, hook_done, NULL) == -1)
+	if (hooks_run(kind, &env, done, NULL) == -1)
 		log_warnx("cannot queue %s hooks", kind);
+}
+
+static void
+run_hooks(const char *kind, hooks_done_cb done)
+{
+	run_hooks_for(kind, NULL, done);
 }
 
 static void
@@ -164,6 +245,7 @@ refresh_tick(void *arg)
 static void
 vips_del_all(void)
 {
+	d.vips_up = false;
 	loop_timer_cancel(&refresh_timer);
 	loop_timer_cancel(&announce_timer);
 	loop_timer_cancel(&reannounce_timer);
@@ -174,35 +256,55 @@ vips_del_all(void)
 }
 
 static void
+vips_up_now(void)
+{
+	vips_add_all();
+	d.vips_up = true;
+	if (d.cfg.vip_lease_s)
+		loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
+		    refresh_tick, NULL);
+	announce_start();
+}
+
+static void
 apply(unsigned acts)
 {
 	if (acts & ACT_NOTIFY) {
-		log_info("state %s -> %s (%s)", fsm_state_name(d.fsm.prev),
-		    fsm_state_name(d.fsm.state), d.fsm.reason);
 		/* READY once we have a role, not merely once we run */
 		sdnotify("%sSTATUS=%s (%s)", ready_sent ? "" : "READY=1\n",
 		    fsm_state_name(d.fsm.state), d.fsm.reason);
 		ready_sent = true;
 	}
-	if (acts & ACT_ADD_VIPS) {
-		vips_add_all();
-		if (d.cfg.vip_lease_s)
-			loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
-			    refresh_tick, NULL);
-	}
-	if (acts & ACT_ANNOUNCE)
+	if (acts & ACT_FENCE)
+		run_hooks("fence", fence_done);
+	if ((acts & ACT_ADD_VIPS) && d.cfg.hooks_order == HOOKS_HOOKS_FIRST) {
+		/* promote hooks gate the VIPs: hook_done() brings them up */
+		d.promote_gate = true;
+		acts &= ~(unsigned)ACT_ANNOUNCE;
+	} else if (acts & ACT_ADD_VIPS)
+		vips_up_now();
+	else if (acts & ACT_ANNOUNCE)
 		announce_start();
-	if (acts & ACT_DEL_VIPS)
+	if (acts & ACT_DEL_VIPS) {
+		d.promote_gate = false;
 		vips_del_all();
+	}
 	/* after the VIPs changed: the peer learns the outcome, not the intent */
 	if (acts & ACT_SEND_NOW)
 		link_send_all();
 	if (acts & ACT_PROMOTE)
-		run_hooks("promote");
+		run_hooks("promote", hook_done);
 	if (acts & ACT_DEMOTE)
-		run_hooks("demote");
-	if (acts & ACT_NOTIFY)
-		run_hooks("notify");
+		run_hooks("demote", hook_done);
+	/* one event may pass through two states (init -> standby -> active) */
+	for (; notified < d.fsm.nhistory; notified++) {
+		const struct fsm_transition *t =
+		    &d.fsm.history[notified % FSM_HISTORY];
+
+		log_info("state %s -> %s (%s)", fsm_state_name(t->from),
+		    fsm_state_name(t->to), t->reason);
+		run_hooks_for("notify", t, hook_done);
+	}
 	if (acts & ACT_EXIT) {
 		if (!d.exiting)
 			sdnotify("STOPPING=1\nSTATUS=stopping");
@@ -302,7 +404,7 @@ daemon_peer_message(int i, const struct msg *m)
 	p.state = (enum fsm_state)m->state;
 	p.priority = m->priority;
 	p.handover = (m->flags & PROTO_F_HANDOVER) != 0;
-	p.held_active = (m->flags & PROTO_F_HOLDS) != 0;
+	p.holds = (m->flags & PROTO_F_HOLDS) != 0;
 	dual_active_watch(&p);
 	fsm_feed(EV_PEER, &p, NULL);
 }
@@ -418,10 +520,13 @@ reload_apply(struct config *nc, struct auth *na)
 	d.fsm.cfg.preempt = nc->preempt;
 	d.fsm.cfg.preempt_delay_ms = nc->preempt_delay_ms;
 	d.fsm.cfg.stop_timeout_ms = stop_timeout_ms(nc);
+	d.fsm.cfg.fence = nc->fence == FENCE_REQUIRED ? FSM_FENCE_REQUIRED :
+	    nc->fence == FENCE_OPTIONAL ? FSM_FENCE_OPTIONAL : FSM_FENCE_OFF;
 	if (holds && nc->vip_lease_s)
 		loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
 		    refresh_tick, NULL);
 	loop_timer_set(&hb_timer, now_ms() + d.cfg.interval_ms, heartbeat_tick, NULL);
+	track_init();
 	if (d.fsm.cfg.priority != nc->priority) {
 		d.fsm.eff_priority += nc->priority - d.fsm.cfg.priority;
 		d.fsm.cfg.priority = nc->priority;
@@ -517,10 +622,97 @@ on_addr_deleted(void *arg, int family, const unsigned char *addr, int plen,
 		announce_vip(v);
 }
 
+/*
+ * Interface tracking: carrier loss on a VIP interface or a tracked one is
+ * a fault after track_debounce_ms; carrier back clears it at once.
+ */
+struct tracked {
+	char			ifname[IF_NAMESIZE];
+	bool			down;
+	struct loop_timer	timer;
+};
+static struct tracked tracked[CFG_MAX_TRACK + CFG_MAX_VIPS];
+static int ntracked;
+
+static void
+track_reason(const struct tracked *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "interface-down:%s", t->ifname);
+}
+
+static void
+track_debounced(void *arg)
+{
+	struct tracked *t = arg;
+	char reason[FSM_REASON_MAX];
+
+	track_reason(t, reason, sizeof(reason));
+	fault_set(reason, true);
+}
+
+static void
+track_update(struct tracked *t, bool carrier, unsigned debounce_ms)
+{
+	char reason[FSM_REASON_MAX];
+
+	if (carrier) {
+		loop_timer_cancel(&t->timer);
+		t->down = false;
+		track_reason(t, reason, sizeof(reason));
+		fault_set(reason, false);
+		return;
+	}
+	if (t->down)
+		return;
+	t->down = true;
+	log_warnx("interface %s lost carrier%s", t->ifname,
+	    debounce_ms ? " (debouncing)" : "");
+	if (debounce_ms)
+		loop_timer_set(&t->timer, now_ms() + debounce_ms, track_debounced, t);
+	else
+		track_debounced(t);
+}
+
+static void
+track_add(const char *ifname)
+{
+	for (int i = 0; i < ntracked; i++)
+		if (strcmp(tracked[i].ifname, ifname) == 0)
+			return;
+	if (ntracked == (int)(sizeof(tracked) / sizeof(tracked[0])))
+		return;
+	snprintf(tracked[ntracked].ifname, IF_NAMESIZE, "%s", ifname);
+	ntracked++;
+}
+
+/* (Re)build the tracked set from the config and read each carrier now. */
+static void
+track_init(void)
+{
+	char reason[FSM_REASON_MAX];
+
+	for (int i = 0; i < ntracked; i++) {
+		loop_timer_cancel(&tracked[i].timer);
+		track_reason(&tracked[i], reason, sizeof(reason));
+		fault_set(reason, false);
+	}
+	ntracked = 0;
+	for (int i = 0; i < d.cfg.nvips; i++)
+		track_add(d.cfg.vips[i].ifname);
+	for (int i = 0; i < d.cfg.ntrack; i++)
+		track_add(d.cfg.track_interfaces[i]);
+	for (int i = 0; i < ntracked; i++) {
+		tracked[i].down = false;
+		track_update(&tracked[i], vip_link_carrier(tracked[i].ifname) == 1, 0);
+	}
+}
+
 static void
 on_link_changed(void *arg, const char *ifname, int ifindex, bool carrier)
 {
-	log_debug("interface %s: carrier %s", ifname, carrier ? "up" : "down");
+	for (int i = 0; i < ntracked; i++)
+		if (strcmp(tracked[i].ifname, ifname) == 0)
+			track_update(&tracked[i], carrier, d.cfg.track_debounce_ms);
 }
 
 static void
@@ -695,6 +887,8 @@ main(int argc, char **argv)
 	fc.preempt = d.cfg.preempt;
 	fc.preempt_delay_ms = d.cfg.preempt_delay_ms;
 	fc.stop_timeout_ms = stop_timeout_ms(&d.cfg);
+	fc.fence = d.cfg.fence == FENCE_REQUIRED ? FSM_FENCE_REQUIRED :
+	    d.cfg.fence == FENCE_OPTIONAL ? FSM_FENCE_OPTIONAL : FSM_FENCE_OFF;
 	d.started_ms = now_ms();
 	fsm_init(&d.fsm, &fc, d.started_ms);
 	log_info("started (version %s, epoch %llu, priority %d, %d link(s), %d VIP(s))",
@@ -705,6 +899,7 @@ main(int argc, char **argv)
 	if (sdnotify_watchdog_ms())
 		watchdog_tick(NULL);
 	heartbeat_tick(NULL);
+	track_init();
 	fsm_feed(EV_TICK, NULL, NULL);
 
 	for (;;) {

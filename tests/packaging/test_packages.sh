@@ -10,7 +10,12 @@
 #     pair) with its own config, runtime and state directories bind-mounted
 #     over the packaged paths, and checks the VIP, failoverctl status and a
 #     graceful handover;
-#   - upgrades to a newer build (the operator's config stays) and purges.
+#   - upgrades to a newer build (the operator's config stays) and purges;
+#   - adds systemd to that root and boots it with systemd-nspawn: the unit
+#     stays inactive without a key, starts (Type=notify) with the shipped
+#     config once a key exists, pets the watchdog, reloads, is restarted by
+#     an upgrade, stays stopped across one when stopped, and is stopped, its
+#     VIP released, by removal.
 # Prints "test_packages: N passed, N failed".
 #
 # Environment: FOD_DEBIAN_MIRROR (default: from this host's apt sources),
@@ -70,7 +75,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 missing=
 for t in dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian rpmbuild:rpm \
-    debootstrap:debootstrap systemd-analyze:systemd ip:iproute2 nsenter:util-linux; do
+    debootstrap:debootstrap systemd-analyze:systemd systemd-nspawn:systemd-container \
+    ip:iproute2 nsenter:util-linux pgrep:procps; do
 	command -v "${t%%:*}" >/dev/null 2>&1 || missing="$missing ${t#*:}"
 done
 if [ -n "$missing" ]; then
@@ -317,9 +323,10 @@ if [ "$installed" = 1 ]; then
 	next=$version+pkgtest1
 	cp "$deb" "$work/"
 	if make -s deb VERSION="$next" >"$work/deb2.log" 2>&1; then
-		cp packaging/out/failoverd_"${next}"_*.deb "$root/tmp/"
-		inroot env DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold \
-		    "/tmp/failoverd_${next}_$(dpkg --print-architecture).deb" >"$work/upgrade.log" 2>&1
+		nextdeb=failoverd_${next}_$(dpkg --print-architecture).deb
+		cp "packaging/out/$nextdeb" "$work/"
+		cp "packaging/out/$nextdeb" "$root/tmp/"
+		inroot dpkg -i "/tmp/$nextdeb" </dev/null >"$work/upgrade.log" 2>&1
 		check "dpkg -i of $next over $version" test $? -eq 0
 		check "failoverd -V now prints $next" test "$(inroot /usr/sbin/failoverd -V 2>&1)" = "failoverd $next"
 		check "the edited failoverd.conf is kept" cmp -s "$work/conf.before" "$root/etc/failoverd/failoverd.conf"
@@ -339,6 +346,93 @@ if [ "$installed" = 1 ]; then
 	check "binaries gone" test ! -e "$root/usr/sbin/failoverd" -a ! -e "$root/usr/sbin/failoverctl"
 	check "/etc/failoverd gone" test ! -e "$root/etc/failoverd"
 	check "/var/lib/failoverd gone" test ! -e "$root/var/lib/failoverd"
+fi
+
+# ---------------------------------------------------------------- systemd
+# The unit and the maintainer scripts under a real systemd: the same root,
+# now with systemd, booted by systemd-nspawn with a network namespace of its
+# own (a veth pair inside it stands for eth0 of the shipped config).
+if [ "$installed" = 1 ] && [ -n "${nextdeb:-}" ]; then
+	step "systemd: boot the root with systemd-nspawn"
+	cp "$deb" "$work/$nextdeb" "$root/root/"
+	if inroot env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends systemd systemd-sysv dbus iproute2 \
+	    "/root/$(basename "$deb")" >"$work/apt2.log" 2>&1; then
+		ok "apt-get install systemd and the .deb"
+	else
+		bad "apt-get install systemd and the .deb (log follows)"; tail -20 "$work/apt2.log"
+	fi
+	echo "$run" >"$root/etc/hostname"
+	# no host machined or D-Bus here: --register=no --keep-unit
+	systemd-nspawn -q -D "$root" -M "$run" -b --private-network --register=no \
+	    --keep-unit --console=pipe </dev/null >"$work/boot.log" 2>&1 &
+	nspawn=$!
+	pids+=("$nspawn")
+	cpid=
+	container_pid() { cpid=$(pgrep -P "$nspawn" | head -1); [ -n "$cpid" ]; }
+	# C COMMAND...: run COMMAND inside the booted container
+	C() { nsenter -t "$cpid" -a "$@"; }
+	booted() { case $(C systemctl is-system-running 2>/dev/null) in running|degraded) ;; *) false;; esac; }
+	if wait_for 30 container_pid && wait_for 60 booted; then
+		pids=("$cpid" "${pids[@]}")	# killing its PID 1 ends the container
+		ok "the root boots with systemd"
+	else
+		bad "the root does not boot with systemd (console follows)"; tail -20 "$work/boot.log"
+	fi
+fi
+if [ -n "${cpid:-}" ] && booted; then
+	prop() { C systemctl show -P "$1" failoverd.service; }
+	active() { [ "$(prop ActiveState)" = active ]; }
+	inactive() { [ "$(prop ActiveState)" = inactive ]; }
+	cvip() { C ip -4 addr show dev eth0 | grep -q 'inet 192\.0\.2\.10/24'; }
+	check "unit enabled by the postinst" test "$(C systemctl is-enabled failoverd.service)" = enabled
+	check "without a key the condition keeps it inactive at boot" \
+	    test "$(prop ConditionResult)/$(prop ActiveState)/$(prop NRestarts)" = no/inactive/0
+	C ip link add eth0 type veth peer name peer0 && C ip addr add 192.0.2.1/24 dev eth0 &&
+	    C ip link set eth0 up && C ip link set peer0 up
+	check "eth0 with 192.0.2.1/24 in the container" test $? -eq 0
+	C failoverctl keygen /etc/failoverd/cluster.key >/dev/null
+	check "systemctl start (Type=notify: returns once READY=1)" C systemctl start failoverd.service
+	check "running, with the shipped config's VIP on eth0" eval 'active && cvip'
+	check "STATUS= from the daemon" test -n "$(prop StatusText)"
+	check "failoverctl status: exit 0, state active" \
+	    eval 'C failoverctl status >"$work/status.txt" 2>&1 && grep -q "^state *active" "$work/status.txt"'
+	main=$(prop MainPID)
+	since=$(prop ActiveEnterTimestampMonotonic)
+	# WatchdogSec=5s: a WATCHDOG=1 more than 6 s after start, and the same
+	# process still running, means the daemon pets it and it never fired.
+	check "the daemon pets the watchdog for more than WatchdogSec" \
+	    wait_for 10 eval '[ $(( $(prop WatchdogTimestampMonotonic) - since )) -gt 6000000 ]'
+	check "same MainPID, no restart" test "$(prop MainPID)/$(prop NRestarts)/$(prop ActiveState)" = "$main/0/active"
+	check "systemctl reload (SIGHUP): same process" eval 'C systemctl reload failoverd.service && [ "$(prop MainPID)" = "$main" ] && active'
+	check "journal: configuration reloaded" eval 'C journalctl -u failoverd.service | grep -q "reloaded"'
+
+	C dpkg -i "/root/$nextdeb" </dev/null >"$work/upgrade2.log" 2>&1
+	check "upgrade while running: dpkg -i $next" test $? -eq 0
+	check "upgrade restarted it: new MainPID, $next" \
+	    wait_for 10 eval 'active && [ "$(prop MainPID)" != "$main" ] && C failoverctl status | grep -q . && C journalctl -u failoverd.service | grep -q "version $next"'
+	check "and it holds the VIP again" wait_for 10 cvip
+	check "systemctl stop: inactive, VIP released" eval 'C systemctl stop failoverd.service && inactive && ! cvip'
+	C dpkg -i "/root/$(basename "$deb")" </dev/null >"$work/upgrade3.log" 2>&1
+	check "a stopped daemon stays stopped across a package change" eval 'inactive && ! cvip'
+	check "systemctl start again" eval 'C systemctl start failoverd.service && active && cvip'
+	C dpkg -r failoverd </dev/null >"$work/remove.log" 2>&1
+	check "dpkg -r stops the daemon and releases the VIP" eval 'inactive && ! cvip && ! C pgrep -x failoverd >/dev/null'
+	check "the key survives removal (not purge)" C test -s /etc/failoverd/cluster.key
+	C dpkg --purge failoverd </dev/null >>"$work/remove.log" 2>&1
+	check "dpkg --purge removes /etc/failoverd and /var/lib/failoverd" \
+	    eval '! C test -e /etc/failoverd && ! C test -e /var/lib/failoverd'
+	if [ "$fail" -gt 0 ]; then
+		C journalctl -u failoverd.service --no-pager | tail -20
+	fi
+	# SIGTERM: nspawn powers the container off
+	kill -TERM "$nspawn"
+	if wait_for 30 eval '! kill -0 $nspawn 2>/dev/null'; then
+		ok "the container shuts down"
+		pids=()
+	else
+		bad "the container does not shut down"
+	fi
 fi
 
 echo "time: $((SECONDS - t0)) s"

@@ -19,7 +19,8 @@
  * max_gap_ms is the longest time, by send time, between two consecutive
  * answered probes, counting the run's start and end as answered (so it
  * equals the interval when nothing was lost). downtime_ms = lost * interval.
- * With -t, one CSV line per probe: seq,send_ms,rtt_ms (rtt empty if lost).
+ * With -t, one CSV line per probe, no header: seq,send_ms,rtt_ms (rtt_ms
+ * empty if lost; send_ms since the first probe).
  *
  * Uses raw sockets: needs root or CAP_NET_RAW. Prints "prober: ready ..."
  * on stderr just before the first probe, for scripts that wait for it.
@@ -34,7 +35,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -292,14 +292,10 @@ drain(struct prober *pr)
 }
 
 static int
-write_csv(const struct prober *pr, const char *path)
+write_csv(const struct prober *pr, FILE *f)
 {
-	FILE		*f;
 	uint64_t	 i;
 
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fprintf(f, "seq,send_ms,rtt_ms\n");
 	for (i = 0; i < pr->sent; i++) {
 		const struct probe *p = &pr->probes[i];
 
@@ -437,8 +433,9 @@ main(int argc, char *argv[])
 	struct sigaction	 sa;
 	sigset_t		 block;
 	const char		*csv = NULL;
+	FILE			*csvf = NULL;
 	unsigned long		 duration = 0, count = 0;
-	int			 ch, tfd;
+	int			 ch, tfd, ret = 0;
 	char			 text[64];
 
 	memset(&pr, 0, sizeof(pr));
@@ -485,6 +482,11 @@ main(int argc, char *argv[])
 	}
 	if (resolve(&pr, argv[optind]) == -1)
 		return 2;
+	/* Before probing, so that a bad path does not waste the run. */
+	if (csv && (csvf = fopen(csv, "w")) == NULL) {
+		perror(csv);
+		return 2;
+	}
 	if ((pr.probes = calloc(pr.max, sizeof(*pr.probes))) == NULL) {
 		perror("prober: calloc");
 		return 1;
@@ -522,9 +524,10 @@ main(int argc, char *argv[])
 
 	run(&pr, tfd);
 	report(&pr);
-	if (csv && write_csv(&pr, csv) != 0) {
+	if (csvf && write_csv(&pr, csvf) != 0) {
 		perror(csv);
-		return 1;
+		ret = 1;
 	}
-	return 0;
+	free(pr.probes);
+	return ret;
 }

@@ -18,7 +18,8 @@ cfg(const char *name, int prio, bool preempt, unsigned delay)
 static struct fsm_peer
 peer(const char *name, enum fsm_state st, int prio)
 {
-	struct fsm_peer p = { .state = st, .priority = prio };
+	struct fsm_peer p = { .state = st, .priority = prio,
+	    .holds = st == FSM_ACTIVE };
 	snprintf(p.name, sizeof(p.name), "%s", name);
 	return p;
 }
@@ -381,6 +382,77 @@ test_stalled(void)
 }
 
 static void
+test_fencing(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("beta", 100, true, 0);
+	unsigned a;
+
+	/* required: no takeover until the fence hooks succeed */
+	c.fence = FSM_FENCE_REQUIRED;
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
+	a = fsm_event(&f, EV_TICK, NULL, NULL, 510);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK(a & ACT_FENCE);
+	CHECK(!(a & ACT_ADD_VIPS));
+	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 600), 0);	/* once */
+	a = fsm_event(&f, EV_FENCED, NULL, NULL, 700);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK(a & ACT_ADD_VIPS);
+
+	/* a failed fence leaves us standby, for good while the peer is silent */
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
+	fsm_event(&f, EV_TICK, NULL, NULL, 510);
+	fsm_event(&f, EV_FENCED, NULL, "fence hook 10-ipmi failed", 700);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK(f.fence_failed);
+	CHECK_STR(f.reason, "fence-failed");
+	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 5000), 0);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	/* the peer resigning is not a dead peer: no fencing needed */
+	hear(&f, "alpha", FSM_STOPPING, 150, 6000);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+
+	/* the peer comes back while fencing: no takeover */
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
+	fsm_event(&f, EV_TICK, NULL, NULL, 510);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 520);
+	fsm_event(&f, EV_FENCED, NULL, NULL, 530);
+	CHECK_EQ(f.state, FSM_STANDBY);
+
+	/* optional: fence hooks run, the takeover does not wait */
+	c.fence = FSM_FENCE_OPTIONAL;
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
+	a = fsm_event(&f, EV_TICK, NULL, NULL, 510);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK(a & ACT_FENCE);
+	CHECK(a & ACT_ADD_VIPS);
+}
+
+static void
+test_peer_without_vips(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("alpha", 150, true, 0);
+	struct fsm_peer p = peer("beta", FSM_ACTIVE, 100);
+	unsigned a;
+
+	/* a graceful stop waits until the peer's VIPs are really up (hooks-first) */
+	fsm_init(&f, &c, 0);
+	hear(&f, "beta", FSM_STANDBY, 100, 10);
+	fsm_event(&f, EV_STOP, NULL, NULL, 20);
+	p.holds = false;
+	CHECK_EQ(fsm_event(&f, EV_PEER, &p, NULL, 30) & ACT_EXIT, 0);
+	p.holds = true;
+	a = fsm_event(&f, EV_PEER, &p, NULL, 40);
+	CHECK(a & ACT_EXIT);
+}
+
+static void
 test_history(void)
 {
 	struct fsm f;
@@ -413,6 +485,8 @@ main(void)
 	test_fault();
 	test_maintenance();
 	test_stalled();
+	test_fencing();
+	test_peer_without_vips();
 	test_history();
 	return unit_summary("test_fsm");
 }

@@ -1,0 +1,367 @@
+"""Two-node failover pairs for the benchmark: failoverd and keepalived.
+
+Both classes drive one daemon per node (alpha, priority 150, preferred;
+beta, priority 100) in a fodlab.Lab, for the same VIP 192.0.2.10/24 on
+eth0, and offer the same verbs to tests/bench/run:
+
+    start(host) / stop(host, sig) / started(host) / running(host)
+    pids(host)          the daemon's processes on host, children included
+    state(host)         "active", "standby" or something else
+    switchover(host)    planned move away from host
+    mark() / transitions(host)   state changes logged since mark()
+    loss(host, pct)     random loss on the heartbeat path
+    close()             kill what is left, by pid
+
+Process accounting (CPU time, PSS/RSS of a process tree) is here too.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))), "scripts"))
+import fodlab  # noqa: E402
+
+VIP4 = fodlab.VIP4
+KEEPALIVED = "/usr/sbin/keepalived"
+VRRP_PROTO = 112
+
+
+# --- processes ---
+
+def children(pid):
+    """Direct children of pid (every thread's list), [] if it is gone."""
+    kids = []
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                kids += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return kids
+
+
+def tree(pid):
+    """pid and all its descendants that exist now (bounded walk)."""
+    found, todo = [], [pid]
+    while todo and len(found) < 256:
+        p = todo.pop()
+        if p in found or fodlab.proc_starttime(p) is None:
+            continue
+        found.append(p)
+        todo += children(p)
+    return found
+
+
+def cpu_sample(pids):
+    """(on-CPU nanoseconds from schedstat, utime+stime clock ticks) summed
+    over every thread of pids; a process gone in the meantime counts 0."""
+    ns = ticks = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])    # utime, stime
+            for tid in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                    ns += int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            pass
+    return ns, ticks
+
+
+def mem_sample(pids):
+    """(PSS KiB, RSS KiB) summed over pids, from smaps_rollup."""
+    pss = rss = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    if k == "Pss":
+                        pss += int(v.split()[0])
+                    elif k == "Rss":
+                        rss += int(v.split()[0])
+        except (OSError, ValueError):
+            pass
+    return pss, rss
+
+
+def kill_pids(pids, sig=signal.SIGKILL):
+    """Signal each (pid, starttime) that is still the same process."""
+    for pid, start in pids:
+        if start is not None and fodlab.proc_starttime(pid) == start:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+
+
+def remember(pids):
+    return [(p, fodlab.proc_starttime(p)) for p in pids]
+
+
+def log_since(path, offset):
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def log_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def vrrp_loss(lab, host, pct):
+    """Drop pct % of incoming VRRP adverts in host (fodlab.Lab.loss only
+    matches failoverd's UDP port; VRRP is IP protocol 112). 0 removes it."""
+    text = ("table inet bench_vrrp_loss {}\n"
+            "delete table inet bench_vrrp_loss\n")
+    if pct > 0:
+        text += ("table inet bench_vrrp_loss {\n"
+                 " chain input { type filter hook input priority -10;"
+                 " meta l4proto %d numgen random mod 100 < %d drop; }\n"
+                 "}\n" % (VRRP_PROTO, pct))
+    lab.ns_exec(host, ["nft", "-f", "-"], input=text)
+
+
+# --- failoverd ---
+
+class FodPair:
+    kind = "failoverd"
+    STATE_RE = re.compile(r"info: state (\w+) -> (\w+) \(([^)]*)\)")
+
+    def __init__(self, lab, **cluster):
+        """cluster: interval_ms, dead_ms, ... (nothing = the defaults)."""
+        self.lab = lab
+        self.cluster = cluster
+        self.d = {}
+        self.marks = {}
+
+    def config(self, host):
+        c = self.lab.config(host, fast=False, **self.cluster)
+        # The same single IPv4 VIP as keepalived: equal work on failover.
+        c["vips"] = [{"address": VIP4 + "/24", "interface": "eth0"}]
+        return c
+
+    def start(self, host):
+        if host not in self.d:
+            self.d[host] = self.lab.daemon(host, self.config(host))
+        else:
+            self.d[host].start()
+
+    def started(self, host):
+        return host in self.d
+
+    def running(self, host):
+        return host in self.d and self.d[host].running
+
+    def stop(self, host, sig=signal.SIGTERM):
+        if self.running(host):
+            self.d[host].stop(sig)
+
+    def pids(self, host):
+        return tree(self.d[host].pid) if self.running(host) else []
+
+    def state(self, host):
+        if not self.running(host):
+            return None
+        st = self.d[host].try_status()
+        if not st:
+            return None
+        # "standby" only once it hears the peer: a settled pair.
+        if st["state"] == "standby" and not st["peer"]["alive"]:
+            return "standby-alone"
+        return st["state"]
+
+    def switchover(self, host):
+        p = self.d[host].ctl("switchover")
+        if p.returncode != 0:
+            raise RuntimeError("failoverctl switchover: exit %d: %s"
+                               % (p.returncode, (p.stderr or p.stdout).strip()))
+
+    def loss(self, host, pct):
+        self.lab.loss(host, pct, direction="in")
+
+    def log_path(self, host):
+        return self.d[host].log_path
+
+    def mark(self):
+        self.marks = {h: log_size(self.log_path(h)) for h in self.d}
+
+    def log(self, host):
+        return log_since(self.log_path(host), self.marks.get(host, 0))
+
+    def transitions(self, host):
+        """[(from, to, reason)] logged since mark()."""
+        return self.STATE_RE.findall(self.log(host))
+
+    def took_over(self, host):
+        return [t for t in self.transitions(host) if t[1] == "active"]
+
+    def close(self):
+        for h in list(self.d):
+            if self.running(h):
+                self.d[h].kill()
+
+
+# --- keepalived ---
+
+class KaPair:
+    kind = "keepalived"
+    STATE_RE = re.compile(r"\(VI_1\) Entering (\w+) STATE")
+    STATES = {"MASTER": "active", "BACKUP": "standby", "FAULT": "fault"}
+
+    def __init__(self, lab, advert="1"):
+        """advert: advert_int in seconds, as text ("1", "0.01"). Below one
+        second VRRPv3 is needed (v2 counts whole seconds)."""
+        self.lab = lab
+        self.advert = advert
+        self.version = 3 if float(advert) < 1 else 2
+        self.procs = {}
+        self.known = {}         # host -> [(pid, starttime)] ever seen
+        self.marks = {}
+        self.started_at = {}    # host -> log offset of its latest start
+
+    def dir(self, host):
+        return self.lab.host_dir(host)
+
+    def path(self, host, name):
+        return os.path.join(self.dir(host), "ka-" + name)
+
+    def config(self, host):
+        me = fodlab.HOSTS[host]["v4"]
+        peer = fodlab.HOSTS[fodlab.PAIR[host]]["v4"]
+        # The canonical keepalived pair: MASTER on the preferred node,
+        # BACKUP on the other, unicast adverts, everything else default.
+        # The track file is how an operator lowers the priority for
+        # planned maintenance (our "switchover").
+        return """global_defs {
+  router_id %(host)s
+  vrrp_version %(version)d
+}
+track_file maint {
+  file "%(maint)s"
+  weight 1
+  init_file 0 overwrite
+}
+vrrp_instance VI_1 {
+  state %(state)s
+  interface eth0
+  virtual_router_id 51
+  priority %(prio)d
+  advert_int %(advert)s
+  unicast_src_ip %(me)s
+  unicast_peer {
+    %(peer)s
+  }
+  virtual_ipaddress {
+    %(vip)s/24 dev eth0
+  }
+  track_file {
+    maint
+  }
+}
+""" % {"host": host, "version": self.version,
+       "maint": self.path(host, "maint"),
+       "state": "MASTER" if host == "alpha" else "BACKUP",
+       "prio": fodlab.PRIORITY[host], "advert": self.advert, "me": me,
+       "peer": peer, "vip": VIP4}
+
+    def start(self, host):
+        if self.running(host):
+            raise RuntimeError("keepalived on %s already running" % host)
+        conf = self.path(host, "conf")
+        with open(conf, "w") as f:
+            f.write(self.config(host))
+        # Own pid files per node: two instances must never share them.
+        argv = [KEEPALIVED, "-n", "-l", "-G", "-D", "-P", "-f", conf,
+                "-p", self.path(host, "pid"), "-r", self.path(host, "vrrp.pid")]
+        self.started_at[host] = log_size(self.log_path(host))
+        with open(self.log_path(host), "ab") as log:
+            log.write(b"--- bench: starting keepalived\n")
+            log.flush()
+            self.procs[host] = self.lab.spawn(host, argv, stdout=log,
+                                              stderr=subprocess.STDOUT)
+        self.known.setdefault(host, [])
+
+    def started(self, host):
+        return host in self.procs
+
+    def running(self, host):
+        p = self.procs.get(host)
+        return p is not None and p.poll() is None
+
+    def pids(self, host):
+        if not self.running(host):
+            return []
+        pids = tree(self.procs[host].pid)
+        self.known[host] += [x for x in remember(pids)
+                             if x not in self.known[host]]
+        return pids
+
+    def stop(self, host, sig=signal.SIGTERM, timeout=10):
+        if not self.running(host):
+            return
+        self.pids(host)             # remember the VRRP child too
+        p = self.procs[host]
+        p.send_signal(sig)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        # The VRRP child goes with its parent; make sure, by pid.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(
+                fodlab.proc_starttime(pid) == st for pid, st in self.known[host]):
+            time.sleep(0.02)
+        kill_pids(self.known[host])
+
+    def state(self, host):
+        if not self.running(host):
+            return None
+        found = self.STATE_RE.findall(log_since(self.log_path(host),
+                                                self.started_at[host]))
+        return self.STATES.get(found[-1]) if found else None
+
+    def switchover(self, host):
+        """Lower host's priority below the peer's through its track file:
+        the peer preempts after its master-down timer, then host, hearing
+        a higher priority, releases the VIP (make-before-break)."""
+        with open(self.path(host, "maint"), "w") as f:
+            f.write("-100\n")
+
+    def loss(self, host, pct):
+        vrrp_loss(self.lab, host, pct)
+
+    def log_path(self, host):
+        return self.path(host, "log")
+
+    def mark(self):
+        self.marks = {h: log_size(self.log_path(h)) for h in self.procs}
+
+    def log(self, host):
+        return log_since(self.log_path(host), self.marks.get(host, 0))
+
+    def transitions(self, host):
+        return [(None, self.STATES.get(s, s), "") for s in
+                self.STATE_RE.findall(self.log(host))]
+
+    def took_over(self, host):
+        return [t for t in self.transitions(host) if t[1] == "active"]
+
+    def close(self):
+        for h in list(self.procs):
+            if self.running(h):
+                self.stop(h, signal.SIGKILL, timeout=5)
+            kill_pids(self.known.get(h, []))

@@ -20,7 +20,7 @@ B         := build
 CTL_SRCS  := daemon/failoverctl.c daemon/auth.c daemon/config.c daemon/log.c
 D_SRCS    := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c)) daemon/auth.c daemon/config.c daemon/log.c
 PURE_SRCS := daemon/fsm.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c
-UNIT_SRCS := $(PURE_SRCS) daemon/loop.c daemon/hooks.c
+UNIT_SRCS := $(PURE_SRCS) daemon/loop.c daemon/proc.c daemon/hooks.c daemon/checks.c
 HDRS      := $(wildcard daemon/*.h)
 
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

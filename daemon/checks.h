@@ -2,6 +2,39 @@
  * Local health checks (child processes with rise/fall and recovery) and the
  * arbiter (ICMP echo to outside targets). Both report only changes of their
  * verdict; the daemon decides what a verdict means.
+ *
+ * Checks. Each runs `/bin/sh -c COMMAND` (environment: PATH as for hooks and
+ * FAILOVERD_CHECK=NAME; cwd /; stdin /dev/null; output logged at debug level,
+ * its last line quoted in the failure log) at fixed slots every interval_ms,
+ * the first at once. A run still going when its next slot comes makes that
+ * slot be skipped: one check never runs twice at once. A run fails when it
+ * exits non-zero, dies of a signal, cannot start, or outlives timeout_ms
+ * (SIGTERM to its process group, SIGKILL 2 s later).
+ *  - healthy: `fall` failures in a row. Then, if `recover` is set and fewer
+ *    than recover_attempts recover commands ran in this episode, the recover
+ *    command runs (`/bin/sh -c RECOVER`, same environment, timeout the larger
+ *    of 30 s and 10 x timeout_ms; its output is logged at info level; its
+ *    exit status is only logged). No check runs meanwhile; checking resumes
+ *    at the next slot after it ended. A single success after that is enough:
+ *    the check is healthy again, no verdict is reported. `fall` more failures
+ *    use the next attempt. With no attempt left (or no recover) the verdict
+ *    becomes healthy = false.
+ *  - An episode ends, and the attempts are available again, when the check
+ *    has passed `rise` times in a row (after a recovery, or when the failed
+ *    check comes back). So a service that recovers but breaks again before
+ *    passing `rise` times uses up its attempts and then fails.
+ *  - failed: `rise` successes in a row: healthy = true again.
+ * Every change is logged: "check NAME: failing (2/3): exit status 1: ...",
+ * "running recover (attempt 1/1)", "recovered", "failed", "passing (1/2)",
+ * "healthy again".
+ *
+ * Arbiter. Each round (every arbiter_interval_ms, the first at once) sends
+ * one ICMP/ICMPv6 echo request to every target: over a raw socket, or a
+ * SOCK_DGRAM ping socket without CAP_NET_RAW. A reply counts for the round
+ * it answers when its id, sequence number, payload token and source address
+ * match. fail_after rounds in a row without a reply from any target:
+ * reachable = false; the first matching reply after that: reachable = true.
+ * The arbiter starts reachable.
  */
 #ifndef FOD_CHECKS_H
 #define FOD_CHECKS_H
@@ -19,14 +52,18 @@ struct check_info {
 	bool		recovering;	/* a recover command runs or its recheck is pending */
 	unsigned	ok_run;		/* consecutive successes */
 	unsigned	fail_run;	/* consecutive failures */
-	unsigned	recover_runs;	/* recover commands run since the last healthy verdict */
+	unsigned	recover_runs;	/* recover commands run in this episode (see above) */
 	int		last_exit;	/* exit status of the last run; -1 timeout/signal */
 	uint64_t	last_run_ms;	/* monotonic ms of the last finished run; 0 = none */
 };
 
-/* Starts one timer per check; checks start healthy. n may be 0. */
+/*
+ * Starts one timer per check; checks start healthy. n may be 0. Copies
+ * checks. Calling it again (reload) first does checks_finalise(). The
+ * callback runs from the loop, never from checks_init().
+ */
 int	checks_init(const struct cfg_check *checks, int n, checks_cb, void *arg);
-/* Stops timers, kills running check/recover children. */
+/* Stops timers; kills (SIGTERM, SIGKILL after 2 s) and reaps running children. */
 void	checks_finalise(void);
 int	checks_info(int idx, struct check_info *);
 
@@ -39,7 +76,12 @@ struct arbiter_info {
 	uint64_t	last_reply_ms;	/* 0 = never */
 };
 
-/* Pings every target each interval; unreachable after fail_after silent rounds. */
+/*
+ * Pings every target each interval; unreachable after fail_after silent
+ * rounds. Without targets (narbiter == 0) it does nothing and returns 0;
+ * arbiter_get() then says enabled = false. Calling it again first does
+ * arbiter_finalise(). -1: a socket could not be opened (logged).
+ */
 int	arbiter_init(const struct config *, arbiter_cb, void *arg);
 void	arbiter_finalise(void);
 void	arbiter_get(struct arbiter_info *);

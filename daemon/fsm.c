@@ -228,8 +228,12 @@ active_peer(struct fsm *f, const char *why, uint64_t now)
 
 	if (peer_resigns(p))	/* it waits to see us active: tell it now */
 		return ACT_SEND_NOW;
+	/*
+	 * The peer was cut off or held the VIPs itself: clients may have been
+	 * told its MAC meanwhile, so tell them ours again.
+	 */
 	if (!peer_holds(p))
-		return 0;
+		return f->peer_was_gone ? ACT_ANNOUNCE | ACT_SEND_NOW : 0;
 	if (f->handover) {
 		f->no_preempt = true;
 		return go(f, FSM_STANDBY, "switchover", now);
@@ -400,6 +404,8 @@ fsm_event(struct fsm *f, enum fsm_event ev, const struct fsm_peer *peer,
 	if (ev == EV_PEER) {
 		if (peer == NULL)
 			return 0;
+		/* what we knew before this message, for active_peer() */
+		f->peer_was_gone = !peer_alive(f, now) || peer_holds(&f->peer);
 		f->peer = *peer;
 		f->peer_known = true;
 		f->peer_heard = now;

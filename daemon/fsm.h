@@ -81,6 +81,7 @@ struct fsm {
 	int		eff_priority;
 
 	bool		peer_known;	/* heard at least once */
+	bool		peer_was_gone;	/* before the last message: silent, or holding */
 	uint64_t	peer_heard;	/* last EV_PEER time */
 	struct fsm_peer	peer;
 

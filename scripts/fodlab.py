@@ -337,21 +337,27 @@ class Lab:
     def _nft(self, host, text):
         self.ns_exec(host, ["nft", "-f", "-"], input=text)
 
-    def partition(self, host, direction="both"):
+    def partition(self, host, direction="both", ifname=None):
         """Drop every UDP datagram to or from the heartbeat port in host,
-        and nothing else: arriving ("in"), leaving ("out") or "both".
-        Replaces an earlier partition of host atomically."""
-        p = self.port
-        rules = "udp dport %d drop; udp sport %d drop;" % (p, p)
+        and nothing else: arriving ("in"), leaving ("out") or "both"; on
+        every interface or only on ifname (carrier stays up). Replaces an
+        earlier partition of host atomically."""
+        def rules(hook):
+            match = ""
+            if ifname:
+                match = '%s "%s" ' % ("iifname" if hook == "input"
+                                      else "oifname", ifname)
+            return ("%sudp dport %d drop; %sudp sport %d drop;"
+                    % (match, self.port, match, self.port))
         text = ("table inet fodlab_partition {}\n"
                 "delete table inet fodlab_partition\n"
                 "table inet fodlab_partition {\n")
         if direction in ("in", "both"):
             text += (" chain input { type filter hook input priority -10; "
-                     "%s }\n" % rules)
+                     "%s }\n" % rules("input"))
         if direction in ("out", "both"):
             text += (" chain output { type filter hook output priority -10; "
-                     "%s }\n" % rules)
+                     "%s }\n" % rules("output"))
         self._nft(host, text + "}\n")
 
     def unpartition(self, host):

@@ -9,12 +9,14 @@ eth0, and offer the same verbs to tests/bench/run:
     state(host)         "active", "standby" or something else
     switchover(host)    planned move away from host
     mark() / transitions(host)   state changes logged since mark()
+    hb_counts()         (heartbeats sent, heartbeats received) so far
     loss(host, pct)     random loss on the heartbeat path
     close()             kill what is left, by pid
 
 Process accounting (CPU time, PSS/RSS of a process tree) is here too.
 """
 
+import json
 import os
 import re
 import signal
@@ -127,11 +129,28 @@ def vrrp_loss(lab, host, pct):
     text = ("table inet bench_vrrp_loss {}\n"
             "delete table inet bench_vrrp_loss\n")
     if pct > 0:
+        # Two counters: adverts seen, adverts dropped (see vrrp_counts).
         text += ("table inet bench_vrrp_loss {\n"
-                 " chain input { type filter hook input priority -10;"
-                 " meta l4proto %d numgen random mod 100 < %d drop; }\n"
-                 "}\n" % (VRRP_PROTO, pct))
+                 " chain input { type filter hook input priority -10;\n"
+                 "  meta l4proto %d counter\n"
+                 "  meta l4proto %d numgen random mod 100 < %d counter drop\n"
+                 " }\n}\n" % (VRRP_PROTO, VRRP_PROTO, pct))
     lab.ns_exec(host, ["nft", "-f", "-"], input=text)
+
+
+def vrrp_counts(lab, host):
+    """(adverts seen, adverts dropped) by vrrp_loss's rules in host."""
+    p = lab.ns_exec(host, ["nft", "-j", "list", "table", "inet",
+                           "bench_vrrp_loss"], check=False)
+    counts = []
+    try:
+        for item in json.loads(p.stdout or "{}").get("nftables", []):
+            for e in item.get("rule", {}).get("expr", []):
+                if "counter" in e:
+                    counts.append(e["counter"]["packets"])
+    except ValueError:
+        pass
+    return tuple(counts) if len(counts) == 2 else (0, 0)
 
 
 # --- failoverd ---
@@ -191,6 +210,16 @@ class FodPair:
 
     def loss(self, host, pct):
         self.lab.loss(host, pct, direction="in")
+
+    def hb_counts(self):
+        """(heartbeats sent by both nodes, heartbeats received by both)."""
+        sent = recv = 0
+        for h in self.d:
+            st = self.d[h].try_status() if self.running(h) else None
+            if st:
+                sent += st["counters"]["sent"]
+                recv += st["counters"]["received"]
+        return sent, recv
 
     def log_path(self, host):
         return self.d[host].log_path
@@ -343,6 +372,16 @@ vrrp_instance VI_1 {
 
     def loss(self, host, pct):
         vrrp_loss(self.lab, host, pct)
+
+    def hb_counts(self):
+        """(adverts that reached a node's input hook, adverts delivered):
+        only meaningful while vrrp_loss rules are in place."""
+        seen = dropped = 0
+        for h in self.procs:
+            a, b = vrrp_counts(self.lab, h)
+            seen += a
+            dropped += b
+        return seen, seen - dropped
 
     def log_path(self, host):
         return self.path(host, "log")

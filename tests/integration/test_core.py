@@ -291,13 +291,15 @@ def test_partition_heal_seen_first_by_loser(lab):
 # --- two links -----------------------------------------------------------
 
 def test_second_link_keeps_pair_together(binaries):
-    """The peer is dead only when every link is silent."""
+    """The peer is dead only when every link is silent. (Heartbeats are
+    dropped with nftables: cutting eth0 would take the VIPs' interface
+    down, a local fault of its own.)"""
     if os.geteuid() != 0:
         pytest.skip("needs root for network namespaces")
     with fodlab.Lab(link2=True) as lab:
         try:
             a, b = start_pair(lab)
-            lab.cut("alpha", 0)
+            lab.partition("alpha", ifname="eth0")
             start = counter(b, "received")
 
             def still_alpha():
@@ -305,10 +307,11 @@ def test_second_link_keeps_pair_together(binaries):
                 assert state_is(b, "standby"), snapshot(lab)
                 return counter(b, "received") >= start + 25
             wait_for(still_alpha, 10, msg="25 heartbeats over link 2")
-            lab.cut("alpha", 1)
+            lab.partition("alpha")
             wait_for(lambda: holds(lab, "beta") and state_is(b, "active"), 5,
-                     msg="beta to take over when both links are cut",
+                     msg="beta to take over when both links are silent",
                      describe=lambda: snapshot(lab))
+            assert b.status()["reason"] == "peer-dead", snapshot(lab)
         except BaseException:
             for d in lab.daemons:
                 print("\n===== %s log =====\n%s" % (d.host, d.log_tail(80)))

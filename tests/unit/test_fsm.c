@@ -168,6 +168,28 @@ test_dual_active(void)
 }
 
 static void
+test_heal_reannounce(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("alpha", 150, true, 0);
+	unsigned a;
+
+	/* the loser released before we saw it active: we still re-announce */
+	fsm_init(&f, &c, 0);
+	hear(&f, "beta", FSM_STANDBY, 100, 10);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_EQ(hear(&f, "beta", FSM_STANDBY, 100, 20) & ACT_ANNOUNCE, 0);
+	a = hear(&f, "beta", FSM_STANDBY, 100, 2000);	/* silent 1980 ms */
+	CHECK(a & ACT_ANNOUNCE);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	/* and after the peer held the VIPs and let go */
+	hear(&f, "beta", FSM_ACTIVE, 100, 2010);
+	a = hear(&f, "beta", FSM_STANDBY, 100, 2020);
+	CHECK(a & ACT_ANNOUNCE);
+	CHECK_EQ(hear(&f, "beta", FSM_STANDBY, 100, 2030) & ACT_ANNOUNCE, 0);
+}
+
+static void
 test_preempt(void)
 {
 	struct fsm f;
@@ -479,6 +501,7 @@ main(void)
 	test_peer_dead();
 	test_peer_resigns();
 	test_dual_active();
+	test_heal_reannounce();
 	test_preempt();
 	test_graceful_stop();
 	test_switchover();

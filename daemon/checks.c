@@ -1,0 +1,749 @@
+/*
+ * Health checks and the arbiter (design.md sections 3 and 4).
+ *
+ * A check is `/bin/sh -c COMMAND`, a proc.c child, started at fixed slots
+ * every interval_ms; a slot that finds the previous run still going is
+ * skipped, so one check never runs twice at once. Counting follows
+ * keepalived: `fall` failures in a row fail a check, `rise` successes in a
+ * row make a failed one pass. Before a check fails, its recover command (if
+ * any) gets a chance, as documented in checks.h.
+ *
+ * The arbiter sends one ICMP echo request to every target per round, over a
+ * raw socket (or a SOCK_DGRAM ping socket without CAP_NET_RAW), and reads
+ * the replies from the loop. A reply counts only with our id, the round's
+ * sequence number, our random token and a target's source address.
+ */
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <netinet/icmp6.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "checks.h"
+#include "log.h"
+#include "loop.h"
+#include "proc.h"
+
+#define CHECK_SHELL		"/bin/sh"
+#define RECOVER_MIN_MS		30000	/* as hooks */
+#define RECOVER_FACTOR		10	/* or 10 x the check's timeout, if longer */
+#define CHECK_ENV_PREFIX	"FAILOVERD_CHECK="
+
+struct check {
+	struct cfg_check	 cfg;
+	int			 idx;
+	struct proc		 proc;		/* the check or its recover command */
+	bool			 in_recover;	/* proc runs the recover command */
+	unsigned		 fails;		/* towards fall; since a success or a recover */
+	uint64_t		 next_slot;
+	struct loop_timer	 slot;
+	char			 envbuf[sizeof(CHECK_ENV_PREFIX) + CFG_NAME_MAX];
+	char			*envp[3];
+	struct check_info	 info;
+};
+
+static struct check	 ck_tab[CFG_MAX_CHECKS];
+static int		 ck_n;
+static checks_cb	 ck_cb;
+static void		*ck_arg;
+
+static void	check_run(struct check *);
+
+static void
+counter_inc(unsigned *n)
+{
+	if (*n < UINT_MAX)
+		(*n)++;
+}
+
+/* "exit status 1: curl: (7) Failed to connect" */
+static void
+run_reason(const struct check *c, const struct proc_result *res, char *buf,
+    size_t len)
+{
+	const char *last = proc_last_line(&c->proc);
+	char st[64];
+
+	if (res == NULL)
+		snprintf(st, sizeof(st), "cannot start");
+	else if (res->timed_out)
+		snprintf(st, sizeof(st), "timed out after %u ms",
+		    c->cfg.timeout_ms);
+	else
+		proc_status_str(res, st, sizeof(st));
+	if (res != NULL && last[0] != '\0')
+		snprintf(buf, len, "%s: %s", st, last);
+	else
+		snprintf(buf, len, "%s", st);
+}
+
+static void
+verdict(struct check *c, bool healthy)
+{
+	c->info.healthy = healthy;
+	if (ck_cb)
+		ck_cb(ck_arg, c->idx, healthy);
+}
+
+static void
+recover_done(struct proc *p, const struct proc_result *res, void *arg)
+{
+	struct check *c = arg;
+	char st[64];
+
+	c->in_recover = false;
+	if (proc_ok(res))
+		log_info("check %s: recover command exited with status 0 "
+		    "(%llu ms), checking again", c->cfg.name,
+		    (unsigned long long)res->ms);
+	else
+		log_warnx("check %s: recover command failed: %s (%llu ms%s), "
+		    "checking again", c->cfg.name,
+		    proc_status_str(res, st, sizeof(st)),
+		    (unsigned long long)res->ms,
+		    res->timed_out ? ", timed out" : "");
+	/* the next check runs at its next slot */
+}
+
+static unsigned
+recover_timeout(const struct check *c)
+{
+	uint64_t ms = (uint64_t)c->cfg.timeout_ms * RECOVER_FACTOR;
+
+	if (ms < RECOVER_MIN_MS)
+		ms = RECOVER_MIN_MS;
+	return ms > UINT_MAX ? UINT_MAX : (unsigned)ms;
+}
+
+/* false: it could not start (counts as a recover that did not help). */
+static bool
+recover_start(struct check *c)
+{
+	char *argv[] = { CHECK_SHELL, "-c", c->cfg.recover, NULL };
+	char label[PROC_LABEL_MAX];
+
+	counter_inc(&c->info.recover_runs);
+	c->info.recovering = true;
+	c->fails = 0;
+	log_warnx("check %s: running recover (attempt %u/%u): %s", c->cfg.name,
+	    c->info.recover_runs, c->cfg.recover_attempts, c->cfg.recover);
+	snprintf(label, sizeof(label), "check %s recover", c->cfg.name);
+	if (proc_spawn(&c->proc, label, CHECK_SHELL, argv, c->envp,
+	    recover_timeout(c), 0, recover_done, c) == -1)
+		return false;
+	c->in_recover = true;
+	return true;
+}
+
+static void
+check_passed(struct check *c)
+{
+	struct check_info *i = &c->info;
+	unsigned prev_fails = c->fails;
+
+	i->fail_run = 0;
+	c->fails = 0;
+	counter_inc(&i->ok_run);
+	if (i->healthy) {
+		if (i->recovering) {
+			i->recovering = false;
+			log_info("check %s: recovered (after %u recover "
+			    "attempt%s)", c->cfg.name, i->recover_runs,
+			    i->recover_runs == 1 ? "" : "s");
+		} else if (prev_fails > 0)
+			log_info("check %s: passing again", c->cfg.name);
+		/* a recovery that held for rise runs gives the attempts back */
+		if (i->recover_runs > 0 && i->ok_run >= c->cfg.rise)
+			i->recover_runs = 0;
+		return;
+	}
+	if (i->ok_run < c->cfg.rise) {
+		log_info("check %s: passing (%u/%u)", c->cfg.name, i->ok_run,
+		    c->cfg.rise);
+		return;
+	}
+	i->recover_runs = 0;
+	log_info("check %s: healthy again", c->cfg.name);
+	verdict(c, true);
+}
+
+static void
+check_failed(struct check *c, const char *why)
+{
+	struct check_info *i = &c->info;
+	unsigned prev_ok = i->ok_run;
+
+	i->ok_run = 0;
+	counter_inc(&i->fail_run);
+	if (!i->healthy) {
+		if (prev_ok > 0)
+			log_warnx("check %s: failing again: %s", c->cfg.name,
+			    why);
+		else
+			log_debug("check %s: still failing: %s", c->cfg.name,
+			    why);
+		return;
+	}
+	counter_inc(&c->fails);
+	log_warnx("check %s: failing (%u/%u): %s", c->cfg.name, c->fails,
+	    c->cfg.fall, why);
+	if (c->fails < c->cfg.fall)
+		return;
+	if (c->cfg.recover[0] != '\0' &&
+	    i->recover_runs < c->cfg.recover_attempts && recover_start(c))
+		return;
+	i->recovering = false;
+	if (c->cfg.recover[0] != '\0')
+		log_warnx("check %s: failed, %u recover attempt%s did not help",
+		    c->cfg.name, i->recover_runs,
+		    i->recover_runs == 1 ? "" : "s");
+	else
+		log_warnx("check %s: failed", c->cfg.name);
+	verdict(c, false);
+}
+
+static void
+check_done(struct proc *p, const struct proc_result *res, void *arg)
+{
+	struct check *c = arg;
+	char why[PROC_LINE_MAX + 96];
+
+	c->info.last_run_ms = now_ms();
+	if (!res->timed_out && res->status != -1 && WIFEXITED(res->status))
+		c->info.last_exit = WEXITSTATUS(res->status);
+	else
+		c->info.last_exit = -1;
+	log_debug("check %s: run took %llu ms", c->cfg.name,
+	    (unsigned long long)res->ms);
+	if (proc_ok(res))
+		check_passed(c);
+	else {
+		run_reason(c, res, why, sizeof(why));
+		check_failed(c, why);
+	}
+}
+
+static void
+check_run(struct check *c)
+{
+	char *argv[] = { CHECK_SHELL, "-c", c->cfg.command, NULL };
+	char label[PROC_LABEL_MAX];
+
+	snprintf(label, sizeof(label), "check %s", c->cfg.name);
+	if (proc_spawn(&c->proc, label, CHECK_SHELL, argv, c->envp,
+	    c->cfg.timeout_ms, PROC_QUIET, check_done, c) == 0)
+		return;
+	c->info.last_run_ms = now_ms();
+	c->info.last_exit = -1;
+	check_failed(c, "cannot start");
+}
+
+static void
+slot_cb(void *arg)
+{
+	struct check *c = arg;
+	uint64_t now = now_ms();
+
+	/* fixed slots: a slow run never shifts the schedule */
+	c->next_slot += c->cfg.interval_ms;
+	if (c->next_slot <= now)
+		c->next_slot = now + c->cfg.interval_ms;
+	loop_timer_set(&c->slot, c->next_slot, slot_cb, c);
+	if (proc_running(&c->proc)) {
+		log_debug("check %s: %s still running, slot skipped",
+		    c->cfg.name, c->in_recover ? "recover command" : "last run");
+		return;
+	}
+	check_run(c);
+}
+
+int
+checks_init(const struct cfg_check *cfgs, int n, checks_cb cb, void *arg)
+{
+	uint64_t now = now_ms();
+
+	if (n < 0 || n > CFG_MAX_CHECKS) {
+		errno = EINVAL;
+		return -1;
+	}
+	checks_finalise();
+	for (int i = 0; i < n; i++) {
+		struct check *c = &ck_tab[i];
+
+		memset(c, 0, sizeof(*c));
+		c->cfg = cfgs[i];
+		if (c->cfg.interval_ms == 0)
+			c->cfg.interval_ms = 1000;
+		if (c->cfg.timeout_ms == 0)
+			c->cfg.timeout_ms = 1000;
+		if (c->cfg.rise == 0)
+			c->cfg.rise = 1;
+		if (c->cfg.fall == 0)
+			c->cfg.fall = 1;
+		c->idx = i;
+		snprintf(c->envbuf, sizeof(c->envbuf), "%s%s",
+		    CHECK_ENV_PREFIX, cfgs[i].name);
+		c->envp[0] = c->envbuf;
+		c->envp[1] = PROC_PATH;
+		c->envp[2] = NULL;
+		c->info.healthy = true;
+		c->info.last_exit = -1;
+		/* the first run from the loop, at once */
+		c->next_slot = now;
+		loop_timer_set(&c->slot, now, slot_cb, c);
+		log_debug("check %s: every %u ms, timeout %u ms, rise %u, "
+		    "fall %u%s", c->cfg.name, c->cfg.interval_ms,
+		    c->cfg.timeout_ms, c->cfg.rise, c->cfg.fall,
+		    c->cfg.recover[0] ? ", with recover" : "");
+	}
+	ck_n = n;
+	ck_cb = cb;
+	ck_arg = arg;
+	return 0;
+}
+
+void
+checks_finalise(void)
+{
+	struct proc *running[CFG_MAX_CHECKS];
+	int nrun = 0;
+
+	for (int i = 0; i < ck_n; i++) {
+		loop_timer_cancel(&ck_tab[i].slot);
+		if (proc_running(&ck_tab[i].proc)) {
+			log_info("check %s: stopping its %s", ck_tab[i].cfg.name,
+			    ck_tab[i].in_recover ? "recover command" : "run");
+			running[nrun++] = &ck_tab[i].proc;
+		}
+		ck_tab[i].in_recover = false;
+	}
+	proc_finalise(running, nrun);
+	ck_n = 0;
+	ck_cb = NULL;
+	ck_arg = NULL;
+}
+
+int
+checks_info(int idx, struct check_info *info)
+{
+	if (idx < 0 || idx >= ck_n) {
+		errno = ENOENT;
+		return -1;
+	}
+	*info = ck_tab[idx].info;
+	return 0;
+}
+
+/* ---- arbiter ---- */
+
+#define ECHO_HDR	8		/* type, code, checksum, id, seq */
+#define ECHO_TOKEN	8
+#define ECHO_LEN	(ECHO_HDR + ECHO_TOKEN)
+#define ICMP4_ECHO_REQUEST	8
+#define ICMP4_ECHO_REPLY	0
+#define ICMP4_FILTER_OPT	1	/* ICMP_FILTER of <linux/icmp.h> */
+#define ARB_RECV_MAX	64		/* datagrams read per loop round and socket */
+
+struct arb_target {
+	int			 family;
+	unsigned char		 addr[16];
+	struct sockaddr_storage	 sa;
+	socklen_t		 salen;
+	int			 err;		/* errno of the last send; 0 = sent */
+	const char		*text;
+};
+
+struct arb_sock {
+	int			 fd;
+	bool			 raw;		/* else a SOCK_DGRAM ping socket */
+	uint16_t		 id;		/* dgram: the local port, set by the kernel */
+};
+
+static struct {
+	struct arb_target	 t[CFG_MAX_ARBITER];
+	int			 n;
+	char			 text[CFG_MAX_ARBITER][64];
+	char			 list[CFG_MAX_ARBITER * 66];
+	struct arb_sock		 s4, s6;
+	unsigned		 interval_ms;
+	unsigned		 fail_after;
+	uint16_t		 seq;
+	bool			 sent;		/* a round is under way */
+	bool			 replied;	/* in the current round */
+	unsigned char		 token[ECHO_TOKEN];
+	uint64_t		 next;
+	struct loop_timer	 timer;
+	arbiter_cb		 cb;
+	void			*arg;
+	struct arbiter_info	 info;
+} arb = { .s4 = { .fd = -1 }, .s6 = { .fd = -1 } };
+
+static uint16_t
+get16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void
+put16(unsigned char *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+/* RFC 1071; the kernel does it for ICMPv6 and for ping sockets. */
+static uint16_t
+inet_cksum(const unsigned char *p, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (; len > 1; p += 2, len -= 2)
+		sum += get16(p);
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/*
+ * Finds an echo reply in a datagram from a ping socket (ICMP header first)
+ * or a raw IPv4 socket (IPv4 header first, iphdr). 0 and *id, *seq, *data
+ * (ECHO_TOKEN bytes) when it is one; -1 otherwise.
+ */
+static int
+echo_reply_parse(const unsigned char *buf, size_t len, int family,
+    bool iphdr, uint16_t *id, uint16_t *seq, const unsigned char **data)
+{
+	size_t hl;
+
+	if (iphdr) {
+		if (len < 20 || (buf[0] >> 4) != 4 || buf[9] != IPPROTO_ICMP)
+			return -1;
+		hl = (size_t)(buf[0] & 0x0f) * 4;
+		if (hl < 20 || hl > len)
+			return -1;
+		buf += hl;
+		len -= hl;
+	}
+	if (len < ECHO_LEN || buf[1] != 0)
+		return -1;
+	if (buf[0] != (family == AF_INET ? ICMP4_ECHO_REPLY : ICMP6_ECHO_REPLY))
+		return -1;
+	*id = get16(buf + 4);
+	*seq = get16(buf + 6);
+	*data = buf + ECHO_HDR;
+	return 0;
+}
+
+static struct arb_target *
+target_of(const struct sockaddr_storage *from)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)from;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)from;
+
+	for (int i = 0; i < arb.n; i++) {
+		struct arb_target *t = &arb.t[i];
+
+		if (t->family != from->ss_family)
+			continue;
+		if (t->family == AF_INET &&
+		    memcmp(&sin->sin_addr, t->addr, 4) == 0)
+			return t;
+		if (t->family == AF_INET6 &&
+		    memcmp(&sin6->sin6_addr, t->addr, 16) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+/* false: the callback ran (it may have finalised the arbiter). */
+static bool
+arb_reply(const struct arb_target *t)
+{
+	arb.info.last_reply_ms = now_ms();
+	log_debug("arbiter: reply from %s (round %u)", t->text, arb.seq);
+	if (!arb.replied && arb.info.misses > 0 && arb.info.reachable)
+		log_info("arbiter: reply from %s again", t->text);
+	arb.replied = true;
+	arb.info.misses = 0;
+	if (arb.info.reachable)
+		return true;
+	arb.info.reachable = true;
+	log_info("arbiter: reply from %s: reachable again", t->text);
+	if (arb.cb)
+		arb.cb(arb.arg, true);
+	return false;
+}
+
+static void
+arb_recv_cb(int fd, uint32_t events, void *arg)
+{
+	struct arb_sock *s = arg;
+	int family = s == &arb.s4 ? AF_INET : AF_INET6;
+	unsigned char buf[1500];
+	const unsigned char *data;
+	struct sockaddr_storage from;
+	struct arb_target *t;
+	socklen_t fromlen;
+	uint16_t id, seq;
+	ssize_t n;
+
+	for (int i = 0; i < ARB_RECV_MAX && fd == s->fd; i++) {
+		fromlen = sizeof(from);
+		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
+		    &fromlen);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_debug("arbiter: recvfrom: %s",
+				    strerror(errno));
+			return;
+		}
+		if (echo_reply_parse(buf, (size_t)n, family,
+		    s->raw && family == AF_INET, &id, &seq, &data) == -1)
+			continue;
+		/* on a raw socket, every ping of this host is seen */
+		if (id != s->id || seq != arb.seq || !arb.sent ||
+		    memcmp(data, arb.token, ECHO_TOKEN) != 0 ||
+		    (t = target_of(&from)) == NULL)
+			continue;
+		if (!arb_reply(t))
+			return;
+	}
+}
+
+static void
+arb_send(struct arb_target *t)
+{
+	struct arb_sock *s = t->family == AF_INET ? &arb.s4 : &arb.s6;
+	unsigned char pkt[ECHO_LEN];
+
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = t->family == AF_INET ? ICMP4_ECHO_REQUEST : ICMP6_ECHO_REQUEST;
+	put16(pkt + 4, s->id);
+	put16(pkt + 6, arb.seq);
+	memcpy(pkt + ECHO_HDR, arb.token, ECHO_TOKEN);
+	if (t->family == AF_INET && s->raw)
+		put16(pkt + 2, inet_cksum(pkt, sizeof(pkt)));
+	if (sendto(s->fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&t->sa,
+	    t->salen) == (ssize_t)sizeof(pkt)) {
+		if (t->err)
+			log_info("arbiter: ping %s: sent again", t->text);
+		t->err = 0;
+		return;
+	}
+	if (errno != t->err)
+		log_warn("arbiter: ping %s", t->text);
+	t->err = errno;
+}
+
+static void
+arb_round_cb(void *arg)
+{
+	uint64_t now = now_ms();
+	bool lost = false;
+
+	if (arb.sent && !arb.replied) {
+		counter_inc(&arb.info.misses);
+		if (arb.info.reachable && arb.info.misses >= arb.fail_after) {
+			arb.info.reachable = false;
+			lost = true;
+		} else if (arb.info.reachable)
+			log_warnx("arbiter: no reply from any target (%u/%u)",
+			    arb.info.misses, arb.fail_after);
+	}
+	arb.seq++;
+	arb.sent = true;
+	arb.replied = false;
+	for (int i = 0; i < arb.n; i++)
+		arb_send(&arb.t[i]);
+	arb.next += arb.interval_ms;
+	if (arb.next <= now)
+		arb.next = now + arb.interval_ms;
+	loop_timer_set(&arb.timer, arb.next, arb_round_cb, NULL);
+	if (lost) {
+		log_warnx("arbiter: none of %s answered in %u rounds: "
+		    "unreachable", arb.list, arb.info.misses);
+		if (arb.cb)
+			arb.cb(arb.arg, false);
+	}
+}
+
+static void
+arb_sock_close(struct arb_sock *s)
+{
+	if (s->fd == -1)
+		return;
+	loop_del_fd(s->fd);
+	close(s->fd);
+	s->fd = -1;
+}
+
+/* A raw socket needs CAP_NET_RAW; a ping socket net.ipv4.ping_group_range. */
+static int
+arb_sock_open(struct arb_sock *s, int family)
+{
+	int proto = family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	int type = SOCK_NONBLOCK | SOCK_CLOEXEC;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	uint16_t rnd;
+
+	s->raw = true;
+	if ((s->fd = socket(family, SOCK_RAW | type, proto)) == -1) {
+		if (errno != EPERM && errno != EACCES)
+			return -1;
+		s->raw = false;
+		if ((s->fd = socket(family, SOCK_DGRAM | type, proto)) == -1)
+			return -1;
+	}
+	if (s->raw && family == AF_INET) {
+		/* only echo replies: bit n set drops ICMP type n */
+		uint32_t filt = ~(1U << ICMP4_ECHO_REPLY);
+
+		if (setsockopt(s->fd, SOL_RAW, ICMP4_FILTER_OPT, &filt,
+		    sizeof(filt)) == -1)
+			log_debug("arbiter: ICMP_FILTER: %s", strerror(errno));
+	} else if (s->raw) {
+		struct icmp6_filter filt;
+
+		ICMP6_FILTER_SETBLOCKALL(&filt);
+		ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filt);
+		if (setsockopt(s->fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt,
+		    sizeof(filt)) == -1)
+			log_debug("arbiter: ICMP6_FILTER: %s", strerror(errno));
+	}
+	if (s->raw) {
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = (uint16_t)getpid();
+		s->id = rnd;
+	} else {
+		/* the kernel picks the port, and it is the echo id on the wire */
+		memset(&ss, 0, sizeof(ss));
+		ss.ss_family = family;
+		sslen = family == AF_INET ? sizeof(struct sockaddr_in) :
+		    sizeof(struct sockaddr_in6);
+		if (bind(s->fd, (struct sockaddr *)&ss, sslen) == -1 ||
+		    getsockname(s->fd, (struct sockaddr *)&ss, &sslen) == -1)
+			goto fail;
+		s->id = ntohs(family == AF_INET ?
+		    ((struct sockaddr_in *)&ss)->sin_port :
+		    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	if (loop_add_fd(s->fd, EPOLLIN, arb_recv_cb, s) == -1)
+		goto fail;
+	return 0;
+fail:
+	close(s->fd);
+	s->fd = -1;
+	return -1;
+}
+
+static int
+arb_target_set(struct arb_target *t, const char *text)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&t->sa;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->sa;
+
+	memset(t, 0, sizeof(*t));
+	t->text = text;
+	if (inet_pton(AF_INET, text, t->addr) == 1) {
+		t->family = AF_INET;
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, t->addr, 4);
+		t->salen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, text, t->addr) == 1) {
+		t->family = AF_INET6;
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, t->addr, 16);
+		t->salen = sizeof(*sin6);
+	} else
+		return -1;
+	return 0;
+}
+
+int
+arbiter_init(const struct config *cfg, arbiter_cb cb, void *arg)
+{
+	bool v4 = false, v6 = false;
+	size_t off = 0;
+
+	arbiter_finalise();
+	if (cfg->narbiter <= 0)
+		return 0;
+	arb.n = cfg->narbiter < CFG_MAX_ARBITER ? cfg->narbiter :
+	    CFG_MAX_ARBITER;
+	arb.list[0] = '\0';
+	for (int i = 0; i < arb.n; i++) {
+		snprintf(arb.text[i], sizeof(arb.text[i]), "%s",
+		    cfg->arbiter_ping[i]);
+		if (arb_target_set(&arb.t[i], arb.text[i]) == -1) {
+			log_warnx("arbiter: %s is not an IP address",
+			    arb.text[i]);
+			arb.n = 0;
+			errno = EINVAL;
+			return -1;
+		}
+		v4 |= arb.t[i].family == AF_INET;
+		v6 |= arb.t[i].family == AF_INET6;
+		off += snprintf(arb.list + off, sizeof(arb.list) - off, "%s%s",
+		    i ? ", " : "", arb.text[i]);
+	}
+	if ((v4 && arb_sock_open(&arb.s4, AF_INET) == -1) ||
+	    (v6 && arb_sock_open(&arb.s6, AF_INET6) == -1)) {
+		/* raw: CAP_NET_RAW; ping socket: net.ipv4.ping_group_range */
+		log_warn("arbiter: cannot open an ICMP%s socket",
+		    v6 && arb.s6.fd == -1 ? "v6" : "");
+		arbiter_finalise();
+		return -1;
+	}
+	if (getrandom(arb.token, sizeof(arb.token), 0) != sizeof(arb.token)) {
+		uint64_t t = now_us() ^ (uint64_t)getpid() << 40;
+
+		memcpy(arb.token, &t, sizeof(arb.token));
+	}
+	arb.interval_ms = cfg->arbiter_interval_ms ? cfg->arbiter_interval_ms :
+	    500;
+	arb.fail_after = cfg->arbiter_fail_after ? cfg->arbiter_fail_after : 3;
+	arb.cb = cb;
+	arb.arg = arg;
+	arb.info = (struct arbiter_info){ .enabled = true, .reachable = true };
+	arb.sent = arb.replied = false;
+	/* the first round from the loop, at once */
+	arb.next = now_ms();
+	loop_timer_set(&arb.timer, arb.next, arb_round_cb, NULL);
+	log_info("arbiter: pinging %s every %u ms (%s), unreachable after %u "
+	    "silent rounds", arb.list, arb.interval_ms,
+	    (v4 ? arb.s4.raw : arb.s6.raw) ? "raw socket" : "ping socket",
+	    arb.fail_after);
+	return 0;
+}
+
+void
+arbiter_finalise(void)
+{
+	loop_timer_cancel(&arb.timer);
+	arb_sock_close(&arb.s4);
+	arb_sock_close(&arb.s6);
+	arb.n = 0;
+	arb.cb = NULL;
+	arb.arg = NULL;
+	arb.info = (struct arbiter_info){ 0 };
+}
+
+void
+arbiter_get(struct arbiter_info *info)
+{
+	*info = arb.info;
+}

@@ -1,0 +1,507 @@
+/*
+ * Child processes that never block the loop (hooks, checks, recover
+ * commands).
+ *
+ * A child is a session leader, so that a timeout can signal its whole
+ * process group. The loop learns of its exit through a pidfd (or, without
+ * one, by polling waitpid), reads its output through a non-blocking pipe and
+ * enforces its timeout with a loop timer. Only proc_finalise() waits, while
+ * the daemon exits.
+ */
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "proc.h"
+
+#define PROC_POLL_MS	50		/* reaping without a pidfd; stragglers */
+#define PROC_READ_MAX	16384		/* bytes read per loop round */
+#define PROC_DRAIN_MAX	(1024 * 1024)	/* bytes read once the child exited */
+
+enum proc_phase {
+	PROC_IDLE,			/* nothing runs */
+	PROC_RUNNING,			/* timer: the timeout */
+	PROC_TERM,			/* SIGTERM sent; timer: SIGKILL */
+	PROC_KILL			/* SIGKILL sent */
+};
+
+static int max_fd;			/* close_range() fallback in the child */
+
+static void	poll_cb(void *);
+
+/* Async-signal-safe: what the child may say before execve. */
+static void
+child_error(const char *path, int err)
+{
+	char num[16];
+	int i = sizeof(num);
+
+	do
+		num[--i] = '0' + err % 10;
+	while ((err /= 10) && i > 0);
+	(void)!write(2, "cannot execute ", 15);
+	(void)!write(2, path, strlen(path));
+	(void)!write(2, ": errno ", 8);
+	(void)!write(2, num + i, sizeof(num) - i);
+	(void)!write(2, "\n", 1);
+}
+
+static void __attribute__((noreturn))
+child(const char *path, char *const argv[], char *const envp[], int out)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigset_t none;
+	int null;
+
+	/* own session and process group: a timeout kills all of it */
+	setsid();
+	/* the daemon's blocked and ignored signals would survive execve */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	if ((null = open("/dev/null", O_RDWR)) == -1)
+		_exit(126);
+	if (out == -1)
+		out = null;
+	if (dup2(null, 0) == -1 || dup2(out, 1) == -1 || dup2(out, 2) == -1)
+		_exit(126);
+	/* callers set close-on-exec, but a child must never inherit a socket or key */
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) == -1)
+#endif
+		for (int fd = 3; fd < max_fd; fd++)
+			close(fd);
+	if (chdir("/") == -1)
+		_exit(126);
+	execve(path, argv, envp);
+	child_error(path, errno);
+	_exit(126);
+}
+
+static int
+pidfd_open_(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+static void
+output_line(struct proc *p)
+{
+	p->line[p->linelen] = '\0';
+	if (p->flags & PROC_QUIET)
+		log_debug("%s: %s%s", p->label, p->line, p->cut ? " [cut]" : "");
+	else
+		log_info("%s: %s%s", p->label, p->line, p->cut ? " [cut]" : "");
+	if (p->linelen > 0)
+		memcpy(p->last, p->line, p->linelen + 1);
+	p->linelen = 0;
+	p->cut = false;
+}
+
+static void
+output_feed(struct proc *p, const char *buf, size_t n)
+{
+	if (p->capped)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = buf[i];
+
+		if (p->out_bytes++ == PROC_OUTPUT_MAX) {
+			if (p->linelen > 0 || p->cut)
+				output_line(p);
+			if (p->flags & PROC_QUIET)
+				log_debug("%s: more than %d bytes of output, "
+				    "the rest is dropped", p->label,
+				    PROC_OUTPUT_MAX);
+			else
+				log_warnx("%s: more than %d bytes of output, "
+				    "the rest is dropped", p->label,
+				    PROC_OUTPUT_MAX);
+			p->capped = true;
+			return;
+		}
+		if (c == '\n')
+			output_line(p);
+		else if (c == '\r')
+			continue;
+		else if (p->linelen == PROC_LINE_MAX)
+			p->cut = true;
+		else	/* no terminal escapes or fake lines in the log */
+			p->line[p->linelen++] =
+			    (c < 0x20 && c != '\t') || c == 0x7f ? '?' : c;
+	}
+}
+
+static void
+output_close(struct proc *p)
+{
+	if (p->outfd == -1)
+		return;
+	if (p->linelen > 0 || p->cut)
+		output_line(p);
+	loop_del_fd(p->outfd);
+	close(p->outfd);
+	p->outfd = -1;
+}
+
+/* Bounded, so that a chatty child cannot starve the loop; closes at EOF. */
+static void
+output_read(struct proc *p, size_t max)
+{
+	char buf[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	while (p->outfd != -1 && total < max) {
+		if ((n = read(p->outfd, buf, sizeof(buf))) > 0) {
+			output_feed(p, buf, (size_t)n);
+			total += (size_t)n;
+		} else if (n == -1 && errno == EINTR)
+			continue;
+		else if (n == -1 && errno == EAGAIN)
+			return;
+		else {
+			if (n == -1)
+				log_warn("%s: read", p->label);
+			output_close(p);
+		}
+	}
+}
+
+static void
+output_cb(int fd, uint32_t events, void *arg)
+{
+	struct proc *p = arg;
+
+	if (fd == p->outfd)
+		output_read(p, PROC_READ_MAX);
+}
+
+static void
+watch_close(struct proc *p)
+{
+	loop_timer_cancel(&p->poll);
+	if (p->pidfd == -1)
+		return;
+	loop_del_fd(p->pidfd);
+	close(p->pidfd);
+	p->pidfd = -1;
+}
+
+static void
+proc_signal(struct proc *p, int sig)
+{
+	/* before the child's setsid() there is no group yet */
+	if (kill(-p->pid, sig) == -1 && !p->reaped)
+		kill(p->pid, sig);
+}
+
+static bool
+group_gone(const struct proc *p)
+{
+	return kill(-p->pid, 0) == -1 && errno == ESRCH;
+}
+
+/* Reaps the child once it has exited; never waits. */
+static bool
+proc_reaped(struct proc *p)
+{
+	int status;
+	pid_t r;
+
+	if (p->reaped)
+		return true;
+	while ((r = waitpid(p->pid, &status, WNOHANG)) == -1 && errno == EINTR)
+		;
+	if (r == 0)
+		return false;
+	if (r == -1) {
+		/* someone else reaped it (waitpid(-1) elsewhere is a bug) */
+		log_warn("%s: waitpid %ld", p->label, (long)p->pid);
+		status = -1;
+	}
+	p->reaped = true;
+	p->status = status;
+	watch_close(p);
+	/* all it wrote is in the pipe now; leftovers in the background are not waited for */
+	output_read(p, PROC_DRAIN_MAX);
+	output_close(p);
+	return true;
+}
+
+/* Back to idle, without a callback. */
+static void
+proc_clear(struct proc *p)
+{
+	loop_timer_cancel(&p->timer);
+	watch_close(p);
+	output_close(p);
+	p->phase = PROC_IDLE;
+	p->pid = 0;
+}
+
+static void
+proc_done(struct proc *p)
+{
+	struct proc_result res = {
+		.status = p->status,
+		.timed_out = p->timed_out,
+		.ms = now_ms() - p->started,
+	};
+
+	proc_clear(p);
+	p->cb(p, &res, p->arg);
+}
+
+static void
+proc_reap(struct proc *p)
+{
+	if (!proc_reaped(p))
+		return;
+	if (p->phase == PROC_TERM && !group_gone(p)) {
+		/* the child obeyed SIGTERM; the rest of its group gets the same grace */
+		loop_timer_set(&p->poll, now_ms() + PROC_POLL_MS, poll_cb, p);
+		return;
+	}
+	proc_done(p);
+}
+
+static void
+pidfd_cb(int fd, uint32_t events, void *arg)
+{
+	struct proc *p = arg;
+
+	if (fd == p->pidfd)
+		proc_reap(p);
+}
+
+/* Reaping without a pidfd, and watching a timed-out group empty itself. */
+static void
+poll_cb(void *arg)
+{
+	struct proc *p = arg;
+
+	loop_timer_set(&p->poll, now_ms() + PROC_POLL_MS, poll_cb, p);
+	if (!p->reaped)
+		proc_reap(p);
+	else if (group_gone(p))
+		proc_done(p);
+}
+
+static void
+timer_cb(void *arg)
+{
+	struct proc *p = arg;
+
+	switch (p->phase) {
+	case PROC_RUNNING:
+		if (p->flags & PROC_QUIET)
+			log_debug("%s: timed out after %u ms, sending SIGTERM",
+			    p->label, p->timeout_ms);
+		else
+			log_warnx("%s: timed out after %u ms, sending SIGTERM",
+			    p->label, p->timeout_ms);
+		p->timed_out = true;
+		proc_signal(p, SIGTERM);
+		p->phase = PROC_TERM;
+		loop_timer_set(&p->timer, now_ms() + PROC_KILL_MS, timer_cb, p);
+		break;
+	case PROC_TERM:
+		if (p->reaped)
+			log_warnx("%s: its process group outlived SIGTERM "
+			    "by %d ms, sending SIGKILL", p->label, PROC_KILL_MS);
+		else
+			log_warnx("%s: still running %d ms after SIGTERM, "
+			    "sending SIGKILL", p->label, PROC_KILL_MS);
+		proc_signal(p, SIGKILL);
+		p->phase = PROC_KILL;
+		if (p->reaped)
+			proc_done(p);
+		break;
+	default:
+		break;
+	}
+}
+
+int
+proc_spawn(struct proc *p, const char *label, const char *path,
+    char *const argv[], char *const envp[], unsigned timeout_ms, int flags,
+    proc_done_cb cb, void *arg)
+{
+	int pipefd[2], rd = -1, wr = -1;
+	pid_t pid;
+
+	if (p->phase != PROC_IDLE || timeout_ms == 0 || cb == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (max_fd == 0) {
+		long n = sysconf(_SC_OPEN_MAX);
+
+		max_fd = n > 0 && n < 65536 ? (int)n : 65536;
+	}
+	snprintf(p->label, sizeof(p->label), "%s", label);
+	p->flags = flags;
+	p->outfd = p->pidfd = -1;
+	p->last[0] = '\0';
+	/* the child's end stays blocking: a child must not see EAGAIN */
+	if (pipe2(pipefd, O_CLOEXEC) == -1)
+		log_warn("%s: pipe, output discarded", label);
+	else if (fcntl(pipefd[0], F_SETFL, O_NONBLOCK) == -1 ||
+	    loop_add_fd(pipefd[0], EPOLLIN, output_cb, p) == -1) {
+		log_warn("%s: output pipe, output discarded", label);
+		close(pipefd[0]);
+		close(pipefd[1]);
+	} else {
+		rd = pipefd[0];
+		wr = pipefd[1];
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("%s: fork", label);
+		if (rd != -1) {
+			loop_del_fd(rd);
+			close(rd);
+			close(wr);
+		}
+		return -1;
+	}
+	if (pid == 0)
+		child(path, argv, envp, wr);
+	if (wr != -1)
+		close(wr);
+
+	p->phase = PROC_RUNNING;
+	p->pid = pid;
+	p->reaped = false;
+	p->status = -1;
+	p->timed_out = false;
+	p->outfd = rd;
+	p->started = now_ms();
+	p->timeout_ms = timeout_ms;
+	p->out_bytes = p->linelen = 0;
+	p->cut = p->capped = false;
+	p->cb = cb;
+	p->arg = arg;
+	log_debug("%s: started %s (pid %ld)", label, path, (long)pid);
+
+	if ((p->pidfd = pidfd_open_(pid)) == -1 ||
+	    loop_add_fd(p->pidfd, EPOLLIN, pidfd_cb, p) == -1) {
+		log_debug("%s: no pidfd (%s), polling", label, strerror(errno));
+		if (p->pidfd != -1)
+			close(p->pidfd);
+		p->pidfd = -1;
+		loop_timer_set(&p->poll, now_ms() + PROC_POLL_MS, poll_cb, p);
+	}
+	loop_timer_set(&p->timer, p->started + timeout_ms, timer_cb, p);
+	return 0;
+}
+
+bool
+proc_running(const struct proc *p)
+{
+	return p->phase != PROC_IDLE;
+}
+
+const char *
+proc_last_line(const struct proc *p)
+{
+	return p->last;
+}
+
+bool
+proc_ok(const struct proc_result *r)
+{
+	return !r->timed_out && r->status != -1 && WIFEXITED(r->status) &&
+	    WEXITSTATUS(r->status) == 0;
+}
+
+const char *
+proc_status_str(const struct proc_result *r, char *buf, size_t len)
+{
+	if (r->status == -1)
+		snprintf(buf, len, "exit status lost");
+	else if (WIFEXITED(r->status))
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(r->status));
+	else
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(r->status));
+	return buf;
+}
+
+/* Bounded wait until each is reaped (and, with group, its group is gone). */
+static bool
+wait_all(struct proc *const procs[], int n, unsigned ms, bool group)
+{
+	uint64_t deadline = now_ms() + ms;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	bool all;
+
+	for (;;) {
+		all = true;
+		for (int i = 0; i < n; i++) {
+			struct proc *p = procs[i];
+
+			if (p->phase == PROC_IDLE)
+				continue;
+			if (!proc_reaped(p) || (group && !group_gone(p)))
+				all = false;
+		}
+		if (all)
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		nanosleep(&ts, NULL);
+	}
+}
+
+void
+proc_finalise(struct proc *const procs[], int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (procs[i]->phase != PROC_IDLE && procs[i]->phase != PROC_KILL) {
+			proc_signal(procs[i], SIGTERM);
+			procs[i]->phase = PROC_TERM;
+		}
+	if (!wait_all(procs, n, PROC_KILL_MS, true)) {
+		for (i = 0; i < n; i++) {
+			struct proc *p = procs[i];
+
+			if (p->phase == PROC_IDLE ||
+			    (p->reaped && group_gone(p)))
+				continue;
+			log_warnx("%s: still running %d ms after SIGTERM, "
+			    "sending SIGKILL", p->label, PROC_KILL_MS);
+			proc_signal(p, SIGKILL);
+			p->phase = PROC_KILL;
+		}
+		if (!wait_all(procs, n, PROC_KILL_MS, false))
+			for (i = 0; i < n; i++)
+				if (procs[i]->phase != PROC_IDLE &&
+				    !procs[i]->reaped)
+					log_warnx("%s: pid %ld survives SIGKILL",
+					    procs[i]->label,
+					    (long)procs[i]->pid);
+	}
+	for (i = 0; i < n; i++)
+		if (procs[i]->phase != PROC_IDLE)
+			proc_clear(procs[i]);
+}

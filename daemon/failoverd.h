@@ -39,6 +39,7 @@ struct link_state {
 };
 
 struct daemon {
+	const char	*conf_path;
 	struct config	 cfg;
 	struct auth	*auth;
 	struct fsm	 fsm;
@@ -64,12 +65,31 @@ void	link_close_all(void);
 void	link_send_all(void);
 bool	link_up(int i, uint64_t now);	/* heard within dead_ms */
 
-/* main.c */
+/* role.c */
+void	role_start(void);
+void	role_feed(enum fsm_event, const struct fsm_peer *, const char *reason);
+void	role_reschedule(void);
+void	role_release(void);
+void	role_stop_now(void);
+unsigned role_stop_timeout_ms(const struct config *);
+void	role_addr_deleted(void *arg, int family, const unsigned char *addr,
+	    int prefixlen, int ifindex);
 void	daemon_peer_message(int link, const struct msg *m);
 void	daemon_switchover(void);
 void	daemon_maintenance(bool on);
-/* Re-read the config; -1 (running config kept) with the errors in err. */
+
+/* faults.c */
+int	faults_start(void);
+void	faults_restart(void);
+void	faults_finalise(void);
+void	fault_set(const char *reason, bool on);
+void	faults_hook_failed(const char *name);
+void	faults_link_changed(void *arg, const char *ifname, int ifindex, bool carrier);
+
+/* reload.c: re-read the config; -1 (running config kept) with the errors in err. */
 int	daemon_reload(char *err, size_t errlen);
+
+/* control.c */
 bool	daemon_healthy(void);
 
 /* control.c */

@@ -138,10 +138,20 @@ def vrrp_loss(lab, host, pct):
     lab.ns_exec(host, ["nft", "-f", "-"], input=text)
 
 
-def vrrp_counts(lab, host):
-    """(adverts seen, adverts dropped) by vrrp_loss's rules in host."""
-    p = lab.ns_exec(host, ["nft", "-j", "list", "table", "inet",
-                           "bench_vrrp_loss"], check=False)
+def count_packets(lab, host, match):
+    """Count packets matching `match` (nft expression) going in and out of
+    host; read them with packet_counts()."""
+    lab.ns_exec(host, ["nft", "-f", "-"], input=(
+        "table inet bench_count {\n"
+        " chain input { type filter hook input priority -20; %s counter; }\n"
+        " chain output { type filter hook output priority -20; %s counter; }\n"
+        "}\n" % (match, match)))
+
+
+def packet_counts(lab, host, table="bench_count"):
+    """Packet counters of host's nft table, in rule order."""
+    p = lab.ns_exec(host, ["nft", "-j", "list", "table", "inet", table],
+                    check=False)
     counts = []
     try:
         for item in json.loads(p.stdout or "{}").get("nftables", []):
@@ -150,6 +160,12 @@ def vrrp_counts(lab, host):
                     counts.append(e["counter"]["packets"])
     except ValueError:
         pass
+    return counts
+
+
+def vrrp_counts(lab, host):
+    """(adverts seen, adverts dropped) by vrrp_loss's rules in host."""
+    counts = packet_counts(lab, host, "bench_vrrp_loss")
     return tuple(counts) if len(counts) == 2 else (0, 0)
 
 
@@ -157,6 +173,7 @@ def vrrp_counts(lab, host):
 
 class FodPair:
     kind = "failoverd"
+    MATCH = "udp dport %d" % fodlab.PORT        # heartbeats
     STATE_RE = re.compile(r"info: state (\w+) -> (\w+) \(([^)]*)\)")
 
     def __init__(self, lab, **cluster):
@@ -247,6 +264,7 @@ class FodPair:
 
 class KaPair:
     kind = "keepalived"
+    MATCH = "meta l4proto %d" % VRRP_PROTO      # adverts
     STATE_RE = re.compile(r"\(VI_1\) Entering (\w+) STATE")
     STATES = {"MASTER": "active", "BACKUP": "standby", "FAULT": "fault"}
 

@@ -369,15 +369,24 @@ if [ "$installed" = 1 ] && [ -n "${nextdeb:-}" ]; then
 	nspawn=$!
 	pids+=("$nspawn")
 	cpid=
-	container_pid() { cpid=$(pgrep -P "$nspawn" | head -1); [ -n "$cpid" ]; }
+	# The container's PID 1 is the child of nspawn that runs systemd (a
+	# short-lived forked helper of nspawn comes first).
+	container_pid() {
+		local p
+		for p in $(pgrep -P "$nspawn"); do
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ] && cpid=$p && return 0
+		done
+		return 1
+	}
 	# C COMMAND...: run COMMAND inside the booted container
 	C() { nsenter -t "$cpid" -a "$@"; }
 	booted() { case $(C systemctl is-system-running 2>/dev/null) in running|degraded) ;; *) false;; esac; }
-	if wait_for 30 container_pid && wait_for 60 booted; then
+	if wait_for 30 container_pid && wait_for 90 booted; then
 		pids=("$cpid" "${pids[@]}")	# killing its PID 1 ends the container
 		ok "the root boots with systemd"
 	else
-		bad "the root does not boot with systemd (console follows)"; tail -20 "$work/boot.log"
+		bad "the root does not boot with systemd (state: $(C systemctl is-system-running 2>&1); console follows)"
+		tail -20 "$work/boot.log"
 	fi
 fi
 if [ -n "${cpid:-}" ] && booted; then
@@ -405,7 +414,8 @@ if [ -n "${cpid:-}" ] && booted; then
 	    wait_for 10 eval '[ $(( $(prop WatchdogTimestampMonotonic) - since )) -gt 6000000 ]'
 	check "same MainPID, no restart" test "$(prop MainPID)/$(prop NRestarts)/$(prop ActiveState)" = "$main/0/active"
 	check "systemctl reload (SIGHUP): same process" eval 'C systemctl reload failoverd.service && [ "$(prop MainPID)" = "$main" ] && active'
-	check "journal: configuration reloaded" eval 'C journalctl -u failoverd.service | grep -q "reloaded"'
+	check "journal: the daemon reloaded its configuration" \
+	    eval 'C journalctl -u failoverd.service | grep -q "failoverd.*configuration reloaded"'
 
 	C dpkg -i "/root/$nextdeb" </dev/null >"$work/upgrade2.log" 2>&1
 	check "upgrade while running: dpkg -i $next" test $? -eq 0

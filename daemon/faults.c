@@ -1,0 +1,237 @@
+/*
+ * Local faults, each keyed by its reason: failed health checks, lost
+ * carrier on a tracked interface, an unreachable arbiter, a failed promote
+ * hook. The first one sends the FSM to fault; the last one gone lets it
+ * elect again. Failing checks with a penalty lower the priority instead.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "checks.h"
+#include "failoverd.h"
+#include "log.h"
+#include "loop.h"
+#include "vip.h"
+
+#define FAULT_MAX	(CFG_MAX_CHECKS + CFG_MAX_TRACK + CFG_MAX_VIPS + 4)
+#define HOOK_FAULT_HOLD_MS 30000	/* a failed promote hook keeps us out this long */
+
+static char faults[FAULT_MAX][FSM_REASON_MAX];
+static int nfaults;
+static struct loop_timer hook_fault_timer;
+static char hook_fault[FSM_REASON_MAX];
+
+void
+fault_set(const char *reason, bool on)
+{
+	int i;
+
+	for (i = 0; i < nfaults; i++)
+		if (strcmp(faults[i], reason) == 0)
+			break;
+	if (on && i == nfaults && nfaults < FAULT_MAX) {
+		snprintf(faults[nfaults++], FSM_REASON_MAX, "%s", reason);
+		log_warnx("fault: %s", reason);
+		role_feed(EV_FAULT, NULL, reason);
+	} else if (!on && i < nfaults) {
+		log_info("fault cleared: %s", reason);
+		memmove(faults[i], faults[i + 1], (size_t)(nfaults - i - 1) * FSM_REASON_MAX);
+		if (--nfaults == 0)
+			role_feed(EV_FAULT_CLEAR, NULL, NULL);
+	}
+}
+
+static void
+hook_fault_expired(void *arg)
+{
+	/* back to standby, but no preempting into the same failing hook */
+	d.fsm.no_preempt = true;
+	fault_set(hook_fault, false);
+}
+
+/*
+ * Interface tracking: carrier loss on a VIP interface or a tracked one is
+ * a fault after track_debounce_ms; carrier back clears it at once.
+ */
+struct tracked {
+	char			ifname[IF_NAMESIZE];
+	bool			down;
+	struct loop_timer	timer;
+};
+static struct tracked tracked[CFG_MAX_TRACK + CFG_MAX_VIPS];
+static int ntracked;
+
+static void
+track_reason(const struct tracked *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "interface-down:%s", t->ifname);
+}
+
+static void
+track_debounced(void *arg)
+{
+	struct tracked *t = arg;
+	char reason[FSM_REASON_MAX];
+
+	track_reason(t, reason, sizeof(reason));
+	fault_set(reason, true);
+}
+
+static void
+track_update(struct tracked *t, bool carrier, unsigned debounce_ms)
+{
+	char reason[FSM_REASON_MAX];
+
+	if (carrier) {
+		loop_timer_cancel(&t->timer);
+		t->down = false;
+		track_reason(t, reason, sizeof(reason));
+		fault_set(reason, false);
+		return;
+	}
+	if (t->down)
+		return;
+	t->down = true;
+	log_warnx("interface %s lost carrier%s", t->ifname,
+	    debounce_ms ? " (debouncing)" : "");
+	if (debounce_ms)
+		loop_timer_set(&t->timer, now_ms() + debounce_ms, track_debounced, t);
+	else
+		track_debounced(t);
+}
+
+static void
+track_add(const char *ifname)
+{
+	for (int i = 0; i < ntracked; i++)
+		if (strcmp(tracked[i].ifname, ifname) == 0)
+			return;
+	if (ntracked == (int)(sizeof(tracked) / sizeof(tracked[0])))
+		return;
+	snprintf(tracked[ntracked].ifname, IF_NAMESIZE, "%s", ifname);
+	ntracked++;
+}
+
+/* (Re)build the tracked set from the config and read each carrier now. */
+static void
+track_init(void)
+{
+	char reason[FSM_REASON_MAX];
+
+	for (int i = 0; i < ntracked; i++) {
+		loop_timer_cancel(&tracked[i].timer);
+		track_reason(&tracked[i], reason, sizeof(reason));
+		fault_set(reason, false);
+	}
+	ntracked = 0;
+	for (int i = 0; i < d.cfg.nvips; i++)
+		track_add(d.cfg.vips[i].ifname);
+	for (int i = 0; i < d.cfg.ntrack; i++)
+		track_add(d.cfg.track_interfaces[i]);
+	for (int i = 0; i < ntracked; i++) {
+		tracked[i].down = false;
+		track_update(&tracked[i], vip_link_carrier(tracked[i].ifname) == 1, 0);
+	}
+}
+
+void
+faults_link_changed(void *arg, const char *ifname, int ifindex, bool carrier)
+{
+	for (int i = 0; i < ntracked; i++)
+		if (strcmp(tracked[i].ifname, ifname) == 0)
+			track_update(&tracked[i], carrier, d.cfg.track_debounce_ms);
+}
+
+/* A health check's verdict: fault, or a lower effective priority. */
+static void
+on_check(void *arg, int idx, bool healthy)
+{
+	const struct cfg_check *c = &d.cfg.checks[idx];
+	char reason[FSM_REASON_MAX];
+	int eff = d.cfg.priority;
+	struct check_info ci;
+
+	if (c->on_fail_penalty == 0) {
+		snprintf(reason, sizeof(reason), "check-failed:%s", c->name);
+		fault_set(reason, !healthy);
+		return;
+	}
+	for (int i = 0; i < d.cfg.nchecks; i++)
+		if (d.cfg.checks[i].on_fail_penalty &&
+		    checks_info(i, &ci) == 0 && !ci.healthy)
+			eff -= d.cfg.checks[i].on_fail_penalty;
+	if (eff < 0)
+		eff = 0;
+	if (eff == d.fsm.eff_priority)
+		return;
+	log_warnx("check %s %s: effective priority %d -> %d", c->name,
+	    healthy ? "healthy again" : "failed", d.fsm.eff_priority, eff);
+	d.fsm.eff_priority = eff;
+	role_feed(EV_PRIORITY, NULL, NULL);
+}
+
+static void
+on_arbiter(void *arg, bool reachable)
+{
+	if (!reachable)
+		log_warnx("arbiter: no target answers; this node may be isolated");
+	fault_set("arbiter-unreachable", !reachable);
+}
+
+/* Reload: checks and arbiter start afresh; their faults go with them. */
+static void
+restart_checks(void)
+{
+	arbiter_finalise();
+	checks_finalise();
+	for (int i = nfaults - 1; i >= 0; i--)
+		if (strncmp(faults[i], "check-failed:", 13) == 0 ||
+		    strcmp(faults[i], "arbiter-unreachable") == 0)
+			fault_set(faults[i], false);
+	if (d.fsm.eff_priority != d.cfg.priority) {
+		log_info("effective priority %d -> %d", d.fsm.eff_priority,
+		    d.cfg.priority);
+		d.fsm.eff_priority = d.cfg.priority;
+		role_feed(EV_PRIORITY, NULL, NULL);
+	}
+	if (checks_init(d.cfg.checks, d.cfg.nchecks, on_check, NULL) == -1)
+		log_warnx("reload: cannot start the health checks");
+	if (arbiter_init(&d.cfg, on_arbiter, NULL) == -1)
+		log_warnx("reload: cannot start the arbiter");
+}
+
+/* A promote hook failed: let the peer serve, for a while. */
+void
+faults_hook_failed(const char *name)
+{
+	snprintf(hook_fault, sizeof(hook_fault), "hook-failed:%s", name);
+	log_warnx("promote hook %s failed: giving up the active role", name);
+	loop_timer_set(&hook_fault_timer, now_ms() + HOOK_FAULT_HOLD_MS,
+	    hook_fault_expired, NULL);
+	fault_set(hook_fault, true);
+}
+
+int
+faults_start(void)
+{
+	track_init();
+	if (checks_init(d.cfg.checks, d.cfg.nchecks, on_check, NULL) == -1)
+		return -1;
+	return arbiter_init(&d.cfg, on_arbiter, NULL);
+}
+
+/* After a reload: tracked interfaces, checks and arbiter start afresh. */
+void
+faults_restart(void)
+{
+	track_init();
+	restart_checks();
+}
+
+void
+faults_finalise(void)
+{
+	arbiter_finalise();
+	checks_finalise();
+	loop_timer_cancel(&hook_fault_timer);
+}

@@ -1,0 +1,443 @@
+/*
+ * Carrying out the role the state machine decides: VIPs (add, refresh,
+ * remove, repair), announcements, hooks, heartbeats and what the peer says.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "announce.h"
+#include "failoverd.h"
+#include "hooks.h"
+#include "log.h"
+#include "loop.h"
+#include "proto.h"
+#include "sdnotify.h"
+#include "vip.h"
+
+static struct loop_timer hb_timer, fsm_timer, announce_timer, refresh_timer,
+    reannounce_timer;
+static bool ready_sent;
+static unsigned notified;	/* transitions of fsm.history already announced */
+static unsigned announce_left;
+
+static void vips_up_now(void);
+
+static void
+vips_text(char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < d.cfg.nvips && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+		    i ? " " : "", d.cfg.vips[i].text);
+}
+
+static void
+hook_done(void *arg, const char *kind, bool ok, const char *failed)
+{
+	if (strcmp(kind, "promote") != 0)
+		return;
+	if (!ok) {
+		d.promote_gate = false;
+		faults_hook_failed(failed ? failed : "?");
+		return;
+	}
+	/* hooks-first: the VIPs come up only now, if still wanted */
+	if (d.promote_gate && fsm_holds_vips(&d.fsm)) {
+		d.promote_gate = false;
+		vips_up_now();
+		link_send_all();
+	}
+}
+
+static void
+fence_done(void *arg, const char *kind, bool ok, const char *failed)
+{
+	char why[FSM_REASON_MAX + 32];
+
+	if (ok)
+		log_info("fencing of %s done", d.fsm.peer.name);
+	else {
+		snprintf(why, sizeof(why), "fence hook %s failed", failed ? failed : "?");
+		log_warnx("FENCING FAILED: %s; %s", why,
+		    d.cfg.fence == FENCE_REQUIRED ?
+		    "NOT taking over (cluster.fence = \"required\")" :
+		    "taking over anyway (cluster.fence = \"optional\")");
+	}
+	if (d.cfg.fence == FENCE_REQUIRED)
+		role_feed(EV_FENCED, NULL, ok ? NULL : why);
+}
+
+/* Hooks of one transition see that transition, not whatever came later. */
+static void
+run_hooks_for(const char *kind, const struct fsm_transition *t, hooks_done_cb done)
+{
+	char vips[1024];
+	struct hook_env env = {
+		.event = kind,
+		.state = fsm_state_name(t ? t->to : d.fsm.state),
+		.prev_state = fsm_state_name(t ? t->from : d.fsm.prev),
+		.reason = t ? t->reason : d.fsm.reason,
+		.node = d.cfg.node_name,
+		.peer = d.fsm.peer_known ? d.fsm.peer.name : "",
+		.vips = vips,
+		.cluster_id = d.cfg.cluster_id,
+	};
+
+	vips_text(vips, sizeof(vips));
+	if (hooks_run(kind, &env, done, NULL) == -1)
+		log_warnx("cannot queue %s hooks", kind);
+}
+
+static void
+run_hooks(const char *kind, hooks_done_cb done)
+{
+	run_hooks_for(kind, NULL, done);
+}
+
+static void
+announce_all(void)
+{
+	for (int i = 0; i < d.cfg.nvips; i++)
+		announce_vip(&d.cfg.vips[i]);
+}
+
+static void
+announce_tick(void *arg)
+{
+	if (!fsm_holds_vips(&d.fsm))
+		return;
+	announce_all();
+	if (--announce_left > 0)
+		loop_timer_set(&announce_timer, now_ms() + d.cfg.announce_interval_ms,
+		    announce_tick, NULL);
+}
+
+static void
+reannounce_tick(void *arg)
+{
+	if (!fsm_holds_vips(&d.fsm) || d.cfg.announce_refresh_ms == 0)
+		return;
+	announce_all();
+	loop_timer_set(&reannounce_timer, now_ms() + d.cfg.announce_refresh_ms,
+	    reannounce_tick, NULL);
+}
+
+static void
+announce_start(void)
+{
+	if (d.cfg.announce_count == 0)
+		return;
+	announce_all();
+	announce_left = d.cfg.announce_count;
+	if (--announce_left > 0)
+		loop_timer_set(&announce_timer, now_ms() + d.cfg.announce_interval_ms,
+		    announce_tick, NULL);
+	if (d.cfg.announce_refresh_ms)
+		loop_timer_set(&reannounce_timer, now_ms() + d.cfg.announce_refresh_ms,
+		    reannounce_tick, NULL);
+}
+
+/* how long a graceful stop waits for the peer to take the VIPs */
+unsigned
+role_stop_timeout_ms(const struct config *c)
+{
+	return c->dead_ms * 4 > 2000 ? c->dead_ms * 4 : 2000;
+}
+
+static unsigned
+refresh_period_ms(void)
+{
+	unsigned p = d.cfg.vip_lease_s * 1000 / 3;
+
+	return p < 250 ? 250 : p;
+}
+
+static void
+vips_add_all(void)
+{
+	for (int i = 0; i < d.cfg.nvips; i++)
+		if (vip_add(&d.cfg.vips[i], d.cfg.vip_lease_s) == -1)
+			log_warnx("could not add VIP %s on %s", d.cfg.vips[i].text,
+			    d.cfg.vips[i].ifname);
+}
+
+static void
+refresh_tick(void *arg)
+{
+	if (!fsm_holds_vips(&d.fsm) || d.cfg.vip_lease_s == 0)
+		return;
+	vips_add_all();		/* NLM_F_REPLACE: renews the lifetime */
+	loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
+	    refresh_tick, NULL);
+}
+
+void
+role_release(void)
+{
+	d.vips_up = false;
+	loop_timer_cancel(&refresh_timer);
+	loop_timer_cancel(&announce_timer);
+	loop_timer_cancel(&reannounce_timer);
+	for (int i = 0; i < d.cfg.nvips; i++)
+		if (vip_del(&d.cfg.vips[i]) == -1)
+			log_warnx("could not remove VIP %s from %s",
+			    d.cfg.vips[i].text, d.cfg.vips[i].ifname);
+}
+
+static void
+vips_up_now(void)
+{
+	vips_add_all();
+	d.vips_up = true;
+	if (d.cfg.vip_lease_s)
+		loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
+		    refresh_tick, NULL);
+	announce_start();
+}
+
+static void
+apply(unsigned acts)
+{
+	if (acts & ACT_NOTIFY) {
+		/* READY once we have a role, not merely once we run */
+		sdnotify("%sSTATUS=%s (%s)", ready_sent ? "" : "READY=1\n",
+		    fsm_state_name(d.fsm.state), d.fsm.reason);
+		ready_sent = true;
+	}
+	if (acts & ACT_FENCE)
+		run_hooks("fence", fence_done);
+	if ((acts & ACT_ADD_VIPS) && d.cfg.hooks_order == HOOKS_HOOKS_FIRST) {
+		/* promote hooks gate the VIPs: hook_done() brings them up */
+		d.promote_gate = true;
+		acts &= ~(unsigned)ACT_ANNOUNCE;
+	} else if (acts & ACT_ADD_VIPS)
+		vips_up_now();
+	else if (acts & ACT_ANNOUNCE)
+		announce_start();
+	if (acts & ACT_DEL_VIPS) {
+		d.promote_gate = false;
+		role_release();
+	}
+	/* after the VIPs changed: the peer learns the outcome, not the intent */
+	if (acts & ACT_SEND_NOW)
+		link_send_all();
+	if (acts & ACT_PROMOTE)
+		run_hooks("promote", hook_done);
+	if (acts & ACT_DEMOTE)
+		run_hooks("demote", hook_done);
+	/* one event may pass through two states (init -> standby -> active) */
+	for (; notified < d.fsm.nhistory; notified++) {
+		const struct fsm_transition *t =
+		    &d.fsm.history[notified % FSM_HISTORY];
+
+		log_info("state %s -> %s (%s)", fsm_state_name(t->from),
+		    fsm_state_name(t->to), t->reason);
+		run_hooks_for("notify", t, hook_done);
+	}
+	if (acts & ACT_EXIT) {
+		if (!d.exiting)
+			sdnotify("STOPPING=1\nSTATUS=stopping");
+		d.exiting = true;
+	}
+}
+
+static void
+fsm_tick(void *arg)
+{
+	role_feed(EV_TICK, NULL, NULL);
+}
+
+void
+role_feed(enum fsm_event ev, const struct fsm_peer *p, const char *reason)
+{
+	uint64_t next;
+
+	apply(fsm_event(&d.fsm, ev, p, reason, now_ms()));
+	next = fsm_next_deadline(&d.fsm);
+	if (next == UINT64_MAX)
+		loop_timer_cancel(&fsm_timer);
+	else
+		loop_timer_set(&fsm_timer, next, fsm_tick, NULL);
+}
+
+static void
+dual_active_watch(const struct fsm_peer *p)
+{
+	bool dual = d.fsm.state == FSM_ACTIVE && p->state == FSM_ACTIVE &&
+	    !p->handover && !d.fsm.handover;
+
+	if (dual && d.dual_since == 0) {
+		d.dual_since = now_ms();
+		d.cnt.dual_active++;
+		log_warnx("both nodes active (a healed partition?): %s",
+		    fsm_wins(&d.fsm, p) ? "this node wins and keeps the VIPs" :
+		    "the peer wins, this node releases the VIPs");
+	} else if (!dual && d.dual_since) {
+		log_info("dual-active episode over after %llu ms",
+		    (unsigned long long)(now_ms() - d.dual_since));
+		d.dual_since = 0;
+	}
+}
+
+/*
+ * Called before any input is handled: if the heartbeat is overdue by more
+ * than dead_ms we were frozen (SIGSTOP, a VM pause, starvation) and the
+ * peer has likely taken over. The FSM then yields to an active peer
+ * instead of fighting it; the heartbeat timer marks the stall as over.
+ */
+static void
+check_stall(void)
+{
+	uint64_t now = now_ms();
+
+	if (d.fsm.stalled || hb_timer.when == 0 ||
+	    now < hb_timer.when + d.cfg.dead_ms)
+		return;
+	log_warnx("event loop stalled for about %llu ms (frozen?): yielding to "
+	    "an active peer", (unsigned long long)(now - hb_timer.when +
+	    d.cfg.interval_ms));
+	role_feed(EV_STALLED, NULL, NULL);
+}
+
+void
+daemon_peer_message(int i, const struct msg *m)
+{
+	struct link_state *ls = &d.links[i];
+	struct fsm_peer p = { 0 };
+	uint64_t now = now_ms(), t = now_us();
+
+	if (!ls->was_up)
+		log_info("link %d (%s): peer %s heard", i, d.cfg.links[i].ifname,
+		    m->name);
+	ls->was_up = true;
+	ls->heard = true;
+	ls->heard_at = now;
+	if (m->echo_time_us && t >= m->echo_time_us + m->echo_delay_us) {
+		ls->rtt_us = t - m->echo_time_us - m->echo_delay_us;
+		ls->rtt_valid = true;
+	}
+	ls->peer_tx_us = m->tx_time_us;
+	ls->peer_rx_us = t;
+	check_stall();
+
+	snprintf(p.name, sizeof(p.name), "%s", m->name);
+	p.state = (enum fsm_state)m->state;
+	p.priority = m->priority;
+	p.handover = (m->flags & PROTO_F_HANDOVER) != 0;
+	p.holds = (m->flags & PROTO_F_HOLDS) != 0;
+	dual_active_watch(&p);
+	role_feed(EV_PEER, &p, NULL);
+}
+
+void
+daemon_switchover(void)
+{
+	log_info("switchover to %s requested", d.fsm.peer.name);
+	role_feed(EV_SWITCHOVER, NULL, NULL);
+}
+
+void
+daemon_maintenance(bool on)
+{
+	if (on == (d.fsm.state == FSM_MAINTENANCE))
+		return;
+	log_info("maintenance %s", on ? "on" : "off");
+	role_feed(on ? EV_MAINT_ON : EV_MAINT_OFF, NULL, NULL);
+}
+
+static void
+check_links(uint64_t now)
+{
+	int up = 0;
+
+	for (int i = 0; i < d.cfg.nlinks; i++)
+		up += link_up(i, now);
+	for (int i = 0; i < d.cfg.nlinks; i++) {
+		if (d.links[i].was_up && !link_up(i, now)) {
+			d.links[i].was_up = false;
+			if (up)
+				log_warnx("link %d (%s): peer silent; %d other "
+				    "link(s) still up, no failover", i,
+				    d.cfg.links[i].ifname, up);
+			else
+				log_warnx("link %d (%s): peer silent",
+				    i, d.cfg.links[i].ifname);
+		}
+	}
+}
+
+static void
+heartbeat_tick(void *arg)
+{
+	uint64_t now = now_ms();
+
+	if (d.fsm.stalled)
+		role_feed(EV_RESUMED, NULL, NULL);
+	link_send_all();
+	check_links(now);
+	/* fixed cadence from the previous slot; skip slots after a stall */
+	hb_timer.when = 0;
+	loop_timer_set(&hb_timer, now + d.cfg.interval_ms, heartbeat_tick, NULL);
+}
+
+static bool
+our_vip(int family, const unsigned char *addr, int plen, int ifindex,
+    const struct cfg_vip **out)
+{
+	for (int i = 0; i < d.cfg.nvips; i++) {
+		const struct cfg_vip *v = &d.cfg.vips[i];
+
+		if (v->family != family || v->prefixlen != plen ||
+		    memcmp(v->addr, addr, family == AF_INET ? 4 : 16) != 0)
+			continue;
+		if (vip_ifindex(v->ifname) != ifindex)
+			continue;
+		*out = v;
+		return true;
+	}
+	return false;
+}
+
+void
+role_addr_deleted(void *arg, int family, const unsigned char *addr, int plen,
+    int ifindex)
+{
+	const struct cfg_vip *v;
+
+	if (!fsm_holds_vips(&d.fsm) || !our_vip(family, addr, plen, ifindex, &v))
+		return;
+	/* someone removed our VIP while we serve it: put it back at once */
+	d.cnt.vip_repairs++;
+	log_warnx("VIP %s was removed from %s by someone else: restoring it",
+	    v->text, v->ifname);
+	if (vip_add(v, d.cfg.vip_lease_s) == 0)
+		announce_vip(v);
+}
+
+/* Start heartbeats and the state machine's clock. */
+void
+role_start(void)
+{
+	heartbeat_tick(NULL);
+	role_feed(EV_TICK, NULL, NULL);
+}
+
+/* After a reload: new interval and lease apply from now. */
+void
+role_reschedule(void)
+{
+	if (fsm_holds_vips(&d.fsm) && d.cfg.vip_lease_s)
+		loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
+		    refresh_tick, NULL);
+	loop_timer_set(&hb_timer, now_ms() + d.cfg.interval_ms, heartbeat_tick, NULL);
+}
+
+/* A second stop signal: do not wait for the peer. */
+void
+role_stop_now(void)
+{
+	d.fsm.stop_holds = false;
+	apply(ACT_DEL_VIPS | ACT_EXIT);
+}

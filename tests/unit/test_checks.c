@@ -1,0 +1,959 @@
+/*
+ * Health checks with real /bin/sh children driven by a local event loop, and
+ * the arbiter. The checks need no privileges. The arbiter part needs root:
+ * it moves the test into a new, anonymous network namespace (gone when the
+ * test exits) with lo and a veth pair; it is skipped when not root.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <linux/capability.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checks.h"
+#include "log.h"
+#include "loop.h"
+#include "proc.h"
+#include "unit.h"
+
+static char base[64];
+
+/* ---- files ---- */
+
+/* base/rel */
+static const char *
+path_of(const char *rel)
+{
+	static char p[4][PATH_MAX];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(p[k], sizeof(p[k]), "%s/%s", base, rel);
+	return p[k];
+}
+
+/* text with every "BASE" replaced by the base directory */
+static void
+expand(char *out, size_t len, const char *text)
+{
+	size_t o = 0, bl = strlen(base);
+
+	while (*text && o + bl + 1 < len) {
+		if (strncmp(text, "BASE", 4) == 0) {
+			memcpy(out + o, base, bl);
+			o += bl;
+			text += 4;
+		} else
+			out[o++] = *text++;
+	}
+	out[o] = '\0';
+}
+
+static char *
+slurp(const char *rel)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path_of(rel), O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096 && (buf = realloc(buf, cap += 65536)) == NULL)
+			fatal("realloc");
+		if ((n = read(fd, buf + len, cap - len - 1)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+static int
+count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; hay && (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* occurrences of needle in the file rel (0 if absent) */
+static int
+count_in(const char *rel, const char *needle)
+{
+	char *s = slurp(rel);
+	int n = count(s, needle);
+
+	free(s);
+	return n;
+}
+
+static bool
+exists(const char *rel)
+{
+	return access(path_of(rel), F_OK) == 0;
+}
+
+static void
+touch(const char *rel)
+{
+	int fd;
+
+	if ((fd = open(path_of(rel), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		fatal("touch %s", rel);
+	close(fd);
+}
+
+/* ---- stderr capture, to see what is logged ---- */
+
+static int saved_stderr = -1;
+
+static void
+capture_start(const char *rel)
+{
+	int fd;
+
+	fflush(stderr);
+	if ((saved_stderr = dup(2)) == -1 || (fd = open(path_of(rel),
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
+		fatal("capture %s", rel);
+	dup2(fd, 2);
+	close(fd);
+}
+
+/* returns what was logged */
+static char *
+capture_stop(const char *rel)
+{
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	return slurp(rel);
+}
+
+/* ---- the loop ---- */
+
+static bool deadline_hit;
+
+static void
+deadline_cb(void *arg)
+{
+	deadline_hit = true;
+}
+
+/* Runs the loop until cond(arg) holds or ms pass; true if it holds. */
+static bool
+run_until(bool (*cond)(void *), void *arg, unsigned ms)
+{
+	struct loop_timer t = { 0 };
+
+	deadline_hit = false;
+	loop_timer_set(&t, now_ms() + ms, deadline_cb, NULL);
+	while (!(cond && cond(arg)) && !deadline_hit)
+		if (loop_run_once() == -1)
+			fatal("loop_run_once");
+	loop_timer_cancel(&t);
+	return cond && cond(arg);
+}
+
+static bool
+never(void *arg)
+{
+	return false;
+}
+
+/* ---- verdicts ---- */
+
+struct event {
+	int			idx;
+	bool			healthy;
+	uint64_t		ms;
+	int			runs;		/* check runs seen by then */
+	int			recovers;	/* recover runs seen by then */
+	struct check_info	info;
+};
+
+static struct event evs[64];
+static int nevents;
+static const char *ev_runs_file, *ev_runs_word, *ev_rec_file;
+
+static void
+checks_event(void *arg, int idx, bool healthy)
+{
+	struct event *e;
+
+	if (nevents == (int)(sizeof(evs) / sizeof(evs[0])))
+		fatalx("too many events");
+	e = &evs[nevents++];
+	e->idx = idx;
+	e->healthy = healthy;
+	e->ms = now_ms();
+	e->runs = ev_runs_file ? count_in(ev_runs_file, ev_runs_word) : -1;
+	e->recovers = ev_rec_file ? count_in(ev_rec_file, "r\n") : -1;
+	CHECK_EQ(checks_info(idx, &e->info), 0);
+	/* reported with the verdict already in place */
+	CHECK_EQ(e->info.healthy, healthy);
+}
+
+static bool
+nevents_at_least(void *arg)
+{
+	return nevents >= *(int *)arg;
+}
+
+static void
+events_reset(const char *runs_file, const char *runs_word,
+    const char *rec_file)
+{
+	nevents = 0;
+	ev_runs_file = runs_file;
+	ev_runs_word = runs_word;
+	ev_rec_file = rec_file;
+}
+
+static struct cfg_check
+mk(const char *name, const char *command, unsigned interval_ms,
+    unsigned timeout_ms, unsigned rise, unsigned fall, const char *recover,
+    unsigned attempts)
+{
+	struct cfg_check c = { .interval_ms = interval_ms,
+	    .timeout_ms = timeout_ms, .rise = rise, .fall = fall,
+	    .recover_attempts = attempts };
+
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	expand(c.command, sizeof(c.command), command);
+	if (recover)
+		expand(c.recover, sizeof(c.recover), recover);
+	return c;
+}
+
+/* every pid in the file (one a line) no longer exists */
+static bool
+all_gone(const char *rel)
+{
+	char *s = slurp(rel), *p;
+	bool gone = true;
+	int n = 0;
+
+	for (p = s; p && *p; p = strchr(p, '\n') + 1) {
+		pid_t pid = (pid_t)atoi(p);
+
+		n++;
+		if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+			gone = false;
+		if (strchr(p, '\n') == NULL)
+			break;
+	}
+	free(s);
+	return gone && n > 0;
+}
+
+/* ---- checks ---- */
+
+struct counter_cond {
+	const char	*file, *word;
+	int		 n;
+};
+
+static bool
+count_reached(void *arg)
+{
+	struct counter_cond *c = arg;
+
+	return count_in(c->file, c->word) >= c->n;
+}
+
+/*
+ * fall and rise count consecutive runs; a check that fails twice in every
+ * three runs never reaches fall = 3. Two checks at once: indices matter.
+ */
+static void
+test_rise_fall(void)
+{
+	struct cfg_check cfg[2];
+	struct counter_cond cc;
+	int want, ok_before;
+	char *log;
+
+	cfg[0] = mk("flappy", "n=$(cat BASE/flappy.n 2>/dev/null || echo 0); "
+	    "n=$((n+1)); echo $n > BASE/flappy.n; echo x >> BASE/flappy.log; "
+	    "[ $((n % 3)) -eq 0 ]", 20, 2000, 2, 3, NULL, 1);
+	cfg[1] = mk("web", "if [ -e BASE/web.ok ]; then echo ok >> BASE/web.log;"
+	    " exit 0; fi; echo fail >> BASE/web.log; echo 'web is  broken';"
+	    " exit 3", 20, 2000, 2, 3, NULL, 1);
+	touch("web.ok");
+	events_reset("web.log", "fail\n", NULL);
+	capture_start("rise_fall.log");
+	CHECK_EQ(checks_init(cfg, 2, checks_event, NULL), 0);
+	cc = (struct counter_cond){ "web.log", "ok\n", 3 };
+	CHECK(run_until(count_reached, &cc, 5000));
+	CHECK_EQ(nevents, 0);
+
+	unlink(path_of("web.ok"));
+	want = 1;
+	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK_EQ(nevents, 1);
+	CHECK_EQ(evs[0].idx, 1);
+	CHECK(!evs[0].healthy);
+	CHECK_EQ(evs[0].runs, 3);
+	CHECK_EQ(evs[0].info.fail_run, 3);
+	CHECK_EQ(evs[0].info.ok_run, 0);
+	CHECK_EQ(evs[0].info.last_exit, 3);
+	CHECK(evs[0].info.last_run_ms > 0);
+	CHECK(!evs[0].info.recovering);
+
+	/* still failing: no more verdicts */
+	cc = (struct counter_cond){ "web.log", "fail\n", 6 };
+	CHECK(run_until(count_reached, &cc, 5000));
+	CHECK_EQ(nevents, 1);
+
+	ev_runs_word = "ok\n";
+	ok_before = count_in("web.log", "ok\n");
+	touch("web.ok");
+	want = 2;
+	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK_EQ(nevents, 2);
+	CHECK_EQ(evs[1].idx, 1);
+	CHECK(evs[1].healthy);
+	CHECK_EQ(evs[1].runs - ok_before, 2);	/* rise = 2 */
+	CHECK_EQ(evs[1].info.ok_run, 2);
+	CHECK_EQ(evs[1].info.last_exit, 0);
+
+	/* the flappy one ran all along, never failed */
+	cc = (struct counter_cond){ "flappy.log", "x\n", 15 };
+	CHECK(run_until(count_reached, &cc, 5000));
+	checks_finalise();
+	log = capture_stop("rise_fall.log");
+	CHECK_EQ(nevents, 2);
+	CHECK(count_in("flappy.log", "x\n") >= 15);
+	CHECK(strstr(log, "check web: failing (1/3): exit status 3: web is  "
+	    "broken\n") != NULL);
+	CHECK(strstr(log, "check web: failing (3/3): exit status 3: ") != NULL);
+	CHECK_EQ(count(log, "check web: failing (4/3)"), 0);
+	CHECK_EQ(count(log, "check web: failed\n"), 1);
+	CHECK_EQ(count(log, "check web: passing (1/2)\n"), 1);
+	CHECK_EQ(count(log, "check web: healthy again\n"), 1);
+	CHECK(strstr(log, "check flappy: failing (2/3)") != NULL);
+	CHECK_EQ(count(log, "check flappy: failing (3/3)"), 0);
+	CHECK(strstr(log, "check flappy: passing again\n") != NULL);
+	/* output of checks only at debug level */
+	CHECK_EQ(count(log, "check web: web is"), 0);
+	free(log);
+}
+
+/* a run that outlives timeout_ms is killed and counts as a failure */
+static void
+test_timeout(void)
+{
+	struct cfg_check cfg = mk("slow", "echo $$ >> BASE/slow.pids; "
+	    "exec sleep 10", 50, 150, 1, 2, NULL, 1);
+	struct check_info info;
+	uint64_t start;
+	char *log;
+	int want = 1;
+
+	events_reset("slow.pids", "\n", NULL);
+	capture_start("timeout.log");
+	start = now_ms();
+	CHECK_EQ(checks_init(&cfg, 1, checks_event, NULL), 0);
+	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK(!evs[0].healthy);
+	CHECK(evs[0].ms - start >= 300);
+	CHECK(evs[0].ms - start < 2000);
+	CHECK_EQ(evs[0].info.last_exit, -1);
+	CHECK_EQ(evs[0].info.fail_run, 2);
+	CHECK_EQ(evs[0].runs, 2);
+	checks_finalise();
+	CHECK(all_gone("slow.pids"));
+	log = capture_stop("timeout.log");
+	CHECK_EQ(checks_info(0, &info), -1);
+	CHECK_EQ(count(log, "check slow: failing (1/2): timed out after 150 ms"
+	    "\n"), 1);
+	CHECK_EQ(count(log, "check slow: failed\n"), 1);
+	free(log);
+}
+
+/* runs longer than interval_ms: slots are skipped, runs never overlap */
+static void
+test_no_overlap(void)
+{
+	struct cfg_check cfg = mk("long", "mkdir BASE/long.lock 2>/dev/null || "
+	    "echo overlap >> BASE/long.bad; echo run >> BASE/long.log; "
+	    "sleep 0.25; rmdir BASE/long.lock", 40, 5000, 1, 1, NULL, 1);
+	int runs;
+
+	events_reset(NULL, NULL, NULL);
+	CHECK_EQ(checks_init(&cfg, 1, checks_event, NULL), 0);
+	run_until(never, NULL, 1300);
+	checks_finalise();
+	runs = count_in("long.log", "run\n");
+	CHECK(runs >= 3);
+	CHECK(runs <= 6);
+	CHECK(!exists("long.bad"));
+	CHECK_EQ(nevents, 0);
+}
+
+struct sample {
+	int			idx;
+	bool			saw_recovering;
+	unsigned		max_recover_runs;
+	struct loop_timer	t;
+};
+
+/* samples checks_info every 2 ms */
+static void
+sample_cb(void *arg)
+{
+	struct sample *s = arg;
+	struct check_info info;
+
+	if (checks_info(s->idx, &info) == 0) {
+		s->saw_recovering |= info.recovering;
+		if (info.recover_runs > s->max_recover_runs)
+			s->max_recover_runs = info.recover_runs;
+	}
+	loop_timer_set(&s->t, now_ms() + 2, sample_cb, s);
+}
+
+struct settled {
+	int		idx;
+	unsigned	ok_run;
+};
+
+static bool
+settled_healthy(void *arg)
+{
+	struct settled *s = arg;
+	struct check_info info;
+
+	return checks_info(s->idx, &info) == 0 && info.healthy &&
+	    !info.recovering && info.recover_runs == 0 &&
+	    info.ok_run >= s->ok_run;
+}
+
+/* a recover command that restores health: no unhealthy verdict, ever */
+static void
+test_recover_helps(void)
+{
+	struct cfg_check cfg = mk("svc", "test -e BASE/svc.flag", 20, 2000, 2,
+	    2, "echo r >> BASE/svc.rec; touch BASE/svc.flag", 1);
+	struct sample smp = { .idx = 0 };
+	struct settled st = { 0, 2 };
+	struct counter_cond cc = { "svc.rec", "r\n", 2 };
+	char *log;
+
+	events_reset(NULL, NULL, NULL);
+	capture_start("recover_helps.log");
+	loop_timer_set(&smp.t, now_ms() + 2, sample_cb, &smp);
+	CHECK_EQ(checks_init(&cfg, 1, checks_event, NULL), 0);
+	CHECK(run_until(settled_healthy, &st, 5000));
+	CHECK_EQ(count_in("svc.rec", "r\n"), 1);
+	CHECK(smp.saw_recovering);
+	CHECK_EQ(smp.max_recover_runs, 1);
+
+	/* breaks again later: a new episode, with its attempt back */
+	unlink(path_of("svc.flag"));
+	CHECK(run_until(count_reached, &cc, 5000));
+	CHECK(run_until(settled_healthy, &st, 5000));
+	run_until(never, NULL, 150);
+	loop_timer_cancel(&smp.t);
+	checks_finalise();
+	log = capture_stop("recover_helps.log");
+	CHECK_EQ(count_in("svc.rec", "r\n"), 2);
+	CHECK_EQ(nevents, 0);
+	CHECK_EQ(count(log, "check svc: failing (2/2): exit status 1\n"), 2);
+	CHECK_EQ(count(log, "check svc: running recover (attempt 1/1): echo r"),
+	    2);
+	CHECK_EQ(count(log, "check svc: recover command exited with status 0"),
+	    2);
+	CHECK_EQ(count(log, "check svc: recovered (after 1 recover attempt)\n"),
+	    2);
+	CHECK_EQ(count(log, "check svc: failed"), 0);
+	free(log);
+}
+
+/*
+ * A recover command that does not help: after fall failures, recover, fall
+ * failures, recover, fall failures, the check fails. No check runs while
+ * the recover command does. Then rise successes make it healthy again.
+ */
+static void
+test_recover_fails(void)
+{
+	struct cfg_check cfg = mk("db", "echo c >> BASE/db.log; "
+	    "if [ -d BASE/db.lock ]; then echo overlap >> BASE/db.bad; fi; "
+	    "test -e BASE/db.ok", 20, 2000, 3, 2,
+	    "mkdir BASE/db.lock; echo r >> BASE/db.rec; echo recovering db; "
+	    "sleep 0.2; rmdir BASE/db.lock; exit 4", 2);
+	struct counter_cond cc = { "db.log", "c\n", 0 };
+	char *log;
+	int want = 1;
+
+	events_reset("db.log", "c\n", "db.rec");
+	capture_start("recover_fails.log");
+	CHECK_EQ(checks_init(&cfg, 1, checks_event, NULL), 0);
+	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK_EQ(nevents, 1);
+	CHECK(!evs[0].healthy);
+	CHECK_EQ(evs[0].runs, 6);
+	CHECK_EQ(evs[0].recovers, 2);
+	CHECK_EQ(evs[0].info.recover_runs, 2);
+	CHECK(!evs[0].info.recovering);
+	CHECK_EQ(evs[0].info.fail_run, 6);
+
+	/* failed for good: no more recover commands */
+	cc.n = evs[0].runs + 5;
+	CHECK(run_until(count_reached, &cc, 5000));
+	CHECK_EQ(count_in("db.rec", "r\n"), 2);
+	CHECK_EQ(nevents, 1);
+
+	touch("db.ok");
+	want = 2;
+	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK_EQ(nevents, 2);
+	CHECK(evs[1].healthy);
+	CHECK_EQ(evs[1].info.ok_run, 3);
+	CHECK_EQ(evs[1].info.recover_runs, 0);
+	checks_finalise();
+	log = capture_stop("recover_fails.log");
+	CHECK(!exists("db.bad"));
+	CHECK_EQ(count(log, "check db: running recover (attempt 1/2)"), 1);
+	CHECK_EQ(count(log, "check db: running recover (attempt 2/2)"), 1);
+	CHECK_EQ(count(log, "check db recover: recovering db\n"), 2);
+	CHECK_EQ(count(log, "check db: recover command failed: exit status 4"),
+	    2);
+	CHECK_EQ(count(log, "check db: failed, 2 recover attempts did not "
+	    "help\n"), 1);
+	CHECK_EQ(count(log, "check db: passing (2/3)\n"), 1);
+	CHECK_EQ(count(log, "check db: healthy again\n"), 1);
+	free(log);
+}
+
+static bool
+has_ok_run(void *arg)
+{
+	struct check_info info;
+
+	return checks_info(*(int *)arg, &info) == 0 && info.ok_run >= 1;
+}
+
+/* only PATH and FAILOVERD_CHECK (and the PWD sh sets), for both commands */
+static void
+check_env(const char *rel, const char *name)
+{
+	char want[64], *s = slurp(rel);
+
+	CHECK(s != NULL);
+	snprintf(want, sizeof(want), "FAILOVERD_CHECK=%s\n", name);
+	CHECK(strstr(s ? s : "", want) != NULL);
+	CHECK(strstr(s ? s : "", PROC_PATH "\n") != NULL);
+	for (char *line = s; line && *line; line = strchr(line, '\n') + 1) {
+		bool known = strncmp(line, "FAILOVERD_CHECK=", 16) == 0 ||
+		    strncmp(line, "PATH=", 5) == 0 ||
+		    strncmp(line, "PWD=/\n", 6) == 0;
+		if (!known)
+			fprintf(stderr, "unexpected env: %.*s\n",
+			    (int)strcspn(line, "\n"), line);
+		CHECK(known);
+	}
+	free(s);
+}
+
+static void
+test_env(void)
+{
+	struct cfg_check cfg[2];
+	int idx = 1;
+
+	cfg[0] = mk("other", "true", 1000, 1000, 1, 1, NULL, 1);
+	cfg[1] = mk("env-check", "env > BASE/env.out; test -e BASE/env.rec",
+	    20, 2000, 1, 1, "env > BASE/env.rec", 1);
+	setenv("FOD_TEST_SECRET", "1", 1);
+	events_reset(NULL, NULL, NULL);
+	CHECK_EQ(checks_init(cfg, 2, checks_event, NULL), 0);
+	CHECK(run_until(has_ok_run, &idx, 5000));
+	checks_finalise();
+	unsetenv("FOD_TEST_SECRET");
+	CHECK_EQ(nevents, 0);
+	check_env("env.out", "env-check");
+	check_env("env.rec", "env-check");
+}
+
+static bool
+both_started(void *arg)
+{
+	return exists("fin0.pid") && exists("fin1.pid");
+}
+
+/* finalise kills running checks and recover commands, and reaps them */
+static void
+test_finalise(void)
+{
+	struct cfg_check cfg[2];
+	uint64_t start, ms;
+	char *log;
+
+	cfg[0] = mk("fin0", "echo $$ > BASE/fin0.pid; exec sleep 60", 20,
+	    30000, 1, 1, NULL, 1);
+	cfg[1] = mk("fin1", "false", 20, 30000, 1, 1,
+	    "trap '' TERM; echo $$ > BASE/fin1.pid; exec sleep 60", 1);
+	events_reset(NULL, NULL, NULL);
+	capture_start("finalise.log");
+	CHECK_EQ(checks_init(cfg, 2, checks_event, NULL), 0);
+	CHECK(run_until(both_started, NULL, 5000));
+	start = now_ms();
+	checks_finalise();
+	ms = now_ms() - start;
+	log = capture_stop("finalise.log");
+	/* the recover command ignores SIGTERM: SIGKILL after 2 s */
+	CHECK(ms >= 1900);
+	CHECK(ms < 4500);
+	CHECK(all_gone("fin0.pid"));
+	CHECK(all_gone("fin1.pid"));
+	CHECK(strstr(log, "check fin0: stopping its run\n") != NULL);
+	CHECK(strstr(log, "check fin1: stopping its recover command\n") != NULL);
+	CHECK(strstr(log, "check fin1 recover: still running 2000 ms after "
+	    "SIGTERM, sending SIGKILL\n") != NULL);
+	free(log);
+	/* nothing runs any more */
+	unlink(path_of("fin0.pid"));
+	run_until(never, NULL, 100);
+	CHECK(!exists("fin0.pid"));
+	CHECK_EQ(nevents, 0);
+
+	/* no checks at all */
+	CHECK_EQ(checks_init(NULL, 0, checks_event, NULL), 0);
+	CHECK_EQ(checks_info(0, NULL), -1);
+	checks_finalise();
+	CHECK_EQ(checks_init(cfg, CFG_MAX_CHECKS + 1, checks_event, NULL), -1);
+}
+
+/* ---- arbiter ---- */
+
+static struct arb_event {
+	bool		reachable;
+	uint64_t	ms;
+} arb_events[16];
+static int narb_events;
+
+static void
+arb_event(void *arg, bool reachable)
+{
+	struct arbiter_info info;
+
+	if (narb_events == (int)(sizeof(arb_events) / sizeof(arb_events[0])))
+		fatalx("too many arbiter events");
+	arb_events[narb_events++] = (struct arb_event){ reachable, now_ms() };
+	arbiter_get(&info);
+	CHECK_EQ(info.reachable, reachable);
+}
+
+static bool
+arb_events_at_least(void *arg)
+{
+	return narb_events >= *(int *)arg;
+}
+
+static void
+test_arbiter_disabled(void)
+{
+	struct config cfg = { .narbiter = 0, .arbiter_interval_ms = 50,
+	    .arbiter_fail_after = 3 };
+	struct arbiter_info info = { .enabled = true };
+
+	CHECK_EQ(arbiter_init(&cfg, arb_event, NULL), 0);
+	arbiter_get(&info);
+	CHECK(!info.enabled);
+	run_until(never, NULL, 100);
+	CHECK_EQ(narb_events, 0);
+	arbiter_finalise();
+}
+
+static void
+arb_cfg(struct config *cfg, const char *a, const char *b)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->arbiter_interval_ms = 50;
+	cfg->arbiter_fail_after = 3;
+	snprintf(cfg->arbiter_ping[cfg->narbiter++], 64, "%s", a);
+	if (b)
+		snprintf(cfg->arbiter_ping[cfg->narbiter++], 64, "%s", b);
+}
+
+static int
+sh(const char *cmd)
+{
+	int r = system(cmd);
+
+	if (r != 0)
+		fprintf(stderr, "test_checks: '%s' failed (%d)\n", cmd, r);
+	return r;
+}
+
+/* targets that answer: reachable throughout */
+static void
+arbiter_reachable(const char *mode)
+{
+	struct arbiter_info info;
+	struct config cfg;
+	char want[64], *log;
+
+	arb_cfg(&cfg, "127.0.0.1", "::1");
+	narb_events = 0;
+	capture_start("arbiter.log");
+	CHECK_EQ(arbiter_init(&cfg, arb_event, NULL), 0);
+	run_until(never, NULL, 500);
+	arbiter_get(&info);
+	log = capture_stop("arbiter.log");
+	snprintf(want, sizeof(want), "every 50 ms (%s)", mode);
+	CHECK(strstr(log, want) != NULL);
+	free(log);
+	CHECK(info.enabled);
+	CHECK(info.reachable);
+	CHECK_EQ(info.misses, 0);
+	CHECK(info.last_reply_ms > 0);
+	CHECK(now_ms() - info.last_reply_ms < 200);
+	CHECK_EQ(narb_events, 0);
+	arbiter_finalise();
+	arbiter_get(&info);
+	CHECK(!info.enabled);
+}
+
+/* nobody has the targets: unreachable after 3 rounds; back with a reply */
+static void
+arbiter_unreachable(const char *t4, const char *t6)
+{
+	struct arbiter_info info;
+	struct config cfg;
+	char cmd[128];
+	uint64_t start;
+	int want = 1;
+
+	arb_cfg(&cfg, t4, t6);
+	narb_events = 0;
+	start = now_ms();
+	CHECK_EQ(arbiter_init(&cfg, arb_event, NULL), 0);
+	CHECK(run_until(arb_events_at_least, &want, 3000));
+	CHECK(!arb_events[0].reachable);
+	CHECK(arb_events[0].ms - start >= 140);
+	CHECK(arb_events[0].ms - start < 1000);
+	arbiter_get(&info);
+	CHECK(!info.reachable);
+	CHECK(info.misses >= 3);
+	CHECK_EQ(info.last_reply_ms, 0);
+	run_until(never, NULL, 200);
+	CHECK_EQ(narb_events, 1);
+
+	/* the address appears (here, as a local one): reachable again */
+	snprintf(cmd, sizeof(cmd), "ip addr add %s/24 dev fodarb1", t4);
+	CHECK_EQ(sh(cmd), 0);
+	want = 2;
+	CHECK(run_until(arb_events_at_least, &want, 3000));
+	CHECK(arb_events[1].reachable);
+	arbiter_get(&info);
+	CHECK_EQ(info.misses, 0);
+	CHECK(info.last_reply_ms > 0);
+	arbiter_finalise();
+	snprintf(cmd, sizeof(cmd), "ip addr del %s/24 dev fodarb1", t4);
+	CHECK_EQ(sh(cmd), 0);
+}
+
+/* Someone else's echo requests to the same target, from another socket. */
+static struct {
+	int			fd;
+	uint16_t		seq;
+	int			replies;
+	struct loop_timer	t;
+} foreign = { .fd = -1 };
+
+static void
+foreign_send(void *arg)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	unsigned char pkt[40] = { 8, 0 };	/* echo request */
+	uint32_t sum = 0;
+
+	/* seq 0, 1, 2, ... like the arbiter's; other id, longer payload */
+	pkt[4] = 0x5a;
+	pkt[5] = 0xa5;
+	pkt[6] = foreign.seq >> 8;
+	pkt[7] = foreign.seq & 0xff;
+	foreign.seq = (foreign.seq + 1) % 8;
+	for (size_t i = 0; i < sizeof(pkt); i += 2)
+		sum += (uint32_t)(pkt[i] << 8 | pkt[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	pkt[2] = (unsigned char)(~sum >> 8);
+	pkt[3] = (unsigned char)~sum;
+	(void)sendto(foreign.fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&sin,
+	    sizeof(sin));
+	loop_timer_set(&foreign.t, now_ms() + 5, foreign_send, NULL);
+}
+
+static void
+foreign_recv(int fd, uint32_t ev, void *arg)
+{
+	unsigned char buf[256];
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		/* IPv4 header, then an echo reply with the foreign id */
+		if (n >= 28 && buf[20] == 0 && buf[24] == 0x5a &&
+		    buf[25] == 0xa5)
+			foreign.replies++;
+}
+
+/*
+ * Replies to another program's pings of the target do not count: with our
+ * own requests dropped (nftables, by length), the arbiter must give up.
+ */
+static void
+arbiter_foreign(void)
+{
+	struct arbiter_info info;
+	struct config cfg;
+	int want = 1;
+
+	if ((foreign.fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, IPPROTO_ICMP)) == -1)
+		fatal("raw socket");
+	CHECK_EQ(loop_add_fd(foreign.fd, EPOLLIN, foreign_recv, NULL), 0);
+	CHECK_EQ(sh("nft add table ip fodarb && nft add chain ip fodarb out "
+	    "'{ type filter hook output priority 0; }' && nft add rule ip "
+	    "fodarb out icmp type echo-request ip length 36 drop"), 0);
+	arb_cfg(&cfg, "127.0.0.1", NULL);
+	narb_events = 0;
+	foreign.replies = 0;
+	foreign_send(NULL);
+	CHECK_EQ(arbiter_init(&cfg, arb_event, NULL), 0);
+	CHECK(run_until(arb_events_at_least, &want, 3000));
+	CHECK(!arb_events[0].reachable);
+	CHECK(foreign.replies >= 10);
+	arbiter_get(&info);
+	CHECK_EQ(info.last_reply_ms, 0);
+
+	/* our requests go out again */
+	CHECK_EQ(sh("nft delete table ip fodarb"), 0);
+	want = 2;
+	CHECK(run_until(arb_events_at_least, &want, 3000));
+	CHECK(arb_events[1].reachable);
+	arbiter_finalise();
+	loop_timer_cancel(&foreign.t);
+	loop_del_fd(foreign.fd);
+	close(foreign.fd);
+	foreign.fd = -1;
+}
+
+/* CAP_NET_RAW off in the effective set: raw sockets fail with EPERM. */
+static int
+drop_net_raw(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		return -1;
+	data[CAP_TO_INDEX(CAP_NET_RAW)].effective &= ~CAP_TO_MASK(CAP_NET_RAW);
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+static void
+test_arbiter_root(void)
+{
+	int fd;
+
+	if (geteuid() != 0) {
+		printf("test_checks: arbiter tests with ICMP skipped (not "
+		    "root)\n");
+		return;
+	}
+	/* anonymous: it disappears with this process, also on a crash */
+	if (unshare(CLONE_NEWNET) == -1) {
+		printf("test_checks: arbiter tests with ICMP skipped (unshare: "
+		    "%s)\n", strerror(errno));
+		return;
+	}
+	if (sh("ip link set lo up && "
+	    "ip link add fodarb0 type veth peer name fodarb1 && "
+	    "ip addr add 192.0.2.1/24 dev fodarb0 && "
+	    "ip -6 addr add 2001:db8::1/64 dev fodarb0 nodad && "
+	    "ip link set fodarb0 up && ip link set fodarb1 up") != 0) {
+		CHECK(0);
+		return;
+	}
+	arbiter_reachable("raw socket");
+	arbiter_unreachable("192.0.2.99", "2001:db8::99");
+	arbiter_foreign();
+
+	/* ping sockets, where the echo id is the local port */
+	if ((fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY)) == -1 ||
+	    write(fd, "0 2147483647\n", 13) != 13)
+		fatal("ping_group_range");
+	close(fd);
+	CHECK_EQ(drop_net_raw(), 0);
+	CHECK_EQ(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
+	arbiter_reachable("ping socket");
+	arbiter_unreachable("192.0.2.98", "2001:db8::98");
+}
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+int
+main(void)
+{
+	int status;
+
+	log_init("test_checks", 0);
+	signal(SIGPIPE, SIG_IGN);	/* as the daemon does */
+	if (loop_init() == -1)
+		fatal("loop_init");
+	snprintf(base, sizeof(base), "/tmp/test_checks.XXXXXX");
+	if (mkdtemp(base) == NULL)
+		fatal("mkdtemp");
+
+	test_rise_fall();
+	test_timeout();
+	test_no_overlap();
+	test_recover_helps();
+	test_recover_fails();
+	test_env();
+	test_finalise();
+	test_arbiter_disabled();
+	test_arbiter_root();
+
+	/* no zombies: every child was reaped */
+	errno = 0;
+	CHECK_EQ(waitpid(-1, &status, WNOHANG), -1);
+	CHECK_EQ(errno, ECHILD);
+
+	loop_finalise();
+	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return unit_summary("test_checks");
+}

@@ -76,9 +76,11 @@ deps:
 	@scripts/as-root scripts/install-deps
 
 check:
-	@scripts/as-root scripts/install-deps --quiet
+	@scripts/as-root scripts/install-deps --quiet --bench
 	$(MAKE) all unit fuzz-smoke
 	$(MAKE) integration
+	$(MAKE) test-packages
+	@scripts/as-root tests/bench/run --quick
 
 demo:
 	@scripts/as-root scripts/install-deps --quiet

@@ -39,6 +39,7 @@
 #define RECOVER_MIN_MS		30000	/* as hooks */
 #define RECOVER_FACTOR		10	/* or 10 x the check's timeout, if longer */
 #define CHECK_ENV_PREFIX	"FAILOVERD_CHECK="
+#define CHECK_STOP_MS		100	/* finalise (also on reload): SIGKILL after */
 
 struct check {
 	struct cfg_check	 cfg;
@@ -328,7 +329,7 @@ checks_finalise(void)
 		}
 		ck_tab[i].in_recover = false;
 	}
-	proc_finalise(running, nrun);
+	proc_finalise(running, nrun, CHECK_STOP_MS);
 	ck_n = 0;
 	ck_cb = NULL;
 	ck_arg = NULL;

@@ -63,7 +63,11 @@ struct check_info {
  * callback runs from the loop, never from checks_init().
  */
 int	checks_init(const struct cfg_check *checks, int n, checks_cb, void *arg);
-/* Stops timers; kills (SIGTERM, SIGKILL after 2 s) and reaps running children. */
+/*
+ * Stops timers; kills running check and recover children (SIGTERM, SIGKILL
+ * to the process group 100 ms later) and reaps them: blocks at most 200 ms,
+ * so a reload does not stall heartbeats. No callbacks.
+ */
 void	checks_finalise(void);
 int	checks_info(int idx, struct check_info *);
 

@@ -379,7 +379,7 @@ hooks_finalise(void)
 
 	if (proc_running(p)) {
 		log_info("hooks: stopping hook %s", cur.name);
-		proc_finalise(&p, 1);
+		proc_finalise(&p, 1, PROC_KILL_MS);
 		cur.job = NULL;
 	}
 	while ((job = TAILQ_FIRST(&jobs)) != NULL) {

@@ -472,7 +472,7 @@ wait_all(struct proc *const procs[], int n, unsigned ms, bool group)
 }
 
 void
-proc_finalise(struct proc *const procs[], int n)
+proc_finalise(struct proc *const procs[], int n, unsigned grace_ms)
 {
 	int i;
 
@@ -481,19 +481,19 @@ proc_finalise(struct proc *const procs[], int n)
 			proc_signal(procs[i], SIGTERM);
 			procs[i]->phase = PROC_TERM;
 		}
-	if (!wait_all(procs, n, PROC_KILL_MS, true)) {
+	if (!wait_all(procs, n, grace_ms, true)) {
 		for (i = 0; i < n; i++) {
 			struct proc *p = procs[i];
 
 			if (p->phase == PROC_IDLE ||
 			    (p->reaped && group_gone(p)))
 				continue;
-			log_warnx("%s: still running %d ms after SIGTERM, "
-			    "sending SIGKILL", p->label, PROC_KILL_MS);
+			log_warnx("%s: still running %u ms after SIGTERM, "
+			    "sending SIGKILL", p->label, grace_ms);
 			proc_signal(p, SIGKILL);
 			p->phase = PROC_KILL;
 		}
-		if (!wait_all(procs, n, PROC_KILL_MS, false))
+		if (!wait_all(procs, n, grace_ms, false))
 			for (i = 0; i < n; i++)
 				if (procs[i]->phase != PROC_IDLE &&
 				    !procs[i]->reaped)

@@ -85,9 +85,10 @@ bool	proc_ok(const struct proc_result *);
 /* "exit status 3", "killed by signal 9", "exit status lost"; returns buf. */
 const char *proc_status_str(const struct proc_result *, char *buf, size_t len);
 /*
- * The daemon exits: SIGTERM to every running one, SIGKILL to those still
- * there PROC_KILL_MS later, reap them (bounded waits). No callbacks.
+ * Stop now: SIGTERM to every running one, SIGKILL to those (or their
+ * groups) still there grace_ms later, reap them. Blocks the loop for at most
+ * 2 x grace_ms. No callbacks; every proc is idle afterwards.
  */
-void	proc_finalise(struct proc *const procs[], int n);
+void	proc_finalise(struct proc *const procs[], int n, unsigned grace_ms);
 
 #endif

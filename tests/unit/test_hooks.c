@@ -789,7 +789,8 @@ sleepy_cb(void *arg)
 {
 	struct loop_timer *t = arg;
 
-	if (exists("sleepy.pid"))
+	/* the file exists before echo wrote to it */
+	if (read_pid("sleepy.pid") > 0)
 		sleepy_started = 1;
 	else
 		loop_timer_set(t, now_ms() + 10, sleepy_cb, t);

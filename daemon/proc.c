@@ -61,6 +61,8 @@ child_error(const char *path, int err)
 static void __attribute__((noreturn))
 child(const char *path, char *const argv[], char *const envp[], int out)
 {
+	/* SIG_DFL is 0: zeroes are "default, no flags, empty mask" in any layout */
+	static const unsigned long kernel_dfl[8];
 	struct sigaction sa = { .sa_handler = SIG_DFL };
 	sigset_t none;
 	int null;
@@ -71,7 +73,10 @@ child(const char *path, char *const argv[], char *const envp[], int out)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &sa, NULL);
+		/* glibc refuses its own 32 and 33, which may come in ignored */
+		if (sigaction(sig, &sa, NULL) == -1)
+			(void)syscall(SYS_rt_sigaction, sig, kernel_dfl, NULL,
+			    (size_t)(NSIG - 1) / 8);
 	if ((null = open("/dev/null", O_RDWR)) == -1)
 		_exit(126);
 	if (out == -1)

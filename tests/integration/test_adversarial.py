@@ -136,10 +136,13 @@ def flood(lab, flood_bin, host, *args, timeout=60):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def hostile_pair(lab, **cluster):
+def hostile_pair(lab, top=None, **cluster):
+    """mallory, and a settled pair; top: extra top-level config keys."""
     lab.add_host("mallory")
-    return start_pair(lab, lab.config("alpha", **cluster),
-                      lab.config("beta", **cluster))
+    cfgs = [lab.config(h, **cluster) for h in ("alpha", "beta")]
+    for c in cfgs:
+        c.update(top or {})
+    return start_pair(lab, *cfgs)
 
 
 # --- hostile peers ----------------------------------------------------------
@@ -320,6 +323,7 @@ def test_odd_sizes_and_random_bytes(lab, flood_bin):
 
 # --- flood -----------------------------------------------------------------
 
+FLOOD_TOP = json.loads(os.environ.get("FOD_FLOOD_TOP", "{}"))
 FLOOD_RATE = 100000
 FLOOD_SECONDS = 10
 FLOODS = [
@@ -352,7 +356,8 @@ def test_flood_no_false_failover(lab, flood_bin, args, name):
     every 10 ms, peer dead after 50 ms: no transition on either node, alpha
     the only holder, the daemon's CPU bounded, the log not one line per
     datagram."""
-    a, b = hostile_pair(lab, interval_ms=10, dead_ms=50, init_dead_ms=300)
+    a, b = hostile_pair(lab, FLOOD_TOP, interval_ms=10, dead_ms=50,
+                        init_dead_ms=300)
     with open("/proc/%d/comm" % b.pid) as f:
         assert f.read().strip() == "failoverd"
     calm = Calm(lab, a, b)

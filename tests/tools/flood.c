@@ -339,7 +339,8 @@ main(int argc, char **argv)
 		due = (unsigned long long)(elapsed * (double)o.rate) + 1;
 		if (due > o.count)
 			due = o.count;
-		while (sent + errors < due) {
+		/* behind the rate: catch up, but never past the deadline */
+		while (sent + errors < due && now_s() - start < o.seconds) {
 			want = due - sent - errors;
 			k = want > BATCH ? BATCH : (int)want;
 			n = fill_batch(&o, &to, msgs, iov, &k);

@@ -594,20 +594,33 @@ static void
 test_env(void)
 {
 	struct cfg_check cfg[2];
+	sigset_t block, old;
 	int idx = 1;
+	char *s;
 
 	cfg[0] = mk("other", "true", 1000, 1000, 1, 1, NULL, 1);
-	cfg[1] = mk("env-check", "env > BASE/env.out; test -e BASE/env.rec",
+	cfg[1] = mk("env-check", "env > BASE/env.out; "
+	    "grep ^Sig /proc/self/status > BASE/sig.out; test -e BASE/env.rec",
 	    20, 2000, 1, 1, "env > BASE/env.rec", 1);
 	setenv("FOD_TEST_SECRET", "1", 1);
+	/* as the daemon does (signalfd); a check must start with none blocked */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	events_reset(NULL, NULL, NULL);
 	CHECK_EQ(checks_init(cfg, 2, checks_event, NULL), 0);
 	CHECK(run_until(has_ok_run, &idx, 5000));
 	checks_finalise();
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	unsetenv("FOD_TEST_SECRET");
 	CHECK_EQ(nevents, 0);
 	check_env("env.out", "env-check");
 	check_env("env.rec", "env-check");
+	s = slurp("sig.out");
+	CHECK(strstr(s ? s : "", "SigBlk:\t0000000000000000\n") != NULL);
+	CHECK(strstr(s ? s : "", "SigIgn:\t0000000000000000\n") != NULL);
+	free(s);
 }
 
 static bool

@@ -55,10 +55,14 @@ request(const char *sock, const char *req)
 		    sock, strerror(errno));
 		return EXIT_ERR;
 	}
-	if (dprintf(fd, "%s %s\n", CTL_PROTO, req) < 0) {
+	len = (size_t)snprintf(reply, sizeof(reply), "%s %s\n", CTL_PROTO, req);
+	/* a refusal may close before reading us: its reason is queued anyway */
+	if (send(fd, reply, len, MSG_NOSIGNAL) == -1 && errno != EPIPE &&
+	    errno != ECONNRESET) {
 		fprintf(stderr, "failoverctl: send: %s\n", strerror(errno));
 		return EXIT_ERR;
 	}
+	len = 0;
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 

@@ -74,6 +74,8 @@ void	role_stop_now(void);
 unsigned role_stop_timeout_ms(const struct config *);
 void	role_addr_deleted(void *arg, int family, const unsigned char *addr,
 	    int prefixlen, int ifindex);
+void	role_addr_ready(void *arg, int family, const unsigned char *addr,
+	    int prefixlen, int ifindex);
 void	daemon_peer_message(int link, const struct msg *m);
 void	daemon_switchover(void);
 void	daemon_maintenance(bool on);

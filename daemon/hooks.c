@@ -40,6 +40,8 @@ struct hook_job {
 	int			 nnames;
 	int			 next;		/* next entry of names to run */
 	bool			 ok;
+	bool			 require_one;	/* fail when no hook ran */
+	int			 nrun;
 	char			 failed[NAME_MAX + 1];
 };
 
@@ -265,10 +267,17 @@ hooks_step(void)
 			const char *name = job->names[job->next++]->d_name;
 			int r = hook_check(job, name, real);
 
-			if (r == 1 && hook_spawn(job, name, real) == 0)
+			if (r == 1 && hook_spawn(job, name, real) == 0) {
+				job->nrun++;
 				return;
+			}
 			if (r != 0)
 				job_fail(job, name);
+		}
+		if (job->require_one && job->nrun == 0 && job->ok) {
+			log_warnx("hooks: no hook to run in %s.d, and one is required",
+			    job->kind);
+			job_fail(job, "(none)");
 		}
 		TAILQ_REMOVE(&jobs, job, entry);
 		njobs--;
@@ -345,6 +354,7 @@ hooks_run(const char *kind, const struct hook_env *env, hooks_done_cb cb,
 	job->cb = cb;
 	job->arg = arg;
 	job->ok = true;
+	job->require_one = env->require_one;
 	for (int i = 0; i < HOOK_NENV - 1; i++) {
 		if (asprintf(&job->env[i], "%s=%s", names[i],
 		    values[i] ? values[i] : "") == -1) {

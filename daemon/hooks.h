@@ -17,6 +17,7 @@ struct hook_env {
 	const char	*peer;
 	const char	*vips;		/* space separated */
 	unsigned	 cluster_id;
+	bool		 require_one;	/* a job that runs no hook fails (fencing) */
 };
 
 /*

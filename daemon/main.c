@@ -133,6 +133,7 @@ main(int argc, char **argv)
 {
 	static const struct vip_events vev = {
 		.addr_deleted = role_addr_deleted,
+		.addr_ready = role_addr_ready,
 		.link_changed = faults_link_changed,
 	};
 	char err[CFG_ERR_MAX];

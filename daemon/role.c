@@ -14,8 +14,11 @@
 #include "sdnotify.h"
 #include "vip.h"
 
+#define VIP_READY_MAX_MS 20	/* bound on waiting for the kernel's word */
+
 static struct loop_timer hb_timer, fsm_timer, announce_timer, refresh_timer,
-    reannounce_timer;
+    reannounce_timer, ready_timer;
+static bool vip_waiting[CFG_MAX_VIPS];	/* added, not yet usable (IPv6) */
 static bool ready_sent;
 static unsigned notified;	/* transitions of fsm.history already announced */
 static unsigned announce_left;
@@ -86,6 +89,7 @@ run_hooks_for(const char *kind, const struct fsm_transition *t, hooks_done_cb do
 	};
 
 	vips_text(vips, sizeof(vips));
+	env.require_one = strcmp(kind, "fence") == 0 && d.cfg.fence == FENCE_REQUIRED;
 	if (hooks_run(kind, &env, done, NULL) == -1)
 		log_warnx("cannot queue %s hooks", kind);
 }
@@ -154,13 +158,19 @@ refresh_period_ms(void)
 	return p < 250 ? 250 : p;
 }
 
-static void
-vips_add_all(void)
+/* Add (or refresh) every VIP; with waiting, mark the IPv6 ones added. */
+static bool
+vips_add_all(bool *waiting)
 {
+	bool any = false;
+
 	for (int i = 0; i < d.cfg.nvips; i++)
 		if (vip_add(&d.cfg.vips[i], d.cfg.vip_lease_s) == -1)
 			log_warnx("could not add VIP %s on %s", d.cfg.vips[i].text,
 			    d.cfg.vips[i].ifname);
+		else if (waiting && d.cfg.vips[i].family == AF_INET6)
+			any = waiting[i] = true;
+	return any;
 }
 
 static void
@@ -168,7 +178,7 @@ refresh_tick(void *arg)
 {
 	if (!fsm_holds_vips(&d.fsm) || d.cfg.vip_lease_s == 0)
 		return;
-	vips_add_all();		/* NLM_F_REPLACE: renews the lifetime */
+	vips_add_all(NULL);	/* NLM_F_REPLACE: renews the lifetime */
 	loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
 	    refresh_tick, NULL);
 }
@@ -177,6 +187,8 @@ void
 role_release(void)
 {
 	d.vips_up = false;
+	memset(vip_waiting, 0, sizeof(vip_waiting));
+	loop_timer_cancel(&ready_timer);
 	loop_timer_cancel(&refresh_timer);
 	loop_timer_cancel(&announce_timer);
 	loop_timer_cancel(&reannounce_timer);
@@ -186,15 +198,37 @@ role_release(void)
 			    d.cfg.vips[i].text, d.cfg.vips[i].ifname);
 }
 
+/* Every VIP usable: clients may be told, and the peer may let go of its copy. */
+static void
+vips_ready(void *arg)
+{
+	if (arg != NULL)
+		log_debug("no word from the kernel on the new VIPs after %d ms",
+		    VIP_READY_MAX_MS);
+	memset(vip_waiting, 0, sizeof(vip_waiting));
+	loop_timer_cancel(&ready_timer);
+	if (!fsm_holds_vips(&d.fsm) || d.vips_up)
+		return;
+	d.vips_up = true;
+	announce_start();
+	link_send_all();
+}
+
 static void
 vips_up_now(void)
 {
-	vips_add_all();
-	d.vips_up = true;
+	bool wait = vips_add_all(vip_waiting);
+
 	if (d.cfg.vip_lease_s)
 		loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
 		    refresh_tick, NULL);
-	announce_start();
+	if (!wait) {
+		vips_ready(NULL);
+		return;
+	}
+	/* until then heartbeats say "active, not holding": make-before-break */
+	loop_timer_set(&ready_timer, now_ms() + VIP_READY_MAX_MS, vips_ready,
+	    &ready_timer);
 }
 
 static void
@@ -414,6 +448,22 @@ role_addr_deleted(void *arg, int family, const unsigned char *addr, int plen,
 	    v->text, v->ifname);
 	if (vip_add(v, d.cfg.vip_lease_s) == 0)
 		announce_vip(v);
+}
+
+void
+role_addr_ready(void *arg, int family, const unsigned char *addr, int plen,
+    int ifindex)
+{
+	const struct cfg_vip *v;
+	bool waiting = false;
+
+	if (!our_vip(family, addr, plen, ifindex, &v))
+		return;
+	vip_waiting[v - d.cfg.vips] = false;
+	for (int i = 0; i < d.cfg.nvips; i++)
+		waiting |= vip_waiting[i];
+	if (!waiting && ready_timer.when != 0)
+		vips_ready(NULL);
 }
 
 /* Start heartbeats and the state machine's clock. */

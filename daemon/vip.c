@@ -355,10 +355,11 @@ watch_rescan(void)
 }
 
 static void
-watch_deladdr(struct nlmsghdr *nlh)
+watch_addr(struct nlmsghdr *nlh)
 {
 	struct nlattr *tb[IFA_MAX + 1], *a;
 	struct ifaddrmsg *ifa;
+	uint32_t flags;
 
 	if (nlmsg_parse(nlh, sizeof(*ifa), tb, IFA_MAX, NULL) < 0)
 		return;
@@ -368,8 +369,15 @@ watch_deladdr(struct nlmsghdr *nlh)
 	if (a == NULL || addr_len(ifa->ifa_family) == 0 ||
 	    nla_len(a) != addr_len(ifa->ifa_family))
 		return;
-	if (events.addr_deleted)
-		events.addr_deleted(events.arg, ifa->ifa_family, nla_data(a),
+	if (nlh->nlmsg_type == RTM_DELADDR) {
+		if (events.addr_deleted)
+			events.addr_deleted(events.arg, ifa->ifa_family,
+			    nla_data(a), ifa->ifa_prefixlen, (int)ifa->ifa_index);
+		return;
+	}
+	flags = tb[IFA_FLAGS] ? nla_get_u32(tb[IFA_FLAGS]) : ifa->ifa_flags;
+	if (!(flags & IFA_F_TENTATIVE) && events.addr_ready)
+		events.addr_ready(events.arg, ifa->ifa_family, nla_data(a),
 		    ifa->ifa_prefixlen, (int)ifa->ifa_index);
 }
 
@@ -400,8 +408,9 @@ watch_msg(struct nl_msg *msg, void *arg)
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 
 	switch (nlh->nlmsg_type) {
+	case RTM_NEWADDR:
 	case RTM_DELADDR:
-		watch_deladdr(nlh);
+		watch_addr(nlh);
 		break;
 	case RTM_NEWLINK:
 	case RTM_DELLINK:

@@ -10,6 +10,13 @@ struct vip_events {
 	/* an address was removed from an interface (RTM_DELADDR) */
 	void	(*addr_deleted)(void *arg, int family, const unsigned char *addr,
 		    int prefixlen, int ifindex);
+	/*
+	 * an address is usable (RTM_NEWADDR, not tentative). A new IPv6
+	 * address is routed only once the kernel's addrconf work has run,
+	 * after vip_add() returned: announce it only then.
+	 */
+	void	(*addr_ready)(void *arg, int family, const unsigned char *addr,
+		    int prefixlen, int ifindex);
 	/* link state changed: carrier = IFF_UP && IFF_LOWER_UP (RTM_NEWLINK/DELLINK) */
 	void	(*link_changed)(void *arg, const char *ifname, int ifindex, bool carrier);
 	void	 *arg;

@@ -577,6 +577,8 @@ def test_partition_heal_loser_demotes_both_log_episode(lab, first):
         m = wait_for(lambda: log_has(d, r"dual-active episode over after "
                                      r"(\d+) ms"), 3,
                      msg="%s to log the end of the dual-active episode"
-                     % d.host, describe=lambda: d.log_tail(20))
+                     % d.host, describe=lambda: "\n".join(
+                         l for l in d.log().splitlines()
+                         if re.search(r"state |both nodes|dual", l)))
         assert int(m.group(1)) >= 0
         assert counter(d, "dual_active") >= 1, snapshot(lab)

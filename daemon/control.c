@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checks.h"
 #include "failoverd.h"
 #include "log.h"
 #include "loop.h"
@@ -97,6 +98,89 @@ daemon_healthy(void)
 	    d.fsm.state == FSM_MAINTENANCE;
 }
 
+static void ago(struct out *, uint64_t);
+
+static void
+status_json_health(struct out *o, uint64_t now)
+{
+	const char *f[64];
+	int nf = faults_get(f, 64);
+	struct check_info ci;
+	struct arbiter_info ai;
+
+	out_printf(o, "\"timers\":{\"interval_ms\":%u,\"dead_ms\":%u,"
+	    "\"init_dead_ms\":%u,\"preempt\":%s,\"preempt_delay_ms\":%u,"
+	    "\"vip_lease_s\":%u},\"faults\":[", d.cfg.interval_ms, d.cfg.dead_ms,
+	    d.cfg.init_dead_ms, d.cfg.preempt ? "true" : "false",
+	    d.cfg.preempt_delay_ms, d.cfg.vip_lease_s);
+	for (int i = 0; i < nf; i++) {
+		out_printf(o, "%s", i ? "," : "");
+		out_json_str(o, f[i]);
+	}
+	out_printf(o, "],\"checks\":[");
+	for (int i = 0; i < d.cfg.nchecks; i++) {
+		if (checks_info(i, &ci) == -1)
+			continue;
+		out_printf(o, "%s{\"name\":", i ? "," : "");
+		out_json_str(o, d.cfg.checks[i].name);
+		out_printf(o, ",\"healthy\":%s,\"recovering\":%s,\"ok_run\":%u,"
+		    "\"fail_run\":%u,\"recover_runs\":%u,\"last_exit\":%d,"
+		    "\"last_run_ms_ago\":", ci.healthy ? "true" : "false",
+		    ci.recovering ? "true" : "false", ci.ok_run, ci.fail_run,
+		    ci.recover_runs, ci.last_exit);
+		if (ci.last_run_ms)
+			out_printf(o, "%llu", (unsigned long long)(now - ci.last_run_ms));
+		else
+			out_printf(o, "null");
+		out_printf(o, ",\"on_fail\":");
+		if (d.cfg.checks[i].on_fail_penalty)
+			out_printf(o, "%d}", -d.cfg.checks[i].on_fail_penalty);
+		else
+			out_printf(o, "\"fault\"}");
+	}
+	arbiter_get(&ai);
+	out_printf(o, "],\"arbiter\":{\"enabled\":%s,\"reachable\":%s,"
+	    "\"misses\":%u,\"last_reply_ms_ago\":", ai.enabled ? "true" : "false",
+	    ai.reachable ? "true" : "false", ai.misses);
+	if (ai.last_reply_ms)
+		out_printf(o, "%llu}", (unsigned long long)(now - ai.last_reply_ms));
+	else
+		out_printf(o, "null}");
+}
+
+static void
+status_text_health(struct out *o, uint64_t now)
+{
+	const char *f[64];
+	int nf = faults_get(f, 64);
+	struct check_info ci;
+	struct arbiter_info ai;
+
+	for (int i = 0; i < d.cfg.nchecks; i++) {
+		if (checks_info(i, &ci) == -1)
+			continue;
+		out_printf(o, "check     %s: %s%s, %u ok / %u failed in a row",
+		    d.cfg.checks[i].name, ci.healthy ? "healthy" : "FAILED",
+		    ci.recovering ? " (recovering)" : "", ci.ok_run, ci.fail_run);
+		if (ci.last_run_ms) {
+			out_printf(o, ", last run ");
+			ago(o, now - ci.last_run_ms);
+		}
+		out_printf(o, "\n");
+	}
+	arbiter_get(&ai);
+	if (ai.enabled) {
+		out_printf(o, "arbiter   %s", ai.reachable ? "reachable" : "UNREACHABLE");
+		if (ai.last_reply_ms) {
+			out_printf(o, ", last reply ");
+			ago(o, now - ai.last_reply_ms);
+		}
+		out_printf(o, "\n");
+	}
+	for (int i = 0; i < nf; i++)
+		out_printf(o, "%s %s\n", i ? "         " : "faults   ", f[i]);
+}
+
 static void
 status_json(struct out *o)
 {
@@ -160,7 +244,9 @@ status_json(struct out *o)
 		    vip_present(v) == 1 ? "true" : "false",
 		    fsm_holds_vips(&d.fsm) ? "true" : "false");
 	}
-	out_printf(o, "],\"counters\":{\"sent\":%llu,\"send_errors\":%llu,"
+	out_printf(o, "],");
+	status_json_health(o, now);
+	out_printf(o, ",\"counters\":{\"sent\":%llu,\"send_errors\":%llu,"
 	    "\"received\":%llu,\"auth_failures\":%llu,\"replays\":%llu,"
 	    "\"unconfirmed\":%llu,\"malformed\":%llu,\"bad_version\":%llu,"
 	    "\"foreign\":%llu,\"wrong_source\":%llu,\"vip_repairs\":%llu,"
@@ -242,6 +328,7 @@ status_text(struct out *o)
 		    present ? "present" : "absent",
 		    present != want ? (want ? " (MISSING)" : " (UNEXPECTED)") : "");
 	}
+	status_text_health(o, now);
 	out_printf(o, "counters  sent %llu, received %llu, auth failures %llu, "
 	    "replays %llu, unconfirmed %llu, malformed %llu, bad version %llu, "
 	    "foreign %llu, wrong source %llu, vip repairs %llu\n",

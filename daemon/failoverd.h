@@ -85,6 +85,7 @@ int	faults_start(void);
 void	faults_restart(void);
 void	faults_finalise(void);
 void	fault_set(const char *reason, bool on);
+int	faults_get(const char *out[], int max);
 void	faults_hook_failed(const char *name);
 void	faults_link_changed(void *arg, const char *ifname, int ifindex, bool carrier);
 

@@ -211,6 +211,17 @@ faults_hook_failed(const char *name)
 	fault_set(hook_fault, true);
 }
 
+/* The current faults, for status. */
+int
+faults_get(const char *out[], int max)
+{
+	int n = nfaults < max ? nfaults : max;
+
+	for (int i = 0; i < n; i++)
+		out[i] = faults[i];
+	return n;
+}
+
 int
 faults_start(void)
 {

@@ -236,7 +236,8 @@ apply(unsigned acts)
 {
 	if (acts & ACT_NOTIFY) {
 		/* READY once we have a role, not merely once we run */
-		sdnotify("%sSTATUS=%s (%s)", ready_sent ? "" : "READY=1\n",
+		sdnotify("%s%sSTATUS=%s (%s)", ready_sent ? "" : "READY=1\n",
+		    d.fsm.state == FSM_STOPPING ? "STOPPING=1\n" : "",
 		    fsm_state_name(d.fsm.state), d.fsm.reason);
 		ready_sent = true;
 	}
@@ -270,11 +271,8 @@ apply(unsigned acts)
 		    fsm_state_name(t->to), t->reason);
 		run_hooks_for("notify", t, hook_done);
 	}
-	if (acts & ACT_EXIT) {
-		if (!d.exiting)
-			sdnotify("STOPPING=1\nSTATUS=stopping");
+	if (acts & ACT_EXIT)
 		d.exiting = true;
-	}
 }
 
 static void

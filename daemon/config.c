@@ -69,7 +69,7 @@ struct pctx {
 
 static const char *const root_keys[] = { "node", "cluster", "links", "vips",
 	"announce", "hooks", "checks", "track_interfaces", "track_debounce_ms",
-	"arbiter", "realtime", "runtime_dir", "state_dir", NULL };
+	"arbiter", "realtime", "runtime_dir", "state_dir", "control_group", NULL };
 static const char *const node_keys[] = { "name", "priority", NULL };
 static const char *const cluster_keys[] = { "id", "key_file", "port",
 	"interval_ms", "dead_ms", "init_dead_ms", "preempt", "preempt_delay_ms",
@@ -1039,6 +1039,8 @@ parse_root(struct pctx *p, const config_setting_t *root)
 	get_path(p, root, "", "runtime_dir", c->runtime_dir,
 	    sizeof(c->runtime_dir));
 	get_path(p, root, "", "state_dir", c->state_dir, sizeof(c->state_dir));
+	get_str(p, root, "", "control_group", OPT, c->control_group,
+	    sizeof(c->control_group));
 }
 
 static void

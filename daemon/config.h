@@ -99,6 +99,7 @@ struct config {
 	bool		realtime;		/* default false */
 	char		runtime_dir[PATH_MAX];	/* default /run/failoverd */
 	char		state_dir[PATH_MAX];	/* default /var/lib/failoverd */
+	char		control_group[32];	/* "" = root only; else socket 0660 to this group */
 };
 
 /*

@@ -1,6 +1,7 @@
 /*
  * Control socket: RUNTIME_DIR/control.sock, mode 0600, root (or our own
- * uid) only, checked with SO_PEERCRED. One request line per connection:
+ * uid) only, checked with SO_PEERCRED; with control_group, mode 0660 and
+ * members of that group too. One request line per connection:
  *   "failoverd/1 COMMAND [ARGS]\n"
  * answered by one status line, then an optional body, then close:
  *   "failoverd/1 ok" | "failoverd/1 unhealthy" | "failoverd/1 error: REASON"
@@ -12,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +46,7 @@ struct client {
 };
 
 static int listen_fd = -1;
+static gid_t ctl_gid = (gid_t)-1;	/* control_group, if any */
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static struct client clients[CTL_CLIENTS];
 
@@ -448,6 +451,27 @@ client_readable(int fd, uint32_t events, void *arg)
 	client_close(c);
 }
 
+/* root, our own uid, or a member of control_group */
+static bool
+peer_allowed(int fd, const struct ucred *cr)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (cr->uid == 0 || cr->uid == geteuid())
+		return true;
+	if (ctl_gid == (gid_t)-1)
+		return false;
+	if (cr->gid == ctl_gid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == ctl_gid)
+			return true;
+	return false;
+}
+
 static void
 accept_client(int fd, uint32_t events, void *arg)
 {
@@ -460,7 +484,7 @@ accept_client(int fd, uint32_t events, void *arg)
 	if (cfd == -1)
 		return;
 	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == -1 ||
-	    (cr.uid != 0 && cr.uid != geteuid())) {
+	    !peer_allowed(cfd, &cr)) {
 		static const char msg[] = CTL_PROTO " error: permission denied\n";
 
 		log_warnx("control: refused a request from uid %d", (int)cr.uid);
@@ -524,6 +548,23 @@ control_init(void)
 		clients[i].fd = -1;
 	if (check_runtime_dir(d.cfg.runtime_dir) == -1)
 		return -1;
+	ctl_gid = (gid_t)-1;
+	if (d.cfg.control_group[0]) {
+		struct group *gr = getgrnam(d.cfg.control_group);
+
+		if (gr == NULL) {
+			log_warnx("control_group \"%s\": no such group",
+			    d.cfg.control_group);
+			return -1;
+		}
+		ctl_gid = gr->gr_gid;
+		/* members must reach the socket through the directory */
+		if (chown(d.cfg.runtime_dir, (uid_t)-1, ctl_gid) == -1 ||
+		    chmod(d.cfg.runtime_dir, 0750) == -1) {
+			log_warn("runtime_dir %s", d.cfg.runtime_dir);
+			return -1;
+		}
+	}
 	if ((size_t)snprintf(sock_path, sizeof(sock_path), "%s/control.sock",
 	    d.cfg.runtime_dir) >= sizeof(sock_path)) {
 		log_warnx("runtime_dir %s: path too long for a socket", d.cfg.runtime_dir);
@@ -542,7 +583,9 @@ control_init(void)
 	if (listen_fd == -1)
 		return -1;
 	if (bind(listen_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(sock_path, 0600) == -1 || listen(listen_fd, 16) == -1 ||
+	    (ctl_gid != (gid_t)-1 && chown(sock_path, (uid_t)-1, ctl_gid) == -1) ||
+	    chmod(sock_path, ctl_gid != (gid_t)-1 ? 0660 : 0600) == -1 ||
+	    listen(listen_fd, 16) == -1 ||
 	    loop_add_fd(listen_fd, EPOLLIN, accept_client, NULL) == -1) {
 		log_warn("control socket %s", sock_path);
 		close(listen_fd);

@@ -14,6 +14,7 @@
 #include "log.h"
 
 #define DEFAULT_CONF	"/etc/failoverd/failoverd.conf"
+#define DEFAULT_RUNTIME	"/run/failoverd"
 #define CTL_PROTO	"failoverd/1"
 #define REPLY_MAX	(256 * 1024)
 #define TIMEOUT_MS	5000
@@ -136,9 +137,13 @@ main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (sock == NULL) {
+		/* a config being edited must not lock the operator out */
 		if (config_load(conf, &cfg, err, sizeof(err)) == -1) {
 			fputs(err, stderr);
-			return EXIT_ERR;
+			fprintf(stderr, "failoverctl: %s has errors; trying the default "
+			    "socket %s/control.sock\n", conf, DEFAULT_RUNTIME);
+			snprintf(cfg.runtime_dir, sizeof(cfg.runtime_dir), "%s",
+			    DEFAULT_RUNTIME);
 		}
 		snprintf(path, sizeof(path), "%s/control.sock", cfg.runtime_dir);
 		sock = path;

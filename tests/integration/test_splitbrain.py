@@ -230,6 +230,7 @@ def test_sigstop_active_then_sigcont_hands_back_without_loss(lab):
              msg="alpha to refresh its VIPs' lifetime",
              describe=lambda: "\n".join(mon.lines()))
 
+    probers = []
     t0 = time.monotonic()
     os.kill(a.pid, signal.SIGSTOP)
     try:
@@ -248,8 +249,8 @@ def test_sigstop_active_then_sigcont_hands_back_without_loss(lab):
                  msg="client's neighbour entries to name beta")
         reach_vips(lab)
 
-        probers = [lab.prober("client", v, interval_ms=1, duration_ms=20000)
-                   for v in VIPS]
+        probers += [lab.prober("client", v, interval_ms=1,
+                               duration_ms=20000) for v in VIPS]
         for p in probers:
             p.wait_ready()
         resumed = mon.mark()

@@ -12,6 +12,7 @@ docs/status-json.md.
 """
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -709,3 +710,28 @@ def test_realtime(lab):
              msg="beta to take over", describe=lambda: snapshot(lab))
     reach_vips(lab)
     assert sched_policy(b.pid) == 1
+
+
+def test_control_group_members_may_use_failoverctl(lab):
+    """control_group: the socket is 0660 to that group; a member (here the
+    unprivileged uid 65534 with group nogroup) may ask for status; a user
+    outside the group still may not."""
+    grp = "nogroup"
+    gid = 65534
+    cfg = lab.config("alpha")
+    cfg["control_group"] = grp
+    a, b = start_pair(lab, cfg)
+    sock = sock_path(a)
+    st = os.stat(sock)
+    assert stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == gid, st
+    run = os.path.dirname(sock)
+    assert stat.S_IMODE(os.stat(run).st_mode) == 0o750, oct(os.stat(run).st_mode)
+    member = ["setpriv", "--reuid=65534", "--regid=%d" % gid, "--clear-groups"]
+    outsider = ["setpriv", "--reuid=65534", "--regid=65533", "--clear-groups"]
+    with chmods((lab.dir, 0o711), (a.dir, 0o711)):
+        p = ctl_sock(a, "status", "--json", prefix=member)
+        assert p.returncode == 0, out(p)
+        assert json.loads(p.stdout)["state"] == "active", p.stdout
+        p = ctl_sock(a, "status", prefix=outsider)
+        assert p.returncode == 1, out(p)
+        assert p.stdout == "", p.stdout

@@ -14,8 +14,16 @@ status, the same VIP holder, and it is counted in its own counter
     bad_version    another protocol version
     foreign        another cluster id
     auth_failures  the HMAC does not match
-    replays        (epoch, seq) older than the replay window allows
+    replays        (epoch, seq) older than the replay window allows, or
+                   sent before a heartbeat already heard (late delivery)
     unconfirmed    authentic and fresh but not echoing our current epoch
+
+Beyond those: wrong-key forgeries that would move the VIPs if believed,
+replays after the sender restarted, replays to a restarted receiver
+(counted), relayed and reflected heartbeats, odd sizes and random bytes,
+heartbeats withheld on the path and delivered after the active died, a
+100,000 datagrams/s flood, hostile configs and key files, symlinks and
+squatters in runtime_dir, a second instance, a world-writable hook.
 
 The flood needs tests/tools/flood.c (build/flood, or compiled here into
 the test's temporary directory); run with -s to see its figures (rate,
@@ -36,9 +44,9 @@ import time
 
 import pytest
 
-from helpers import (HOSTS, capture, counter, finish, hbtool, holders,
-                     only_holder, settled, snapshot, start_pair, state_is,
-                     wait_for)
+from helpers import (HOSTS, capture, counter, finish, hbtool, hbtool_bg,
+                     holders, holds, only_holder, settled, snapshot, start_pair,
+                     state_is, wait_for)
 import fodlab
 
 A4, B4, M4 = HOSTS["alpha"]["v4"], HOSTS["beta"]["v4"], HOSTS["mallory"]["v4"]
@@ -72,8 +80,8 @@ class Calm:
         for d in self.daemons:
             now = transitions(d)
             assert now == self.before[d.host], (
-                "%s: %s changed %s's transitions:\nbefore %r\nafter  %r\n%s"
-                % (what, what, d.host, self.before[d.host], now,
+                "%s changed %s's transitions:\nbefore %r\nafter  %r\n%s"
+                % (what, d.host, self.before[d.host], now,
                    snapshot(self.lab)))
         assert holders(self.lab) == self.holders, (
             "%s moved the VIPs\n%s" % (what, snapshot(self.lab)))
@@ -96,19 +104,22 @@ def grew(d, before, name, by, timeout=5, what=""):
     return got
 
 
+HOSTILE = ("auth_failures", "replays", "unconfirmed", "malformed",
+           "bad_version", "foreign", "wrong_source")
+
+
 def only_changed(before, after, allowed):
     """Counters of hostile input that moved, besides those allowed."""
-    hostile = ("auth_failures", "replays", "unconfirmed", "malformed",
-               "bad_version", "foreign", "wrong_source")
-    return {k: after[k] - before[k] for k in hostile
+    return {k: after[k] - before[k] for k in HOSTILE
             if k not in allowed and after[k] != before[k]}
 
 
 def payload_fields(hexpayload):
+    """The fields of a captured heartbeat that the tests look at."""
     b = bytes.fromhex(hexpayload)
-    return {"state": b[52], "flags": b[54], "epoch":
-            int.from_bytes(b[8:16], "big"), "seq": int.from_bytes(b[16:24],
-                                                                   "big")}
+    return {"epoch": int.from_bytes(b[8:16], "big"),
+            "seq": int.from_bytes(b[16:24], "big"),
+            "state": b[52], "flags": b[54]}
 
 
 def records(path):
@@ -187,8 +198,8 @@ def test_replay_after_sender_restart(lab):
     a, b = hostile_pair(lab)
     old_epoch = a.status()["epoch"]
     path = os.path.join(lab.dir, "alpha-life1.jsonl")
-    heard = counter(b, "received")
     cap = capture(lab, "beta", A4, 2000, path)
+    heard = counter(b, "received")
     wait_for(lambda: counter(b, "received") >= heard + 10, 5,
              msg="some ordinary heartbeats in the capture first")
     assert a.stop(signal.SIGTERM) == 0, a.log_tail()
@@ -285,6 +296,66 @@ def test_spoofed_source_and_reflection(lab):
     assert not only_changed(before, after, {"malformed"}), after
     settled(lab, a, b)
     calm.check("relayed and reflected heartbeats")
+
+
+def test_withheld_heartbeats_cannot_delay_takeover(lab):
+    """Someone on the path withholds every other heartbeat of alpha (beta
+    still hears alpha every 40 ms, so nothing happens), alpha dies, and
+    the withheld heartbeats are delivered late, one every 0.8 * dead_ms.
+    They are authentic, unseen, inside the 64-wide replay window and echo
+    beta's epoch; still they must not keep beta from taking over, nor make
+    it release: they were sent before what they would prove."""
+    dead, n = 1000, 8     # the late ones start before beta would take over
+    a, b = hostile_pair(lab, interval_ms=20, dead_ms=dead, init_dead_ms=2000)
+    # odd sequence numbers (last bit of the seq field, payload bytes 16..23)
+    lab.ns_exec("beta", ["nft", "-f", "-"], input=(
+        "table inet withhold {\n chain input {\n"
+        "  type filter hook input priority -20\n"
+        "  ip saddr %s udp dport %d @th,255,1 1 drop\n }\n}\n"
+        % (A4, lab.port)))
+    path = os.path.join(lab.dir, "all.jsonl")
+    cap = capture(lab, "beta", A4, 1000, path)   # sees what nft drops
+    heard = counter(b, "received")
+    wait_for(lambda: counter(b, "received") >= heard + 12, 5,
+             msg="beta to hear the even heartbeats")
+    assert state_is(b, "standby"), snapshot(lab)
+    old = transitions(b)
+    a.kill()
+    t_kill = time.monotonic()
+    lab.cut("alpha")
+    finish(cap)
+    lab.ns_exec("beta", ["nft", "delete", "table", "inet", "withhold"])
+    withheld = [r for r in records(path)
+                if payload_fields(r["payload"])["seq"] % 2 == 1][-n:]
+    assert len(withheld) == n, withheld
+    late = os.path.join(lab.dir, "withheld.jsonl")
+    with open(late, "w") as f:
+        for k, r in enumerate(withheld):
+            f.write(json.dumps({"t": k * dead * 0.8 / 1000,
+                                "payload": r["payload"]}) + "\n")
+    before = counters(b)
+    injector = hbtool_bg(lab, "mallory", "replay", "--src", A4, "--dst", B4,
+                         "--file", late, "--port", lab.port)
+    t0 = time.monotonic()
+    # (alpha, killed, keeps its copy until the kernel lifetime runs out)
+    wait_for(lambda: holds(lab, "beta") and state_is(b, "active"),
+             dead / 1000 + 2, msg="beta to take over in spite of the late "
+             "heartbeats", describe=lambda: snapshot(lab))
+    took = time.monotonic() - t_kill
+    while injector.poll() is None and time.monotonic() - t0 < 30:
+        assert holds(lab, "beta") and state_is(b, "active"), (
+            "beta gave up the VIPs for a late heartbeat\n%s" % snapshot(lab))
+        time.sleep(0.1)
+    assert finish(injector)["sent"] == n
+    after = counters(b)
+    assert after["received"] == before["received"], (before, after)
+    assert sum(after[k] - before[k] for k in HOSTILE) == n, (before, after)
+    now = transitions(b)
+    assert now[len(now) - len(old):] == old, (old, now)
+    assert now[:len(now) - len(old)] == [("standby", "active",
+                                          "peer-dead")], now
+    print("\nbeta seen active %.2f s after the kill (dead_ms %d); late "
+          "heartbeats from %.2f s" % (took, dead, t0 - t_kill))
 
 
 # (name, flood arguments, counter): every datagram spoofed from alpha; the

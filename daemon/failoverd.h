@@ -36,6 +36,7 @@ struct link_state {
 	uint64_t	peer_tx_us;	/* echo material for RTT */
 	uint64_t	peer_rx_us;
 	bool		was_up;		/* for "link lost/restored" log lines */
+	uint64_t	send_err_logged;	/* ms; rate limit of send errors */
 };
 
 struct daemon {

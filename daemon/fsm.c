@@ -239,8 +239,11 @@ active_peer(struct fsm *f, const char *why, uint64_t now)
 		return go(f, FSM_STANDBY, "switchover", now);
 	}
 	/* frozen while the peer took over: it serves now; preempt takes it back */
-	if (f->stalled)
+	if (f->stalled) {
+		f->stalled = false;	/* yield once; preempt decides from here */
+		f->no_preempt = false;
 		return go(f, FSM_STANDBY, "stalled", now);
+	}
 	/* both active (a healed partition, or a preemption): one heartbeat decides */
 	if (fsm_wins(f, p))
 		return ACT_ANNOUNCE | ACT_SEND_NOW;

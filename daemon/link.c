@@ -239,8 +239,14 @@ link_send(int i)
 		fatalx("proto_encode");
 	if (sendto(ls->fd, buf, sizeof(buf), 0,
 	    (const struct sockaddr *)&l->peer, l->salen) == -1) {
-		if (d.cnt.send_errors++ == 0 || log_verbose())
-			log_warn("link %d (%s): send", i, l->ifname);
+		/* a cut link fails every send: say so once per period */
+		d.cnt.send_errors++;
+		if (ls->send_err_logged == 0 ||
+		    now_ms() - ls->send_err_logged >= DROP_LOG_MS) {
+			log_warn("link %d (%s): send (%llu failed sends so far)", i,
+			    l->ifname, (unsigned long long)d.cnt.send_errors);
+			ls->send_err_logged = now_ms();
+		}
 		return;
 	}
 	d.cnt.sent++;

@@ -304,6 +304,7 @@ dual_active_watch(const struct fsm_peer *p)
 		d.dual_since = now_ms();
 		d.cnt.dual_active++;
 		log_warnx("both nodes active (a healed partition?): %s",
+		    d.fsm.stalled ? "this node was frozen and yields" :
 		    fsm_wins(&d.fsm, p) ? "this node wins and keeps the VIPs" :
 		    "the peer wins, this node releases the VIPs");
 	} else if (!dual && d.dual_since) {
@@ -439,6 +440,9 @@ role_addr_deleted(void *arg, int family, const unsigned char *addr, int plen,
 	const struct cfg_vip *v;
 
 	if (!fsm_holds_vips(&d.fsm) || !our_vip(family, addr, plen, ifindex, &v))
+		return;
+	/* the news may be of our own removal, before we added it again */
+	if (vip_present(v) == 1)
 		return;
 	/* someone removed our VIP while we serve it: put it back at once */
 	d.cnt.vip_repairs++;

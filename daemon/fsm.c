@@ -247,7 +247,9 @@ active_peer(struct fsm *f, const char *why, uint64_t now)
 	/* both active (a healed partition, or a preemption): one heartbeat decides */
 	if (fsm_wins(f, p))
 		return ACT_ANNOUNCE | ACT_SEND_NOW;
-	return go(f, FSM_STANDBY, "dual-active", now);
+	/* heard a heartbeat ago without the VIPs: it preempted us, no split brain */
+	return go(f, FSM_STANDBY, f->peer_was_gone ? "dual-active" : "preempt",
+	    now);
 }
 
 static unsigned

@@ -22,6 +22,7 @@ static bool vip_waiting[CFG_MAX_VIPS];	/* added, not yet usable (IPv6) */
 static bool ready_sent;
 static unsigned notified;	/* transitions of fsm.history already announced */
 static unsigned announce_left;
+static bool promote_after_ready;	/* promote hooks wait for vips_ready() */
 
 static void vips_up_now(void);
 
@@ -187,6 +188,7 @@ void
 role_release(void)
 {
 	d.vips_up = false;
+	promote_after_ready = false;
 	memset(vip_waiting, 0, sizeof(vip_waiting));
 	loop_timer_cancel(&ready_timer);
 	loop_timer_cancel(&refresh_timer);
@@ -212,6 +214,10 @@ vips_ready(void *arg)
 	d.vips_up = true;
 	announce_start();
 	link_send_all();
+	if (promote_after_ready) {
+		promote_after_ready = false;
+		run_hooks("promote", hook_done);
+	}
 }
 
 static void
@@ -258,7 +264,11 @@ apply(unsigned acts)
 	/* after the VIPs changed: the peer learns the outcome, not the intent */
 	if (acts & ACT_SEND_NOW)
 		link_send_all();
-	if (acts & ACT_PROMOTE)
+	/* vip-first: promote hooks see usable VIPs (IPv6 may need a moment) */
+	if ((acts & ACT_PROMOTE) && !d.promote_gate && !d.vips_up &&
+	    fsm_holds_vips(&d.fsm))
+		promote_after_ready = true;
+	else if (acts & ACT_PROMOTE)
 		run_hooks("promote", hook_done);
 	if (acts & ACT_DEMOTE)
 		run_hooks("demote", hook_done);
@@ -299,8 +309,12 @@ dual_active_watch(const struct fsm_peer *p)
 {
 	bool dual = d.fsm.state == FSM_ACTIVE && p->state == FSM_ACTIVE &&
 	    !p->handover && !d.fsm.handover;
+	/* heard lately as standby, or still raising its VIPs: a preemption */
+	bool preempting = d.fsm.peer_known &&
+	    now_ms() - d.fsm.peer_heard < d.cfg.dead_ms &&
+	    (d.fsm.peer.state != FSM_ACTIVE || !d.fsm.peer.holds);
 
-	if (dual && d.dual_since == 0) {
+	if (dual && d.dual_since == 0 && !preempting) {
 		d.dual_since = now_ms();
 		d.cnt.dual_active++;
 		log_warnx("both nodes active (a healed partition?): %s",

@@ -54,6 +54,8 @@ struct daemon {
 	bool		 reload_requested;
 	uint64_t	 started_ms;
 	uint64_t	 dual_since;	/* ms; 0 = no dual-active episode */
+	uint64_t	 yielded_at;	/* ms; we lost a dual-active episode: PROTO_F_YIELDED until echoed */
+	bool		 dual_logged;	/* the episode the peer's PROTO_F_YIELDED reports is logged */
 	bool		 vips_up;	/* our VIPs are installed (what PROTO_F_HOLDS says) */
 	bool		 promote_gate;	/* hooks-first: VIPs wait for promote hooks */
 };

@@ -156,6 +156,13 @@ standby_peer(struct fsm *f, const char *why, uint64_t now)
 	const struct fsm_peer *p = &f->peer;
 
 	f->fencing = f->fence_failed = false;	/* it lives: nothing to fence */
+	/*
+	 * Back from a freeze, we read what we missed: old news. Act on what
+	 * the peer says once we run on time again (EV_RESUMED), or each
+	 * message of the backlog flips us between active and standby.
+	 */
+	if (f->stalled)
+		return 0;
 	if (peer_resigns(p))
 		return go(f, FSM_ACTIVE, resign_reason(p), now);
 	if (!peer_holds(p)) {
@@ -226,6 +233,13 @@ active_peer(struct fsm *f, const char *why, uint64_t now)
 {
 	const struct fsm_peer *p = &f->peer;
 
+	/*
+	 * Frozen meanwhile: what we read now is old news (the peer's heartbeats
+	 * from before it took over), and our VIPs may have expired. Claim and
+	 * announce nothing; yield below if the peer holds the VIPs.
+	 */
+	if (f->stalled && !peer_holds(p))
+		return 0;
 	if (peer_resigns(p))	/* it waits to see us active: tell it now */
 		return ACT_SEND_NOW;
 	/*
@@ -239,11 +253,8 @@ active_peer(struct fsm *f, const char *why, uint64_t now)
 		return go(f, FSM_STANDBY, "switchover", now);
 	}
 	/* frozen while the peer took over: it serves now; preempt takes it back */
-	if (f->stalled) {
-		f->stalled = false;	/* yield once; preempt decides from here */
-		f->no_preempt = false;
+	if (f->stalled)		/* stays set: standby_peer() waits for EV_RESUMED */
 		return go(f, FSM_STANDBY, "stalled", now);
-	}
 	/* both active (a healed partition, or a preemption): one heartbeat decides */
 	if (fsm_wins(f, p))
 		return ACT_ANNOUNCE | ACT_SEND_NOW;

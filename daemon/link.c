@@ -233,6 +233,9 @@ link_send(int i)
 		m.flags |= PROTO_F_HANDOVER;
 	if (d.vips_up && fsm_holds_vips(&d.fsm))
 		m.flags |= PROTO_F_HOLDS;
+	/* until the peer echoes one of these (see daemon_peer_message) */
+	if (d.yielded_at)
+		m.flags |= PROTO_F_YIELDED;
 	m.link_id = (uint8_t)i;
 	snprintf(m.name, sizeof(m.name), "%s", d.cfg.node_name);
 	if (proto_encode(&m, d.auth, buf, sizeof(buf)) != PROTO_LEN)

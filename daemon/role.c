@@ -24,7 +24,10 @@ static unsigned notified;	/* transitions of fsm.history already announced */
 static unsigned announce_left;
 static bool promote_after_ready;	/* promote hooks wait for vips_ready() */
 
+static uint64_t hb_due;		/* when the heartbeat tick is due */
+
 static void vips_up_now(void);
+static bool check_stall(void);
 
 static void
 vips_text(char *buf, size_t len)
@@ -113,6 +116,11 @@ announce_tick(void *arg)
 {
 	if (!fsm_holds_vips(&d.fsm))
 		return;
+	if (check_stall()) {	/* announce only what we still hold */
+		loop_timer_set(&announce_timer, now_ms() + d.cfg.interval_ms,
+		    announce_tick, NULL);
+		return;
+	}
 	announce_all();
 	if (--announce_left > 0)
 		loop_timer_set(&announce_timer, now_ms() + d.cfg.announce_interval_ms,
@@ -124,6 +132,11 @@ reannounce_tick(void *arg)
 {
 	if (!fsm_holds_vips(&d.fsm) || d.cfg.announce_refresh_ms == 0)
 		return;
+	if (check_stall()) {
+		loop_timer_set(&reannounce_timer, now_ms() + d.cfg.interval_ms,
+		    reannounce_tick, NULL);
+		return;
+	}
 	announce_all();
 	loop_timer_set(&reannounce_timer, now_ms() + d.cfg.announce_refresh_ms,
 	    reannounce_tick, NULL);
@@ -179,6 +192,12 @@ refresh_tick(void *arg)
 {
 	if (!fsm_holds_vips(&d.fsm) || d.cfg.vip_lease_s == 0)
 		return;
+	/* after a freeze: only once we know the peer did not take over */
+	if (check_stall()) {
+		loop_timer_set(&refresh_timer, now_ms() + d.cfg.interval_ms,
+		    refresh_tick, NULL);
+		return;
+	}
 	vips_add_all(NULL);	/* NLM_F_REPLACE: renews the lifetime */
 	loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
 	    refresh_tick, NULL);
@@ -288,6 +307,12 @@ apply(unsigned acts)
 static void
 fsm_tick(void *arg)
 {
+	/* a peer silent "for dead_ms" while we were frozen may be alive */
+	if (check_stall()) {
+		loop_timer_set(&fsm_timer, now_ms() + d.cfg.interval_ms,
+		    fsm_tick, NULL);
+		return;
+	}
 	role_feed(EV_TICK, NULL, NULL);
 }
 
@@ -304,48 +329,76 @@ role_feed(enum fsm_event ev, const struct fsm_peer *p, const char *reason)
 		loop_timer_set(&fsm_timer, next, fsm_tick, NULL);
 }
 
+/*
+ * Two active nodes: the loser releases at once. Both log the episode; the
+ * winner too when the loser heard it first and released before the winner
+ * ever heard it active (the loser then says so: PROTO_F_YIELDED). A peer
+ * heard lately as standby, or still raising its VIPs, is preempting: no
+ * split brain.
+ */
 static void
-dual_active_watch(const struct fsm_peer *p)
+dual_active_watch(const struct fsm_peer *p, unsigned flags)
 {
+	/* not after a freeze: we yield, and the peer's message is old news */
 	bool dual = d.fsm.state == FSM_ACTIVE && p->state == FSM_ACTIVE &&
-	    !p->handover && !d.fsm.handover;
-	/* heard lately as standby, or still raising its VIPs: a preemption */
+	    !p->handover && !d.fsm.handover && !d.fsm.stalled;
+	uint64_t now = now_ms(), gap;
 	bool preempting = d.fsm.peer_known &&
-	    now_ms() - d.fsm.peer_heard < d.cfg.dead_ms &&
+	    now - d.fsm.peer_heard < d.cfg.dead_ms &&
 	    (d.fsm.peer.state != FSM_ACTIVE || !d.fsm.peer.holds);
 
 	if (dual && d.dual_since == 0 && !preempting) {
-		d.dual_since = now_ms();
+		d.dual_since = now;
 		d.cnt.dual_active++;
+		if (!fsm_wins(&d.fsm, p))
+			d.yielded_at = now;
 		log_warnx("both nodes active (a healed partition?): %s",
-		    d.fsm.stalled ? "this node was frozen and yields" :
 		    fsm_wins(&d.fsm, p) ? "this node wins and keeps the VIPs" :
 		    "the peer wins, this node releases the VIPs");
 	} else if (!dual && d.dual_since) {
 		log_info("dual-active episode over after %llu ms",
-		    (unsigned long long)(now_ms() - d.dual_since));
+		    (unsigned long long)(now - d.dual_since));
 		d.dual_since = 0;
+		d.dual_logged = true;
+	} else if (!dual && (flags & PROTO_F_YIELDED) && !d.dual_logged &&
+	    d.fsm.state == FSM_ACTIVE) {
+		/* silent for the partition; it held the VIPs after dead_ms */
+		gap = now - d.fsm.peer_heard;
+		d.cnt.dual_active++;
+		log_warnx("both nodes were active (a healed partition?): the peer "
+		    "heard this node first and released the VIPs");
+		log_info("dual-active episode over after %llu ms (estimated)",
+		    (unsigned long long)(gap > d.cfg.dead_ms ?
+		    gap - d.cfg.dead_ms : 0));
+		d.dual_logged = true;
 	}
+	if (!(flags & PROTO_F_YIELDED) && !d.dual_since)
+		d.dual_logged = false;
 }
 
 /*
- * Called before any input is handled: if the heartbeat is overdue by more
- * than dead_ms we were frozen (SIGSTOP, a VM pause, starvation) and the
- * peer has likely taken over. The FSM then yields to an active peer
- * instead of fighting it; the heartbeat timer marks the stall as over.
+ * Whatever runs first after a freeze (SIGSTOP, a VM pause, starvation) asks
+ * this before it acts: a peer message, the heartbeat, the lease refresh, an
+ * announcement, the FSM's clock, a netlink notification. More than dead_ms
+ * past the heartbeat's due time we were frozen and the peer has likely
+ * taken over: the FSM claims nothing until it has read the peer's messages,
+ * and yields to an active peer instead of fighting it. The first heartbeat
+ * on time again ends the stall.
  */
-static void
+static bool
 check_stall(void)
 {
 	uint64_t now = now_ms();
 
-	if (d.fsm.stalled || hb_timer.when == 0 ||
-	    now < hb_timer.when + d.cfg.dead_ms)
-		return;
+	if (d.fsm.stalled)
+		return true;
+	if (hb_due == 0 || now < hb_due + d.cfg.dead_ms)
+		return false;
 	log_warnx("event loop stalled for about %llu ms (frozen?): yielding to "
-	    "an active peer", (unsigned long long)(now - hb_timer.when +
+	    "an active peer", (unsigned long long)(now - hb_due +
 	    d.cfg.interval_ms));
 	role_feed(EV_STALLED, NULL, NULL);
+	return true;
 }
 
 void
@@ -367,6 +420,9 @@ daemon_peer_message(int i, const struct msg *m)
 	}
 	ls->peer_tx_us = m->tx_time_us;
 	ls->peer_rx_us = t;
+	/* it heard a heartbeat sent after we yielded: it knows */
+	if (d.yielded_at && m->echo_time_us >= d.yielded_at * 1000)
+		d.yielded_at = 0;
 	check_stall();
 
 	snprintf(p.name, sizeof(p.name), "%s", m->name);
@@ -374,7 +430,7 @@ daemon_peer_message(int i, const struct msg *m)
 	p.priority = m->priority;
 	p.handover = (m->flags & PROTO_F_HANDOVER) != 0;
 	p.holds = (m->flags & PROTO_F_HOLDS) != 0;
-	dual_active_watch(&p);
+	dual_active_watch(&p, m->flags);
 	role_feed(EV_PEER, &p, NULL);
 }
 
@@ -420,13 +476,18 @@ heartbeat_tick(void *arg)
 {
 	uint64_t now = now_ms();
 
-	if (d.fsm.stalled)
+	/* late: claim nothing before the peer's messages are read */
+	if (hb_due && now >= hb_due + d.cfg.dead_ms)
+		check_stall();
+	else if (d.fsm.stalled)
 		role_feed(EV_RESUMED, NULL, NULL);
-	link_send_all();
-	check_links(now);
+	if (!d.fsm.stalled) {
+		link_send_all();
+		check_links(now);
+	}
 	/* fixed cadence from the previous slot; skip slots after a stall */
-	hb_timer.when = 0;
-	loop_timer_set(&hb_timer, now + d.cfg.interval_ms, heartbeat_tick, NULL);
+	hb_due = now + d.cfg.interval_ms;
+	loop_timer_set(&hb_timer, hb_due, heartbeat_tick, NULL);
 }
 
 static bool
@@ -456,6 +517,12 @@ role_addr_deleted(void *arg, int family, const unsigned char *addr, int plen,
 	if (!fsm_holds_vips(&d.fsm) || !our_vip(family, addr, plen, ifindex, &v))
 		return;
 	/* the news may be of our own removal, before we added it again */
+	if (vip_present(v) == 1)
+		return;
+	/* expired while we were frozen: the refresh restores it if still ours */
+	if (check_stall())
+		return;
+	/* the news of our own release may arrive after we took the VIPs back */
 	if (vip_present(v) == 1)
 		return;
 	/* someone removed our VIP while we serve it: put it back at once */
@@ -497,7 +564,8 @@ role_reschedule(void)
 	if (fsm_holds_vips(&d.fsm) && d.cfg.vip_lease_s)
 		loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
 		    refresh_tick, NULL);
-	loop_timer_set(&hb_timer, now_ms() + d.cfg.interval_ms, heartbeat_tick, NULL);
+	hb_due = now_ms() + d.cfg.interval_ms;
+	loop_timer_set(&hb_timer, hb_due, heartbeat_tick, NULL);
 }
 
 /* A second stop signal: do not wait for the peer. */

@@ -389,6 +389,10 @@ test_stalled(void)
 	CHECK_STR(f.reason, "stalled");
 	CHECK(a & ACT_DEL_VIPS);
 	CHECK(!(a & ACT_ADD_VIPS));
+	/* the rest of the backlog is old news: no flip-flop */
+	CHECK_EQ(hear(&f, "beta", FSM_ACTIVE, 100, 5001), 0);
+	CHECK_EQ(hear(&f, "beta", FSM_STANDBY, 100, 5002), 0);
+	CHECK_EQ(f.state, FSM_STANDBY);
 	/* ...then takes it back the normal way, once it runs on time */
 	fsm_event(&f, EV_RESUMED, NULL, NULL, 5010);
 	a = hear(&f, "beta", FSM_ACTIVE, 100, 5020);

@@ -3,6 +3,7 @@
 
 import json
 import os
+import stat
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -113,3 +114,18 @@ def capture(lab, host, src, duration_ms, out):
                   duration_ms, "--out", out, "--port", lab.port)
     wait_output(p.stderr, "ready", 10)
     return p
+
+
+def assert_secure(path):
+    """What the daemon demands of a hook: it and every directory above it
+    root-owned and not writable by group or others (sticky dirs aside)."""
+    p = os.path.realpath(path)
+    while True:
+        st = os.stat(p)
+        assert st.st_uid == 0, "%s is not owned by root" % p
+        sticky = stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
+        assert sticky or not st.st_mode & 0o022, \
+            "%s is writable by group or others (%o)" % (p, st.st_mode)
+        if p == "/":
+            return
+        p = os.path.dirname(p)

@@ -10,13 +10,12 @@ wait is a poll with a deadline; time bounds are dead_ms-scale, never tight.
 import os
 import re
 import signal
-import stat
 import threading
 import time
 
 import pytest
 
-from helpers import (VIP4, VIP6, VIPS, holders, holds, only_holder, settled,
+from helpers import (VIP4, VIP6, VIPS, assert_secure, holders, holds, only_holder, settled,
                      snapshot, start_pair, wait_for)
 
 # The hook environment, one record per run, fields split by "|" (FAILOVERD_
@@ -32,21 +31,6 @@ CANARY = "FOD_HOOKTEST_CANARY"
 
 
 # --- hooks ---------------------------------------------------------------
-
-def assert_secure(path):
-    """What the daemon demands of a hook: it and every directory above it
-    root-owned and not writable by group or others (sticky dirs aside)."""
-    p = os.path.realpath(path)
-    while True:
-        st = os.stat(p)
-        assert st.st_uid == 0, "%s is not owned by root" % p
-        sticky = stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
-        assert sticky or not st.st_mode & 0o022, \
-            "%s is writable by group or others (%o)" % (p, st.st_mode)
-        if p == "/":
-            return
-        p = os.path.dirname(p)
-
 
 def hook(lab, host, kind, name, body):
     """Install an executable /bin/sh hook HOOKS_DIR/<kind>.d/<name> of host

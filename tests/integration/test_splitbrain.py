@@ -12,13 +12,12 @@ import json
 import os
 import re
 import signal
-import stat
 import subprocess
 import time
 
 import pytest
 
-from helpers import (HOSTS, VIP4, VIP6, VIPS, agree, counter, holders, holds,
+from helpers import (HOSTS, VIP4, VIP6, VIPS, agree, assert_secure, counter, holders, holds,
                      only_holder, settled, snapshot, start_pair, state_is,
                      wait_for)
 import fodlab
@@ -61,21 +60,6 @@ def log_has(d, pattern):
 
 
 # --- hooks ---------------------------------------------------------------
-
-def assert_secure(path):
-    """What the daemon demands of a hook: it and every directory above it
-    root-owned and not writable by group or others (sticky dirs aside)."""
-    p = os.path.realpath(path)
-    while True:
-        st = os.stat(p)
-        assert st.st_uid == 0, "%s is not owned by root" % p
-        sticky = stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
-        assert sticky or not st.st_mode & 0o022, \
-            "%s is writable by group or others (%o)" % (p, st.st_mode)
-        if p == "/":
-            return
-        p = os.path.dirname(p)
-
 
 def record_hook(lab, host, kind, name="10-record", status=0):
     """A hook in host's <kind>.d that records each run (its environment and

@@ -1,4 +1,5 @@
 # failoverd — see README.md. `make`, `make check`, `make demo`, `make bench`, `make deb`, `make rpm`.
+SHELL     := /bin/bash
 VERSION   := $(shell cat VERSION)
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
@@ -100,3 +101,4 @@ clean:
 	rm -rf $(B)
 
 -include packaging/packaging.mk
+include tests/tools/tools.mk

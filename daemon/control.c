@@ -512,6 +512,19 @@ accept_client(int fd, uint32_t events, void *arg)
 	loop_timer_set(&c->timer, now_ms() + CTL_TIMEOUT_MS, client_timeout, c);
 }
 
+/* A live daemon accepts on its socket; a stale one refuses the connection. */
+static bool
+socket_answers(const struct sockaddr_un *sun)
+{
+	int fd, r;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	return r == 0;
+}
+
 /* runtime_dir must be ours: a real directory, owned by us, not writable by others. */
 static int
 check_runtime_dir(const char *dir)
@@ -570,15 +583,20 @@ control_init(void)
 		log_warnx("runtime_dir %s: path too long for a socket", d.cfg.runtime_dir);
 		return -1;
 	}
+	memcpy(sun.sun_path, sock_path, sizeof(sock_path));
 	/* only a stale socket is removed, never another kind of file */
 	if (lstat(sock_path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			log_warnx("%s exists and is not a socket: refusing", sock_path);
 			return -1;
 		}
+		if (socket_answers(&sun)) {
+			log_warnx("another failoverd is running (%s answers): "
+			    "refusing to start", sock_path);
+			return -1;
+		}
 		unlink(sock_path);
 	}
-	memcpy(sun.sun_path, sock_path, sizeof(sock_path));
 	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (listen_fd == -1)
 		return -1;

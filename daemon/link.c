@@ -19,10 +19,20 @@
 #include "proto.h"
 
 #define RX_BURST	256	/* datagrams per wakeup; the rest waits a round */
+#define RX_BATCH	64	/* datagrams per recvmmsg() */
+#define RX_BUF		(PROTO_LEN + 1)	/* a longer datagram is only measured */
 #define DROP_LOG_MS	10000	/* at most one summary of dropped input per period */
+#define RCVBUF_BYTES	(8 << 20) /* rides out scheduling gaps under a flood */
 
 static uint64_t drops_logged_at;
 static uint64_t drops_since_log;
+
+/* What the newest heartbeat on each link proved: see current(). */
+static struct {
+	uint64_t	epoch;
+	uint64_t	tx_us;		/* its tx_time_us (the peer's clock) */
+	uint64_t	heard;		/* ms, our clock: the peer was alive then */
+} fresh[CFG_MAX_LINKS];
 
 static bool
 same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -36,6 +46,37 @@ same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
 		    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 	return false;
+}
+
+/*
+ * A heartbeat proves the peer alive only as far as the peer's own clock
+ * moved since the newest one heard on this link (plus an eighth, for
+ * jitter and clock rates). Heartbeats withheld by someone on the path and
+ * delivered late are authentic and inside the replay window, but they
+ * cannot stretch the peer's life, nor speak for a peer that has died.
+ */
+static bool
+current(int i, const struct msg *m, uint64_t now)
+{
+	uint64_t credit;
+
+	if (fresh[i].epoch != m->epoch) {
+		/* a new life of the peer, with a new clock */
+		fresh[i].epoch = m->epoch;
+		fresh[i].tx_us = m->tx_time_us;
+		fresh[i].heard = now;
+		return true;
+	}
+	if (m->tx_time_us <= fresh[i].tx_us)
+		return false;	/* sent before one we already heard */
+	credit = (m->tx_time_us - fresh[i].tx_us) / 1000;
+	credit += credit / 8 + 1;
+	fresh[i].tx_us = m->tx_time_us;
+	if (fresh[i].heard + credit < now)
+		fresh[i].heard += credit;
+	else
+		fresh[i].heard = now;
+	return now - fresh[i].heard < d.cfg.dead_ms;
 }
 
 /* Bad input is counted always, logged rarely: a flood must not flood the log. */
@@ -104,6 +145,11 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 		d.cnt.unconfirmed++;
 		return;
 	}
+	if (!current(i, &m, now_ms())) {
+		d.cnt.replays++;
+		dropped(i, "late: sent before what it claims to prove");
+		return;
+	}
 	d.cnt.received++;
 	daemon_peer_message(i, &m);
 }
@@ -111,24 +157,38 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 static void
 link_readable(int fd, uint32_t events, void *arg)
 {
-	int i = (int)(intptr_t)arg;
-	uint8_t buf[2048];
-	struct sockaddr_storage from;
-	socklen_t fromlen;
-	ssize_t n;
+	static uint8_t bufs[RX_BATCH][RX_BUF];
+	static struct sockaddr_storage from[RX_BATCH];
+	struct mmsghdr msgs[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	int i = (int)(intptr_t)arg, n;
 
-	for (int k = 0; k < RX_BURST; k++) {
-		fromlen = sizeof(from);
-		memset(&from, 0, sizeof(from));
-		n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC,
-		    (struct sockaddr *)&from, &fromlen);
+	/* one system call per batch: a flood costs little per datagram */
+	for (int round = 0; round < RX_BURST / RX_BATCH; round++) {
+		memset(msgs, 0, sizeof(msgs));
+		for (int k = 0; k < RX_BATCH; k++) {
+			iov[k].iov_base = bufs[k];
+			iov[k].iov_len = sizeof(bufs[k]);
+			msgs[k].msg_hdr.msg_name = &from[k];
+			msgs[k].msg_hdr.msg_namelen = sizeof(from[k]);
+			msgs[k].msg_hdr.msg_iov = &iov[k];
+			msgs[k].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(fd, msgs, RX_BATCH, MSG_TRUNC, NULL);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EINTR)
-				log_warn("link %d: recvfrom", i);
+				log_warn("link %d: recvmmsg", i);
 			return;
 		}
-		/* MSG_TRUNC returns the real length: oversized stays oversized */
-		link_recv_one(i, buf, (size_t)n, &from);
+		/*
+		 * MSG_TRUNC gives the real length; a longer datagram is cut
+		 * to RX_BUF, which is still oversized for the parser.
+		 */
+		for (int k = 0; k < n; k++)
+			link_recv_one(i, bufs[k], msgs[k].msg_len > RX_BUF ?
+			    RX_BUF : msgs[k].msg_len, &from[k]);
+		if (n < RX_BATCH)
+			return;
 	}
 }
 
@@ -137,15 +197,18 @@ link_open(int i)
 {
 	const struct cfg_link *l = &d.cfg.links[i];
 	int fd, on = 1, tos = 0xc0;	/* CS6, network control */
-	int prio = 6;
+	int prio = 6, rcvbuf = RCVBUF_BYTES;
 
 	fd = socket(l->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		log_warn("link %d: socket", i);
 		return -1;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio));
+	/* beyond net.core.rmem_max when we may (root), else what is allowed */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+	    sizeof(rcvbuf)) == -1)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (l->family == AF_INET) {
 		setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
 		/* bind even if the address is not up yet (boot order) */

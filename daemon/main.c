@@ -200,6 +200,9 @@ main(int argc, char **argv)
 		fatalx("cannot open ARP/NA sockets");
 	if (hooks_init(d.cfg.hooks_dir, d.cfg.hooks_timeout_ms) == -1)
 		fatalx("hooks");
+	/* first: it refuses to start next to a running daemon */
+	if (control_init() == -1)
+		fatalx("cannot open the control socket in %s", d.cfg.runtime_dir);
 	/* a copy left by an earlier run (crash, kill -9) must not linger */
 	for (int i = 0; i < d.cfg.nvips; i++)
 		if (vip_present(&d.cfg.vips[i]) == 1) {
@@ -209,8 +212,6 @@ main(int argc, char **argv)
 		}
 	if (link_open_all() == -1)
 		fatalx("cannot open heartbeat links");
-	if (control_init() == -1)
-		fatalx("cannot open the control socket in %s", d.cfg.runtime_dir);
 
 	snprintf(fc.name, sizeof(fc.name), "%s", d.cfg.node_name);
 	fc.priority = d.cfg.priority;

@@ -381,7 +381,7 @@ def test_reload_adds_and_removes_vip_without_transition(lab):
 
     prober.stop()
     r = prober.result()
-    assert r["sent"] > 50 and r["lost"] == 0, r
+    assert r["sent"] > 10 and r["lost"] == 0, r   # probed through all reloads
     for d in (a, b):
         assert history(d.status()) == before[d.host], snapshot(lab)
     assert agree(a, b), snapshot(lab)

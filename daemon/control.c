@@ -94,6 +94,16 @@ out_json_str(struct out *o, const char *s)
 	out_printf(o, "\"");
 }
 
+/* milliseconds since then, or null when there is no then */
+static void
+out_json_ago(struct out *o, bool known, uint64_t now, uint64_t then)
+{
+	if (known)
+		out_printf(o, "%llu", (unsigned long long)(now - then));
+	else
+		out_printf(o, "null");
+}
+
 bool
 daemon_healthy(void)
 {
@@ -131,10 +141,7 @@ status_json_health(struct out *o, uint64_t now)
 		    "\"last_run_ms_ago\":", ci.healthy ? "true" : "false",
 		    ci.recovering ? "true" : "false", ci.ok_run, ci.fail_run,
 		    ci.recover_runs, ci.last_exit);
-		if (ci.last_run_ms)
-			out_printf(o, "%llu", (unsigned long long)(now - ci.last_run_ms));
-		else
-			out_printf(o, "null");
+		out_json_ago(o, ci.last_run_ms != 0, now, ci.last_run_ms);
 		out_printf(o, ",\"on_fail\":");
 		if (d.cfg.checks[i].on_fail_penalty)
 			out_printf(o, "%d}", -d.cfg.checks[i].on_fail_penalty);
@@ -145,10 +152,8 @@ status_json_health(struct out *o, uint64_t now)
 	out_printf(o, "],\"arbiter\":{\"enabled\":%s,\"reachable\":%s,"
 	    "\"misses\":%u,\"last_reply_ms_ago\":", ai.enabled ? "true" : "false",
 	    ai.reachable ? "true" : "false", ai.misses);
-	if (ai.last_reply_ms)
-		out_printf(o, "%llu}", (unsigned long long)(now - ai.last_reply_ms));
-	else
-		out_printf(o, "null}");
+	out_json_ago(o, ai.last_reply_ms != 0, now, ai.last_reply_ms);
+	out_printf(o, "}");
 }
 
 static void
@@ -211,10 +216,8 @@ status_json(struct out *o)
 	    d.fsm.peer_known ? "true" : "false",
 	    d.fsm.peer_known && now - d.fsm.peer_heard < d.cfg.dead_ms ? "true" : "false",
 	    d.fsm.peer_known ? d.fsm.peer.priority : 0);
-	if (d.fsm.peer_known)
-		out_printf(o, "%llu}", (unsigned long long)(now - d.fsm.peer_heard));
-	else
-		out_printf(o, "null}");
+	out_json_ago(o, d.fsm.peer_known, now, d.fsm.peer_heard);
+	out_printf(o, "}");
 
 	out_printf(o, ",\"links\":[");
 	for (int i = 0; i < d.cfg.nlinks; i++) {
@@ -226,10 +229,7 @@ status_json(struct out *o)
 		out_json_str(o, d.cfg.links[i].ifname);
 		out_printf(o, ",\"local\":\"%s\",\"peer\":\"%s\",\"up\":%s,"
 		    "\"heard_ms_ago\":", a, b, link_up(i, now) ? "true" : "false");
-		if (ls->heard)
-			out_printf(o, "%llu", (unsigned long long)(now - ls->heard_at));
-		else
-			out_printf(o, "null");
+		out_json_ago(o, ls->heard, now, ls->heard_at);
 		if (ls->rtt_valid)
 			out_printf(o, ",\"rtt_us\":%llu}", (unsigned long long)ls->rtt_us);
 		else

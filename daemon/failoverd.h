@@ -75,6 +75,7 @@ void	role_reschedule(void);
 void	role_release(void);
 void	role_stop_now(void);
 unsigned role_stop_timeout_ms(const struct config *);
+void	role_fsm_config(const struct config *, struct fsm_config *);
 void	role_addr_deleted(void *arg, int family, const unsigned char *addr,
 	    int prefixlen, int ifindex);
 void	role_addr_ready(void *arg, int family, const unsigned char *addr,

@@ -178,28 +178,6 @@ on_arbiter(void *arg, bool reachable)
 	fault_set("arbiter-unreachable", !reachable);
 }
 
-/* Reload: checks and arbiter start afresh; their faults go with them. */
-static void
-restart_checks(void)
-{
-	arbiter_finalise();
-	checks_finalise();
-	for (int i = nfaults - 1; i >= 0; i--)
-		if (strncmp(faults[i], "check-failed:", 13) == 0 ||
-		    strcmp(faults[i], "arbiter-unreachable") == 0)
-			fault_set(faults[i], false);
-	if (d.fsm.eff_priority != d.cfg.priority) {
-		log_info("effective priority %d -> %d", d.fsm.eff_priority,
-		    d.cfg.priority);
-		d.fsm.eff_priority = d.cfg.priority;
-		role_feed(EV_PRIORITY, NULL, NULL);
-	}
-	if (checks_init(d.cfg.checks, d.cfg.nchecks, on_check, NULL) == -1)
-		log_warnx("reload: cannot start the health checks");
-	if (arbiter_init(&d.cfg, on_arbiter, NULL) == -1)
-		log_warnx("reload: cannot start the arbiter");
-}
-
 /* A promote hook failed: let the peer serve, for a while. */
 void
 faults_hook_failed(const char *name)
@@ -231,12 +209,27 @@ faults_start(void)
 	return arbiter_init(&d.cfg, on_arbiter, NULL);
 }
 
-/* After a reload: tracked interfaces, checks and arbiter start afresh. */
+/*
+ * After a reload: tracked interfaces, checks and arbiter start afresh, and
+ * the faults and penalties of the old checks go with them.
+ */
 void
 faults_restart(void)
 {
-	track_init();
-	restart_checks();
+	arbiter_finalise();
+	checks_finalise();
+	for (int i = nfaults - 1; i >= 0; i--)
+		if (strncmp(faults[i], "check-failed:", 13) == 0 ||
+		    strcmp(faults[i], "arbiter-unreachable") == 0)
+			fault_set(faults[i], false);
+	if (d.fsm.eff_priority != d.cfg.priority) {
+		log_info("effective priority %d -> %d", d.fsm.eff_priority,
+		    d.cfg.priority);
+		d.fsm.eff_priority = d.cfg.priority;
+		role_feed(EV_PRIORITY, NULL, NULL);
+	}
+	if (faults_start() == -1)
+		log_warnx("reload: cannot start the health checks or the arbiter");
 }
 
 void

@@ -139,7 +139,7 @@ main(int argc, char **argv)
 	char err[CFG_ERR_MAX];
 	uint8_t key[AUTH_KEY_MAX];
 	size_t keylen;
-	struct fsm_config fc = { 0 };
+	struct fsm_config fc;
 	int ch, test = 0, verbose = 0;
 	uint64_t exit_deadline = 0;
 
@@ -213,15 +213,7 @@ main(int argc, char **argv)
 	if (link_open_all() == -1)
 		fatalx("cannot open heartbeat links");
 
-	snprintf(fc.name, sizeof(fc.name), "%s", d.cfg.node_name);
-	fc.priority = d.cfg.priority;
-	fc.dead_ms = d.cfg.dead_ms;
-	fc.init_dead_ms = d.cfg.init_dead_ms;
-	fc.preempt = d.cfg.preempt;
-	fc.preempt_delay_ms = d.cfg.preempt_delay_ms;
-	fc.stop_timeout_ms = role_stop_timeout_ms(&d.cfg);
-	fc.fence = d.cfg.fence == FENCE_REQUIRED ? FSM_FENCE_REQUIRED :
-	    d.cfg.fence == FENCE_OPTIONAL ? FSM_FENCE_OPTIONAL : FSM_FENCE_OFF;
+	role_fsm_config(&d.cfg, &fc);
 	d.started_ms = now_ms();
 	fsm_init(&d.fsm, &fc, d.started_ms);
 	log_info("started (version %s, epoch %llu, priority %d, %d link(s), %d VIP(s))",

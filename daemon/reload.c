@@ -77,7 +77,7 @@ reload_load(struct config *nc, char *err, size_t errlen)
 static void
 reload_apply(struct config *nc, struct auth *na)
 {
-	bool holds = fsm_holds_vips(&d.fsm);
+	bool holds = fsm_holds_vips(&d.fsm), relink;
 
 	auth_free(d.auth);
 	d.auth = na;
@@ -94,22 +94,16 @@ reload_apply(struct config *nc, struct auth *na)
 			if (vip_add(&nc->vips[i], nc->vip_lease_s) == 0)
 				announce_vip(&nc->vips[i]);
 		}
-	if (!same_links(&d.cfg, nc)) {
-		link_close_all();
+	relink = !same_links(&d.cfg, nc);
+	if (relink)
+		link_close_all();	/* by the old configuration */
+	memcpy(&d.cfg, nc, sizeof(*nc));
+	if (relink) {
 		memset(d.links, 0, sizeof(d.links));
-		memcpy(&d.cfg, nc, sizeof(*nc));
 		if (link_open_all() == -1)
 			log_warnx("reload: some heartbeat links could not be opened");
 	}
-	memcpy(&d.cfg, nc, sizeof(*nc));
-	d.fsm.cfg.dead_ms = nc->dead_ms;
-	d.fsm.cfg.init_dead_ms = nc->init_dead_ms;
-	d.fsm.cfg.preempt = nc->preempt;
-	d.fsm.cfg.preempt_delay_ms = nc->preempt_delay_ms;
-	d.fsm.cfg.stop_timeout_ms = role_stop_timeout_ms(nc);
-	d.fsm.cfg.fence = nc->fence == FENCE_REQUIRED ? FSM_FENCE_REQUIRED :
-	    nc->fence == FENCE_OPTIONAL ? FSM_FENCE_OPTIONAL : FSM_FENCE_OFF;
-	d.fsm.cfg.priority = nc->priority;
+	role_fsm_config(nc, &d.fsm.cfg);	/* name and id cannot change */
 	role_reschedule();
 	faults_restart();	/* also resets the effective priority */
 }

@@ -549,6 +549,27 @@ role_addr_ready(void *arg, int family, const unsigned char *addr, int plen,
 		vips_ready(NULL);
 }
 
+/* The state machine's view of a configuration (start and reload). */
+void
+role_fsm_config(const struct config *c, struct fsm_config *fc)
+{
+	static const int fence[] = {
+		[FENCE_OFF] = FSM_FENCE_OFF,
+		[FENCE_OPTIONAL] = FSM_FENCE_OPTIONAL,
+		[FENCE_REQUIRED] = FSM_FENCE_REQUIRED,
+	};
+
+	memset(fc, 0, sizeof(*fc));
+	snprintf(fc->name, sizeof(fc->name), "%s", c->node_name);
+	fc->priority = c->priority;
+	fc->dead_ms = c->dead_ms;
+	fc->init_dead_ms = c->init_dead_ms;
+	fc->preempt = c->preempt;
+	fc->preempt_delay_ms = c->preempt_delay_ms;
+	fc->stop_timeout_ms = role_stop_timeout_ms(c);
+	fc->fence = fence[c->fence];
+}
+
 /* Start heartbeats and the state machine's clock. */
 void
 role_start(void)

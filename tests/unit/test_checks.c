@@ -50,54 +50,19 @@ path_of(const char *rel)
 	return p[k];
 }
 
-/* text with every "BASE" replaced by the base directory */
 static void
 expand(char *out, size_t len, const char *text)
 {
-	size_t o = 0, bl = strlen(base);
-
-	while (*text && o + bl + 1 < len) {
-		if (strncmp(text, "BASE", 4) == 0) {
-			memcpy(out + o, base, bl);
-			o += bl;
-			text += 4;
-		} else
-			out[o++] = *text++;
-	}
-	out[o] = '\0';
+	unit_expand(out, len, text, base);
 }
 
 static char *
 slurp(const char *rel)
 {
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path_of(rel), O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	for (;;) {
-		if (cap - len < 4096 && (buf = realloc(buf, cap += 65536)) == NULL)
-			fatal("realloc");
-		if ((n = read(fd, buf + len, cap - len - 1)) <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return buf;
+	return unit_slurp(path_of(rel));
 }
 
-static int
-count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = hay; hay && (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
+#define count unit_count
 
 /* occurrences of needle in the file rel (0 if absent) */
 static int

@@ -96,19 +96,12 @@ write_file(const char *path, const char *text, mode_t mode)
 static void
 hook(const char *rel, mode_t mode, const char *body)
 {
-	char p[PATH_MAX], text[8192], *o = text;
-	const char *s;
+	char p[PATH_MAX], text[8192];
+	size_t n;
 
 	path_of(p, sizeof(p), rel);
-	o += snprintf(o, sizeof(text), "#!/bin/sh\n");
-	for (s = body; *s && o < text + sizeof(text) - PATH_MAX; ) {
-		if (strncmp(s, "BASE", 4) == 0) {
-			o += snprintf(o, PATH_MAX, "%s", base);
-			s += 4;
-		} else
-			*o++ = *s++;
-	}
-	*o = '\0';
+	n = (size_t)snprintf(text, sizeof(text), "#!/bin/sh\n");
+	unit_expand(text + n, sizeof(text) - n, body, base);
 	write_file(p, text, mode);
 }
 
@@ -116,24 +109,10 @@ hook(const char *rel, mode_t mode, const char *body)
 static char *
 slurp(const char *rel)
 {
-	char p[PATH_MAX], *buf = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t n;
-	int fd;
+	char p[PATH_MAX];
 
 	path_of(p, sizeof(p), rel);
-	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	for (;;) {
-		if (cap - len < 4096 && (buf = realloc(buf, cap += 65536)) == NULL)
-			fatal("realloc");
-		if ((n = read(fd, buf + len, cap - len - 1)) <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return buf;
+	return unit_slurp(p);
 }
 
 static bool
@@ -155,15 +134,7 @@ read_pid(const char *rel)
 	return pid;
 }
 
-static int
-count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = hay; hay && (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
+#define count unit_count
 
 /* ---- stderr capture, to see what the runner logs ---- */
 

@@ -135,8 +135,10 @@ init_peer(struct fsm *f, const char *why, uint64_t now)
 
 		return acts | standby_peer(f, why, now);	/* preempt? */
 	}
-	if (p->state == FSM_INIT || p->state == FSM_STANDBY ||
-	    p->state == FSM_MAINTENANCE)
+	/* a peer in maintenance without the VIPs will not take them */
+	if (p->state == FSM_MAINTENANCE)
+		return go(f, FSM_ACTIVE, "election", now);
+	if (p->state == FSM_INIT || p->state == FSM_STANDBY)
 		return go(f, fsm_wins(f, p) ? FSM_ACTIVE : FSM_STANDBY,
 		    "election", now);
 	return 0;
@@ -169,12 +171,15 @@ standby_peer(struct fsm *f, const char *why, uint64_t now)
 		f->no_preempt = false;
 		f->preempt_at = 0;
 		/* nobody holds the VIPs: the election winner takes them */
-		if ((p->state == FSM_STANDBY || p->state == FSM_INIT) &&
-		    fsm_wins(f, p))
+		if (p->state == FSM_MAINTENANCE ||
+		    ((p->state == FSM_STANDBY || p->state == FSM_INIT) &&
+		    fsm_wins(f, p)))
 			return go(f, FSM_ACTIVE, "election", now);
 		return 0;
 	}
-	if (!f->cfg.preempt || f->no_preempt || !fsm_wins(f, p)) {
+	/* maintenance freezes the roles: no preempting a peer in it either */
+	if (!f->cfg.preempt || f->no_preempt || !fsm_wins(f, p) ||
+	    p->state == FSM_MAINTENANCE) {
 		f->preempt_at = 0;
 		return 0;
 	}

@@ -100,7 +100,8 @@ go_realtime(void)
 {
 	struct sched_param sp = { .sched_priority = 50 };
 
-	if (sched_setscheduler(0, SCHED_FIFO, &sp) == -1)
+	/* hooks and checks are ordinary processes: they must not starve us */
+	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == -1)
 		log_warn("realtime: SCHED_FIFO");
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) == -1)
 		log_warn("realtime: mlockall");

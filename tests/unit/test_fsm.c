@@ -372,6 +372,43 @@ test_maintenance(void)
 	CHECK_EQ(f.state, FSM_ACTIVE);
 }
 
+/* The peer is in maintenance: we neither preempt it nor wait for it. */
+static void
+test_peer_in_maintenance(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("alpha", 150, true, 0);
+	struct fsm_peer p = peer("beta", FSM_MAINTENANCE, 100);
+
+	/* it holds the VIPs: we come up standby and stay so (preempt = true) */
+	p.holds = true;
+	fsm_init(&f, &c, 0);
+	fsm_event(&f, EV_PEER, &p, NULL, 10);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	for (uint64_t t = 20; t < 3000; t += 100)
+		fsm_event(&f, EV_PEER, &p, NULL, t);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 3000), 0);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	/* maintenance off, it is active again: now we preempt */
+	hear(&f, "beta", FSM_ACTIVE, 100, 3100);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "preempt");
+
+	/* it holds nothing: we take the VIPs, also as the election's loser */
+	c = cfg("gamma", 50, false, 0);
+	p.holds = false;
+	fsm_init(&f, &c, 0);
+	CHECK(fsm_event(&f, EV_PEER, &p, NULL, 10) & ACT_ADD_VIPS);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "election");
+	fsm_init(&f, &c, 0);
+	hear(&f, "beta", FSM_ACTIVE, 100, 10);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK(fsm_event(&f, EV_PEER, &p, NULL, 20) & ACT_ADD_VIPS);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+}
+
 static void
 test_stalled(void)
 {
@@ -511,6 +548,7 @@ main(void)
 	test_switchover();
 	test_fault();
 	test_maintenance();
+	test_peer_in_maintenance();
 	test_stalled();
 	test_fencing();
 	test_peer_without_vips();

@@ -278,6 +278,14 @@ checks_init(const struct cfg_check *cfgs, int n, checks_cb cb, void *arg)
 		errno = EINVAL;
 		return -1;
 	}
+	/* a reload keeps the verdict of a check it does not change */
+	struct { struct cfg_check cfg; struct check_info info; } old[CFG_MAX_CHECKS];
+	int nold = ck_n;
+
+	for (int i = 0; i < nold; i++) {
+		old[i].cfg = ck_tab[i].cfg;
+		old[i].info = ck_tab[i].info;
+	}
 	checks_finalise();
 	for (int i = 0; i < n; i++) {
 		struct check *c = &ck_tab[i];
@@ -300,6 +308,15 @@ checks_init(const struct cfg_check *cfgs, int n, checks_cb cb, void *arg)
 		c->envp[2] = NULL;
 		c->info.healthy = true;
 		c->info.last_exit = -1;
+		for (int j = 0; j < nold; j++)
+			if (strcmp(old[j].cfg.name, cfgs[i].name) == 0 &&
+			    strcmp(old[j].cfg.command, cfgs[i].command) == 0 &&
+			    !old[j].info.recovering) {
+				c->info = old[j].info;
+				if (!c->info.healthy)
+					log_info("check %s: still failed after the "
+					    "reload", c->cfg.name);
+			}
 		/* the first run from the loop, at once */
 		c->next_slot = now;
 		loop_timer_set(&c->slot, now, slot_cb, c);
@@ -680,6 +697,9 @@ arbiter_init(const struct config *cfg, arbiter_cb cb, void *arg)
 	bool v4 = false, v6 = false;
 	size_t off = 0;
 
+	/* a reload keeps an unreachable verdict until a target answers */
+	bool was_reachable = !arb.info.enabled || arb.info.reachable;
+
 	arbiter_finalise();
 	if (cfg->narbiter <= 0)
 		return 0;
@@ -719,7 +739,8 @@ arbiter_init(const struct config *cfg, arbiter_cb cb, void *arg)
 	arb.fail_after = cfg->arbiter_fail_after ? cfg->arbiter_fail_after : 3;
 	arb.cb = cb;
 	arb.arg = arg;
-	arb.info = (struct arbiter_info){ .enabled = true, .reachable = true };
+	arb.info = (struct arbiter_info){ .enabled = true,
+	    .reachable = was_reachable };
 	arb.sent = arb.replied = false;
 	/* the first round from the loop, at once */
 	arb.next = now_ms();

@@ -59,8 +59,10 @@ struct check_info {
 
 /*
  * Starts one timer per check; checks start healthy. n may be 0. Copies
- * checks. Calling it again (reload) first does checks_finalise(). The
- * callback runs from the loop, never from checks_init().
+ * checks. Calling it again (reload) first does checks_finalise(); a check
+ * with the same name and command as before keeps its verdict and counts
+ * (a failed one clears only by passing rise times). The callback runs from
+ * the loop, never from checks_init().
  */
 int	checks_init(const struct cfg_check *checks, int n, checks_cb, void *arg);
 /*
@@ -84,7 +86,8 @@ struct arbiter_info {
  * Pings every target each interval; unreachable after fail_after silent
  * rounds. Without targets (narbiter == 0) it does nothing and returns 0;
  * arbiter_get() then says enabled = false. Calling it again first does
- * arbiter_finalise(). -1: a socket could not be opened (logged).
+ * arbiter_finalise(), and an unreachable arbiter stays so until a target
+ * answers. -1: a socket could not be opened (logged).
  */
 int	arbiter_init(const struct config *, arbiter_cb, void *arg);
 void	arbiter_finalise(void);

@@ -21,6 +21,15 @@ static int nfaults;
 static struct loop_timer hook_fault_timer;
 static char hook_fault[FSM_REASON_MAX];
 
+static bool
+fault_is_set(const char *reason)
+{
+	for (int i = 0; i < nfaults; i++)
+		if (strcmp(faults[i], reason) == 0)
+			return true;
+	return false;
+}
+
 void
 fault_set(const char *reason, bool on)
 {
@@ -64,7 +73,7 @@ static int ntracked;
 static void
 track_reason(const struct tracked *t, char *buf, size_t len)
 {
-	snprintf(buf, len, "interface-down:%s", t->ifname);
+	snprintf(buf, len, "interface-down:%.*s", IF_NAMESIZE, t->ifname);
 }
 
 static void
@@ -112,24 +121,26 @@ track_add(const char *ifname)
 	ntracked++;
 }
 
-/* (Re)build the tracked set from the config and read each carrier now. */
+/*
+ * (Re)build the tracked set from the config and read each carrier now. An
+ * interface already in fault stays so (no clear and set again on reload);
+ * faults_reconcile() drops those of interfaces no longer tracked.
+ */
 static void
 track_init(void)
 {
 	char reason[FSM_REASON_MAX];
 
-	for (int i = 0; i < ntracked; i++) {
+	for (int i = 0; i < ntracked; i++)
 		loop_timer_cancel(&tracked[i].timer);
-		track_reason(&tracked[i], reason, sizeof(reason));
-		fault_set(reason, false);
-	}
 	ntracked = 0;
 	for (int i = 0; i < d.cfg.nvips; i++)
 		track_add(d.cfg.vips[i].ifname);
 	for (int i = 0; i < d.cfg.ntrack; i++)
 		track_add(d.cfg.track_interfaces[i]);
 	for (int i = 0; i < ntracked; i++) {
-		tracked[i].down = false;
+		track_reason(&tracked[i], reason, sizeof(reason));
+		tracked[i].down = fault_is_set(reason);
 		track_update(&tracked[i], vip_link_carrier(tracked[i].ifname) == 1, 0);
 	}
 }
@@ -142,26 +153,34 @@ faults_link_changed(void *arg, const char *ifname, int ifindex, bool carrier)
 			track_update(&tracked[i], carrier, d.cfg.track_debounce_ms);
 }
 
+/* The configured priority less the penalties of the failed checks. */
+static int
+effective_priority(void)
+{
+	struct check_info ci;
+	int eff = d.cfg.priority;
+
+	for (int i = 0; i < d.cfg.nchecks; i++)
+		if (d.cfg.checks[i].on_fail_penalty &&
+		    checks_info(i, &ci) == 0 && !ci.healthy)
+			eff -= d.cfg.checks[i].on_fail_penalty;
+	return eff < 0 ? 0 : eff;
+}
+
 /* A health check's verdict: fault, or a lower effective priority. */
 static void
 on_check(void *arg, int idx, bool healthy)
 {
 	const struct cfg_check *c = &d.cfg.checks[idx];
 	char reason[FSM_REASON_MAX];
-	int eff = d.cfg.priority;
-	struct check_info ci;
+	int eff;
 
 	if (c->on_fail_penalty == 0) {
 		snprintf(reason, sizeof(reason), "check-failed:%s", c->name);
 		fault_set(reason, !healthy);
 		return;
 	}
-	for (int i = 0; i < d.cfg.nchecks; i++)
-		if (d.cfg.checks[i].on_fail_penalty &&
-		    checks_info(i, &ci) == 0 && !ci.healthy)
-			eff -= d.cfg.checks[i].on_fail_penalty;
-	if (eff < 0)
-		eff = 0;
+	eff = effective_priority();
 	if (eff == d.fsm.eff_priority)
 		return;
 	log_warnx("check %s %s: effective priority %d -> %d", c->name,
@@ -209,27 +228,54 @@ faults_start(void)
 	return arbiter_init(&d.cfg, on_arbiter, NULL);
 }
 
+/* Does what the fault says still hold, under the (new) config? */
+static bool
+fault_holds(const char *f)
+{
+	struct check_info ci;
+	struct arbiter_info ai;
+
+	if (strncmp(f, "check-failed:", 13) == 0) {
+		for (int i = 0; i < d.cfg.nchecks; i++)
+			if (strcmp(d.cfg.checks[i].name, f + 13) == 0)
+				return d.cfg.checks[i].on_fail_penalty == 0 &&
+				    checks_info(i, &ci) == 0 && !ci.healthy;
+		return false;
+	}
+	if (strcmp(f, "arbiter-unreachable") == 0) {
+		arbiter_get(&ai);
+		return ai.enabled && !ai.reachable;
+	}
+	if (strncmp(f, "interface-down:", 15) == 0) {
+		for (int i = 0; i < ntracked; i++)
+			if (strcmp(tracked[i].ifname, f + 15) == 0)
+				return tracked[i].down;
+		return false;
+	}
+	return true;	/* a failed promote hook: its own timer ends it */
+}
+
 /*
- * After a reload: tracked interfaces, checks and arbiter start afresh, and
- * the faults and penalties of the old checks go with them.
+ * After a reload: tracked interfaces, checks and arbiter start again from
+ * the new config. What did not change keeps its verdict, so a reload moves
+ * no VIP: only the faults and penalties the new config no longer supports
+ * go (a removed check, an untracked interface).
  */
 void
 faults_restart(void)
 {
-	arbiter_finalise();
-	checks_finalise();
-	for (int i = nfaults - 1; i >= 0; i--)
-		if (strncmp(faults[i], "check-failed:", 13) == 0 ||
-		    strcmp(faults[i], "arbiter-unreachable") == 0)
-			fault_set(faults[i], false);
-	if (d.fsm.eff_priority != d.cfg.priority) {
-		log_info("effective priority %d -> %d", d.fsm.eff_priority,
-		    d.cfg.priority);
-		d.fsm.eff_priority = d.cfg.priority;
-		role_feed(EV_PRIORITY, NULL, NULL);
-	}
+	int eff;
+
 	if (faults_start() == -1)
 		log_warnx("reload: cannot start the health checks or the arbiter");
+	for (int i = nfaults - 1; i >= 0; i--)
+		if (!fault_holds(faults[i]))
+			fault_set(faults[i], false);
+	if ((eff = effective_priority()) != d.fsm.eff_priority) {
+		log_info("effective priority %d -> %d", d.fsm.eff_priority, eff);
+		d.fsm.eff_priority = eff;
+		role_feed(EV_PRIORITY, NULL, NULL);
+	}
 }
 
 void

@@ -240,12 +240,13 @@ link_open(int i)
 int
 link_open_all(void)
 {
-	for (int i = 0; i < d.cfg.nlinks; i++) {
-		d.links[i].fd = link_open(i);
-		if (d.links[i].fd == -1)
-			return -1;
-	}
-	return 0;
+	int rc = 0;
+
+	/* every link gets a socket or -1: a link that fails leaves the others */
+	for (int i = 0; i < d.cfg.nlinks; i++)
+		if ((d.links[i].fd = link_open(i)) == -1)
+			rc = -1;
+	return rc;
 }
 
 void

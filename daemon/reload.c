@@ -105,7 +105,7 @@ reload_apply(struct config *nc, struct auth *na)
 	}
 	role_fsm_config(nc, &d.fsm.cfg);	/* name and id cannot change */
 	role_reschedule();
-	faults_restart();	/* also resets the effective priority */
+	faults_restart();	/* what did not change keeps its verdict */
 }
 
 int

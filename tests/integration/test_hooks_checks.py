@@ -492,6 +492,23 @@ def test_failing_check_fails_over_and_comes_back(lab):
     assert log_has(a, r"check web: failing \(2/2\)"), a.log_tail()
     assert log_has(a, r"check web: failed$"), a.log_tail()
 
+    # A reload of the same config keeps the verdict: nothing moves.
+    calm = (transitions(a.status()), transitions(b.status()))
+    p = a.ctl("reload")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert log_has(a, r"check web: still failed after the reload"), \
+        a.log_tail()
+    runs = check_of(a.status(), "web")["fail_run"]
+
+    def unmoved():
+        assert only_holder(lab, "beta"), snapshot(lab)
+        st = a.status()
+        assert st["faults"] == ["check-failed:web"], snapshot(lab)
+        assert (transitions(st), transitions(b.status())) == calm, \
+            snapshot(lab)
+        return check_of(st, "web")["fail_run"] >= runs + 5
+    wait_for(unmoved, 5, msg="5 more failed runs after the reload")
+
     open(flag, "w").close()
     settled(lab, a, b)      # healthy again: alpha preempts
     reach_vips(lab)

@@ -337,6 +337,51 @@ test_rise_fall(void)
 	free(log);
 }
 
+/*
+ * checks_init() again (a reload): a check with the same name and command
+ * keeps its failed verdict, without a callback, until it passes rise times;
+ * one whose command changed starts afresh, healthy.
+ */
+static void
+test_reload_keeps_verdict(void)
+{
+	struct cfg_check cfg = mk("svc", "echo run >> BASE/keep.log; "
+	    "[ -e BASE/keep.ok ]", 20, 2000, 2, 2, NULL, 1);
+	struct cfg_check other = mk("svc", "true", 20, 2000, 2, 2, NULL, 1);
+	struct counter_cond cc;
+	struct check_info ci;
+	int want = 1;
+
+	events_reset(NULL, NULL, NULL);
+	CHECK_EQ(checks_init(&cfg, 1, checks_event, NULL), 0);
+	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK(!evs[0].healthy);
+
+	CHECK_EQ(checks_init(&cfg, 1, checks_event, NULL), 0);
+	CHECK_EQ(checks_info(0, &ci), 0);
+	CHECK(!ci.healthy);
+	cc = (struct counter_cond){ "keep.log", "run\n",
+	    count_in("keep.log", "run\n") + 4 };
+	CHECK(run_until(count_reached, &cc, 5000));
+	CHECK_EQ(nevents, 1);		/* still failed: nothing to report */
+	touch("keep.ok");
+	want = 2;
+	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK(evs[1].healthy);
+	CHECK_EQ(evs[1].info.ok_run, 2);	/* rise = 2 */
+
+	unlink(path_of("keep.ok"));
+	want = 3;
+	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK(!evs[2].healthy);
+	CHECK_EQ(checks_init(&other, 1, checks_event, NULL), 0);
+	CHECK_EQ(checks_info(0, &ci), 0);
+	CHECK(ci.healthy);
+	run_until(never, NULL, 200);
+	CHECK_EQ(nevents, 3);
+	checks_finalise();
+}
+
 /* a run that outlives timeout_ms is killed and counts as a failure */
 static void
 test_timeout(void)
@@ -928,6 +973,7 @@ main(void)
 		fatal("mkdtemp");
 
 	test_rise_fall();
+	test_reload_keeps_verdict();
 	test_timeout();
 	test_no_overlap();
 	test_recover_helps();

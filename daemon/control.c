@@ -412,10 +412,31 @@ client_close(struct client *c)
 	c->fd = -1;
 }
 
+/* The one reply, then close: replies fit the socket buffer (raised below),
+ * so never wait for a reader. */
+static void
+client_reply(struct client *c, const struct out *o)
+{
+	if (send(c->fd, o->buf, o->len, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+	    (ssize_t)o->len)
+		log_debug("control: short reply");
+	client_close(c);
+}
+
 static void
 client_timeout(void *arg)
 {
-	client_close(arg);
+	struct client *c = arg;
+	static struct out o;
+
+	if (c->len == 0) {
+		client_close(c);	/* said nothing: nothing to answer */
+		return;
+	}
+	o.len = 0;
+	out_printf(&o, CTL_PROTO " error: request incomplete after %d ms\n",
+	    CTL_TIMEOUT_MS);
+	client_reply(c, &o);
 }
 
 static void
@@ -427,28 +448,27 @@ client_readable(int fd, uint32_t events, void *arg)
 	char *nl;
 
 	n = read(fd, c->req + c->len, sizeof(c->req) - 1 - c->len);
-	if (n <= 0) {
-		if (n == -1 && errno == EAGAIN)
-			return;
+	if (n == -1 && errno == EAGAIN)
+		return;
+	if (n == -1 || (n == 0 && c->len == 0)) {
 		client_close(c);
 		return;
 	}
 	c->len += (size_t)n;
 	c->req[c->len] = '\0';
-	if ((nl = strchr(c->req, '\n')) == NULL) {
-		if (c->len < sizeof(c->req) - 1)
+	o.len = 0;
+	if ((nl = memchr(c->req, '\n', c->len)) == NULL) {
+		if (n > 0 && c->len < sizeof(c->req) - 1)
 			return;
-		o.len = 0;
-		out_printf(&o, CTL_PROTO " error: request too long\n");
+		out_printf(&o, CTL_PROTO " error: %s\n", n == 0 ?
+		    "request ends without a newline" : "request too long");
+	} else if (memchr(c->req, '\0', (size_t)(nl - c->req)) != NULL) {
+		out_printf(&o, CTL_PROTO " error: request contains a NUL byte\n");
 	} else {
 		*nl = '\0';
-		o.len = 0;
 		handle(c->req, &o);
 	}
-	/* replies fit the socket buffer (raised below); never wait for a reader */
-	if (send(fd, o.buf, o.len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)o.len)
-		log_debug("control: short reply");
-	client_close(c);
+	client_reply(c, &o);
 }
 
 /* root, our own uid, or a member of control_group */

@@ -491,10 +491,11 @@ def test_non_root_request_is_refused(lab):
     assert a.status()["maintenance"] is False
 
 
-def raw_request(path, data, timeout=5.0):
-    """Send data on a new control connection; what comes back until the
-    daemon closes it (b"" if it just closes). AssertionError if it keeps
-    the connection open longer than timeout."""
+def raw_request(path, data, timeout=5.0, eof=False):
+    """Send data on a new control connection (then shut down our side if
+    eof); what comes back until the daemon closes it (b"" if it just
+    closes). AssertionError if it keeps the connection open longer than
+    timeout."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:
@@ -502,6 +503,8 @@ def raw_request(path, data, timeout=5.0):
         if data:
             try:
                 s.sendall(data)
+                if eof:
+                    s.shutdown(socket.SHUT_WR)
             except (BrokenPipeError, ConnectionResetError):
                 pass    # closed on us mid-way: read what it said
         got = b""
@@ -556,12 +559,16 @@ def test_garbage_on_control_socket(lab):
     error_reply(raw_request(path, b"failoverd/1 status " + b"x" * 5000
                             + b"\n"), "request too long")
     error_reply(raw_request(path, b"x" * 100000), "request too long")
-    assert raw_request(path, b"failoverd/1 sta") == b""   # half, then EOF
+    error_reply(raw_request(path, b"failoverd/1 sta", eof=True),
+                "request ends without a newline")
+    error_reply(raw_request(path, b"failoverd/1 sta"),    # half, then waits
+                "request incomplete after 2000 ms")
+    error_reply(raw_request(path, b"failoverd/1 status\0\n"),
+                "request contains a NUL byte")
     for _ in range(10):
         junk = secrets.token_bytes(secrets.choice((10, 200, 300, 4000)))
         got = raw_request(path, junk + b"\n")
-        # an error, or dropped (a NUL hides the newline until the timeout)
-        assert got == b"" or got.startswith(PROTO + b" error: "), (junk, got)
+        assert got.startswith(PROTO + b" error: "), (junk, got)
 
     assert a.running, a.log_tail()
     st = a.status()

@@ -456,6 +456,8 @@ fsm_can_switchover(const struct fsm *f, uint64_t now, const char **why)
 		w = "the peer is not heard";
 	else if (f->peer.state != FSM_STANDBY)
 		w = "the peer is not standby";
+	else if (f->peer.degraded)
+		w = "the peer's health checks are failing";
 	else if (f->handover)
 		w = "a switchover is already under way";
 	if (why)

@@ -49,6 +49,7 @@ struct fsm_peer {
 	int		priority;	/* effective priority */
 	bool		handover;	/* peer (active) asks us to take over */
 	bool		holds;		/* peer's VIPs are up (active, or maintenance) */
+	bool		degraded;	/* failing checks lower its priority */
 };
 
 struct fsm_config {

@@ -297,6 +297,8 @@ link_send(int i)
 		m.flags |= PROTO_F_HANDOVER;
 	if (d.vips_up && fsm_holds_vips(&d.fsm))
 		m.flags |= PROTO_F_HOLDS;
+	if (d.fsm.eff_priority < d.cfg.priority)
+		m.flags |= PROTO_F_DEGRADED;
 	/* until the peer echoes one of these (see daemon_peer_message) */
 	if (d.yielded_at)
 		m.flags |= PROTO_F_YIELDED;

@@ -30,6 +30,7 @@
 #define PROTO_F_HANDOVER	0x04	/* sender (active) asks the receiver to take over */
 #define PROTO_F_HOLDS		0x08	/* sender holds the VIPs */
 #define PROTO_F_YIELDED		0x10	/* sender released the VIPs: both were active */
+#define PROTO_F_DEGRADED	0x20	/* failing checks lower the sender's priority */
 
 struct msg {
 	uint8_t		version;

@@ -430,6 +430,7 @@ daemon_peer_message(int i, const struct msg *m)
 	p.priority = m->priority;
 	p.handover = (m->flags & PROTO_F_HANDOVER) != 0;
 	p.holds = (m->flags & PROTO_F_HOLDS) != 0;
+	p.degraded = (m->flags & PROTO_F_DEGRADED) != 0;
 	dual_active_watch(&p, m->flags);
 	role_feed(EV_PEER, &p, NULL);
 }

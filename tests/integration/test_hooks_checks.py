@@ -597,6 +597,13 @@ def test_check_lowering_priority_hands_over_to_preempting_peer(lab):
         assert r["lost"] == 0, (v, r)
     reach_vips(lab)
 
+    # A switchover to alpha, whose check fails, is refused.
+    p = b.ctl("switchover")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "switchover refused: the peer's health checks are failing" in \
+        p.stderr, p.stderr
+    assert only_holder(lab, "beta") and in_state(b, "active"), snapshot(lab)
+
     # Healthy again: priority 150, alpha preempts back.
     open(flag, "w").close()
     settled(lab, a, b)

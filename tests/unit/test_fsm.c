@@ -298,6 +298,18 @@ test_switchover(void)
 	CHECK(fsm_can_switchover(&f, 20, &why));
 	CHECK(!fsm_can_switchover(&f, 2000, &why));
 	CHECK_STR(why, "the peer is not heard");
+	{	/* a standby whose checks fail is no place for the VIPs */
+		struct fsm_peer p = peer("beta", FSM_STANDBY, 50);
+
+		p.degraded = true;
+		fsm_event(&f, EV_PEER, &p, NULL, 15);
+		CHECK(!fsm_can_switchover(&f, 20, &why));
+		CHECK_STR(why, "the peer's health checks are failing");
+		CHECK_EQ(fsm_event(&f, EV_SWITCHOVER, NULL, NULL, 20), 0);
+		CHECK(!f.handover);
+		hear(&f, "beta", FSM_STANDBY, 100, 15);
+		CHECK(fsm_can_switchover(&f, 20, &why));
+	}
 	a = fsm_event(&f, EV_SWITCHOVER, NULL, NULL, 20);
 	CHECK(f.handover);
 	CHECK(a & ACT_SEND_NOW);

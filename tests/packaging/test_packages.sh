@@ -10,6 +10,8 @@
 #     pair) with its own config, runtime and state directories bind-mounted
 #     over the packaged paths, and checks the VIP, failoverctl status and a
 #     graceful handover;
+#   - runs the core integration tests (tests/integration/test_core.py) with
+#     the installed failoverd and failoverctl in place of build/;
 #   - upgrades to a newer build (the operator's config stays) and purges;
 #   - adds systemd to that root and boots it with systemd-nspawn: the unit
 #     stays inactive without a key, starts (Type=notify) with the shipped
@@ -315,6 +317,24 @@ if [ "$installed" = 1 ]; then
 		for n in alpha beta; do echo "--- $n log (tail)"; tail -15 "$work/$n.log"; done
 	fi
 	ip netns del "$nsa"; ip netns del "$nsb"
+
+	# ------------------------------------------------------------ core suite
+	# The integration tests of the core (tests/integration/test_core.py)
+	# with the packaged binaries in place of this tree's build: the package
+	# is built with Debian's flags, and must behave the same.
+	step "integration tests of the core with the installed binaries"
+	mkdir -p "$work/installed"
+	cp "$root/usr/sbin/failoverd" "$root/usr/sbin/failoverctl" "$work/installed/"
+	if [ -x build/prober ] || make -s build/prober >/dev/null; then
+		cp build/prober "$work/installed/"
+	fi
+	if FOD_BUILD=$work/installed /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+	    tests/integration/test_core.py >"$work/core.log" 2>&1; then
+		ok "test_core.py with the packaged failoverd: $(tail -1 "$work/core.log")"
+	else
+		bad "test_core.py with the packaged failoverd (log tail follows)"
+		tail -40 "$work/core.log"
+	fi
 
 	# ------------------------------------------------------------ upgrade
 	step "upgrade keeps the operator's config"

@@ -130,7 +130,9 @@ if [ -f "$deb" ]; then
 
 	step "lintian"
 	lintian --pedantic "$deb" >"$work/lintian.log" 2>&1
+	lrc=$?
 	sed 's/^/  /' "$work/lintian.log"
+	check "lintian ran and passed (exit status $lrc)" test "$lrc" -eq 0
 	check "lintian: no errors" test "$(grep -c '^E: ' "$work/lintian.log")" -eq 0
 
 	step "unit"
@@ -176,7 +178,8 @@ if [ -n "$rpmf" ]; then
 	check "rpm: Version is VERSION ($version)" \
 	    test "$(rpm -qp --qf '%{VERSION}' "$rpmf" 2>/dev/null)" = "$version"
 	rpm -qp --requires "$rpmf" >"$work/rpm.requires" 2>/dev/null
-	for l in 'libnl-3\.so' 'libnl-route-3\.so' 'libconfig\.so' 'libcrypto\.so'; do
+	for l in 'libnl-3\.so' 'libnl-route-3\.so' 'libconfig\.so' 'libcrypto\.so' \
+	    'libnl3$' 'libconfig$' 'openssl-libs$'; do
 		check "rpm: Requires $l" grep -q "^$l" "$work/rpm.requires"
 	done
 fi

@@ -62,8 +62,10 @@ $(B)/fuzz/%: tests/fuzz/%.c $(PURE_SRCS) $(HDRS) | $(B)/fuzz
 
 fuzz-smoke: $(FUZZ_TARGETS)
 	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); mkdir -p $(B)/fuzz/corpus-$$n; \
-	  echo "fuzz smoke: $$n"; $$t -max_total_time=10 -print_final_stats=1 $(B)/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | grep -E 'stat::number_of_executed_units|stat::peak_rss|Done|ERROR' ; \
-	  test $${PIPESTATUS[0]} -eq 0; done
+	  log=$(B)/fuzz/smoke-$$n.log; echo "fuzz smoke: $$n (whole output: $$log)"; \
+	  if ! $$t -max_total_time=10 -print_final_stats=1 $(B)/fuzz/corpus-$$n tests/fuzz/corpus/$$n >$$log 2>&1; then \
+	    tail -60 $$log; echo "fuzz smoke: $$n FAILED"; exit 1; fi; \
+	  grep -E '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss' $$log || true; done
 
 fuzz: $(FUZZ_TARGETS)
 	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); mkdir -p $(B)/fuzz/corpus-$$n; \

@@ -404,6 +404,8 @@ static struct {
 	struct loop_timer	 timer;
 	arbiter_cb		 cb;
 	void			*arg;
+	void			(*reply_cb)(void *);
+	void			*reply_arg;
 	struct arbiter_info	 info;
 } arb = { .s4 = { .fd = -1 }, .s6 = { .fd = -1 } };
 
@@ -490,19 +492,28 @@ target_of(const struct sockaddr_storage *from)
 static bool
 arb_reply(const struct arb_target *t)
 {
+	bool ran = false;
+
 	arb.info.last_reply_ms = now_ms();
 	log_debug("arbiter: reply from %s (round %u)", t->text, arb.seq);
 	if (!arb.replied && arb.info.misses > 0 && arb.info.reachable)
 		log_info("arbiter: reply from %s again", t->text);
 	arb.replied = true;
 	arb.info.misses = 0;
-	if (arb.info.reachable)
-		return true;
-	arb.info.reachable = true;
-	log_info("arbiter: reply from %s: reachable again", t->text);
-	if (arb.cb)
-		arb.cb(arb.arg, true);
-	return false;
+	if (!arb.info.reachable) {
+		arb.info.reachable = true;
+		log_info("arbiter: reply from %s: reachable again", t->text);
+		if (arb.cb) {
+			arb.cb(arb.arg, true);
+			ran = true;
+		}
+	}
+	/* (arbiter_finalise() in the callback cleared it) */
+	if (arb.reply_cb) {
+		arb.reply_cb(arb.reply_arg);
+		ran = true;
+	}
+	return !ran;
 }
 
 static void
@@ -760,6 +771,7 @@ arbiter_finalise(void)
 	arb_sock_close(&arb.s6);
 	arb.n = 0;
 	arb.cb = NULL;
+	arb.reply_cb = NULL;
 	arb.arg = NULL;
 	arb.info = (struct arbiter_info){ 0 };
 }
@@ -768,4 +780,20 @@ void
 arbiter_get(struct arbiter_info *info)
 {
 	*info = arb.info;
+}
+
+void
+arbiter_on_reply(void (*cb)(void *), void *arg)
+{
+	arb.reply_cb = cb;
+	arb.reply_arg = arg;
+}
+
+void
+arbiter_probe(void)
+{
+	if (arb.n == 0 || !arb.sent)
+		return;		/* no round yet: the first one goes out at once */
+	for (int i = 0; i < arb.n; i++)
+		arb_send(&arb.t[i]);
 }

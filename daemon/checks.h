@@ -92,5 +92,10 @@ struct arbiter_info {
 int	arbiter_init(const struct config *, arbiter_cb, void *arg);
 void	arbiter_finalise(void);
 void	arbiter_get(struct arbiter_info *);
+/* Called on every matching reply, after the verdict callback if any;
+ * arbiter_init() and arbiter_finalise() clear it. */
+void	arbiter_on_reply(void (*)(void *), void *arg);
+/* Ping every target again now, within the current round. */
+void	arbiter_probe(void);
 
 #endif

@@ -219,13 +219,22 @@ faults_get(const char *out[], int max)
 	return n;
 }
 
+/* Any reply: the FSM may be waiting for one before it claims the VIPs. */
+static void
+on_arbiter_reply(void *arg)
+{
+	role_feed(EV_ARBITER, NULL, NULL);
+}
+
 int
 faults_start(void)
 {
 	track_init();
-	if (checks_init(d.cfg.checks, d.cfg.nchecks, on_check, NULL) == -1)
+	if (checks_init(d.cfg.checks, d.cfg.nchecks, on_check, NULL) == -1 ||
+	    arbiter_init(&d.cfg, on_arbiter, NULL) == -1)
 		return -1;
-	return arbiter_init(&d.cfg, on_arbiter, NULL);
+	arbiter_on_reply(on_arbiter_reply, NULL);
+	return 0;
 }
 
 /* Does what the fault says still hold, under the (new) config? */

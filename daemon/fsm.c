@@ -116,7 +116,27 @@ go(struct fsm *f, enum fsm_state to, const char *reason, uint64_t now)
 	f->since = now;
 	f->preempt_at = 0;
 	f->handover = false;
+	f->arbiter_wait = false;
 	return ACT_NOTIFY | ACT_SEND_NOW;
+}
+
+/*
+ * With an arbiter, a node claims the VIPs from a silent peer (or at start)
+ * only if a target answered since: one cut off from everything must not.
+ * The first time it asks, the targets are pinged at once (ACT_ARBITER), so
+ * a connected node waits about one round trip, not an arbiter interval.
+ */
+static bool
+arbiter_confirms(struct fsm *f, uint64_t since, unsigned *acts)
+{
+	*acts = 0;
+	if (!f->cfg.arbiter || f->arbiter_reply >= since)
+		return true;
+	if (!f->arbiter_wait) {
+		f->arbiter_wait = true;
+		*acts = ACT_ARBITER;
+	}
+	return false;
 }
 
 /* init: elect as soon as we hear the peer; claim after init_dead_ms of silence */
@@ -147,9 +167,13 @@ init_peer(struct fsm *f, const char *why, uint64_t now)
 static unsigned
 init_tick(struct fsm *f, const char *why, uint64_t now)
 {
-	if (now - f->started >= f->cfg.init_dead_ms)
-		return go(f, FSM_ACTIVE, "startup", now);
-	return 0;
+	unsigned acts;
+
+	if (now - f->started < f->cfg.init_dead_ms)
+		return 0;
+	if (!arbiter_confirms(f, f->started, &acts))
+		return acts;
+	return go(f, FSM_ACTIVE, "startup", now);
 }
 
 static unsigned
@@ -194,17 +218,17 @@ standby_peer(struct fsm *f, const char *why, uint64_t now)
 static unsigned
 take_over_dead_peer(struct fsm *f, uint64_t now)
 {
-	switch (f->cfg.fence) {
-	case FSM_FENCE_REQUIRED:
-		if (f->fencing || f->fence_failed)
-			return 0;
-		f->fencing = true;
-		return ACT_FENCE;
-	case FSM_FENCE_OPTIONAL:
-		return go(f, FSM_ACTIVE, "peer-dead", now) | ACT_FENCE;
-	default:
+	unsigned acts;
+
+	if (!arbiter_confirms(f, f->peer_heard, &acts))
+		return acts;
+	/* fence hooks run first; EV_FENCED says how they went */
+	if (f->cfg.fence == FSM_FENCE_OFF)
 		return go(f, FSM_ACTIVE, "peer-dead", now);
-	}
+	if (f->fencing || f->fence_failed)
+		return 0;
+	f->fencing = true;
+	return ACT_FENCE;
 }
 
 static unsigned
@@ -215,7 +239,7 @@ fenced(struct fsm *f, const char *why, uint64_t now)
 	f->fencing = false;
 	if (peer_alive(f, now))
 		return 0;	/* it came back meanwhile: no takeover */
-	if (why) {
+	if (why && f->cfg.fence == FSM_FENCE_REQUIRED) {
 		f->fence_failed = true;
 		snprintf(f->reason, sizeof(f->reason), "fence-failed");
 		return 0;
@@ -413,6 +437,8 @@ static const struct {
 	{ S(STANDBY),		EV_FENCED,	fenced },
 	{ ANY,			EV_STALLED,	stalled },
 	{ ANY,			EV_RESUMED,	resumed },
+	{ S(INIT),		EV_ARBITER,	init_tick },
+	{ S(STANDBY),		EV_ARBITER,	standby_tick },
 };
 
 unsigned
@@ -430,6 +456,13 @@ fsm_event(struct fsm *f, enum fsm_event ev, const struct fsm_peer *peer,
 		f->peer = *peer;
 		f->peer_known = true;
 		f->peer_heard = now;
+		f->arbiter_wait = false;	/* no claim pending: it lives */
+	}
+	if (ev == EV_ARBITER) {
+		f->arbiter_reply = now;
+		if (!f->arbiter_wait)
+			return 0;
+		f->arbiter_wait = false;
 	}
 	for (size_t i = 0; i < sizeof(fsm_table) / sizeof(fsm_table[0]); i++) {
 		if ((fsm_table[i].states & (1u << f->state)) &&
@@ -482,10 +515,12 @@ fsm_next_deadline(const struct fsm *f)
 
 	switch (f->state) {
 	case FSM_INIT:
-		d = f->started + f->cfg.init_dead_ms;
+		if (!f->arbiter_wait)
+			d = f->started + f->cfg.init_dead_ms;
 		break;
 	case FSM_STANDBY:
-		if (f->peer_known && !f->fencing && !f->fence_failed)
+		if (f->peer_known && !f->fencing && !f->fence_failed &&
+		    !f->arbiter_wait)
 			d = f->peer_heard + f->cfg.dead_ms;
 		d = earliest(d, f->preempt_at);
 		break;

@@ -26,6 +26,7 @@ enum fsm_event {
 	EV_FENCED,		/* fence hooks finished: reason NULL = ok, else why not */
 	EV_STALLED,		/* we were frozen or starved longer than dead_ms */
 	EV_RESUMED,		/* the loop runs on time again */
+	EV_ARBITER,		/* an arbiter target answered */
 	EV_NEVENTS
 };
 
@@ -39,6 +40,7 @@ enum fsm_event {
 #define ACT_NOTIFY	0x0040	/* state changed: run notify.d, log */
 #define ACT_EXIT	0x0080	/* leave the event loop */
 #define ACT_FENCE	0x0100	/* run fence.d against the dead peer */
+#define ACT_ARBITER	0x0200	/* ping the arbiter targets now (EV_ARBITER answers) */
 
 #define FSM_NAME_MAX	31
 #define FSM_REASON_MAX	64
@@ -61,6 +63,7 @@ struct fsm_config {
 	unsigned	preempt_delay_ms;
 	unsigned	stop_timeout_ms;	/* how long a graceful stop waits for the peer */
 	int		fence;			/* FSM_FENCE_* */
+	bool		arbiter;		/* claim only after an arbiter reply */
 };
 
 enum { FSM_FENCE_OFF, FSM_FENCE_OPTIONAL, FSM_FENCE_REQUIRED };
@@ -98,6 +101,8 @@ struct fsm {
 	bool		stalled;	/* yield to an active peer: it took over meanwhile */
 	bool		fencing;	/* required fencing under way */
 	bool		fence_failed;	/* required fencing failed: we stay standby */
+	uint64_t	arbiter_reply;	/* last EV_ARBITER time; 0 = never */
+	bool		arbiter_wait;	/* would claim the VIPs: waiting for a reply */
 
 	struct fsm_transition history[FSM_HISTORY];
 	unsigned	nhistory;	/* total ever; index = n % FSM_HISTORY */

@@ -376,6 +376,30 @@ hooks_run(const char *kind, const struct hook_env *env, hooks_done_cb cb,
 }
 
 int
+hooks_count(const char *kind)
+{
+	char path[PATH_MAX], file[PATH_MAX + 256];
+	struct dirent **names;
+	struct stat st;
+	int n, count = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s.d", hooks_dir, kind) >=
+	    (int)sizeof(path))
+		return 0;
+	if ((n = scandir(path, &names, hook_name_ok, alphasort)) == -1)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		snprintf(file, sizeof(file), "%s/%s", path, names[i]->d_name);
+		if (stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 0111))
+			count++;
+		free(names[i]);
+	}
+	free(names);
+	return count;
+}
+
+int
 hooks_pending(void)
 {
 	return njobs;

@@ -33,6 +33,8 @@ int	hooks_init(const char *dir, unsigned timeout_ms);
 void	hooks_finalise(void);
 /* Queue a job. kind: "promote", "demote", "notify", "fence". -1: bad kind, queue full. */
 int	hooks_run(const char *kind, const struct hook_env *, hooks_done_cb, void *arg);
+/* Executable files in HOOKS_DIR/<kind>.d now (0 if there is no such directory). */
+int	hooks_count(const char *kind);
 /* Number of jobs queued or running. */
 int	hooks_pending(void);
 

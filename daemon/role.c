@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "announce.h"
+#include "checks.h"
 #include "failoverd.h"
 #include "hooks.h"
 #include "log.h"
@@ -17,7 +18,7 @@
 #define VIP_READY_MAX_MS 20	/* bound on waiting for the kernel's word */
 
 static struct loop_timer hb_timer, fsm_timer, announce_timer, refresh_timer,
-    reannounce_timer, ready_timer;
+    reannounce_timer, ready_timer, fence_timer;
 static bool vip_waiting[CFG_MAX_VIPS];	/* added, not yet usable (IPv6) */
 static bool ready_sent;
 static unsigned notified;	/* transitions of fsm.history already announced */
@@ -72,8 +73,14 @@ fence_done(void *arg, const char *kind, bool ok, const char *failed)
 		    "NOT taking over (cluster.fence = \"required\")" :
 		    "taking over anyway (cluster.fence = \"optional\")");
 	}
-	if (d.cfg.fence == FENCE_REQUIRED)
-		role_feed(EV_FENCED, NULL, ok ? NULL : why);
+	role_feed(EV_FENCED, NULL, ok ? NULL : why);
+}
+
+/* fence = "optional" with nothing in fence.d: nothing to wait for */
+static void
+fence_none(void *arg)
+{
+	role_feed(EV_FENCED, NULL, NULL);
 }
 
 /* Hooks of one transition see that transition, not whatever came later. */
@@ -266,8 +273,16 @@ apply(unsigned acts)
 		    fsm_state_name(d.fsm.state), d.fsm.reason);
 		ready_sent = true;
 	}
-	if (acts & ACT_FENCE)
+	if ((acts & ACT_FENCE) && d.cfg.fence == FENCE_OPTIONAL &&
+	    hooks_count("fence") == 0)
+		loop_timer_set(&fence_timer, now_ms(), fence_none, NULL);
+	else if (acts & ACT_FENCE)
 		run_hooks("fence", fence_done);
+	if (acts & ACT_ARBITER) {
+		log_info("peer %s silent: taking over once an arbiter target "
+		    "answers", d.fsm.peer_known ? d.fsm.peer.name : "(unknown)");
+		arbiter_probe();
+	}
 	if ((acts & ACT_ADD_VIPS) && d.cfg.hooks_order == HOOKS_HOOKS_FIRST) {
 		/* promote hooks gate the VIPs: hook_done() brings them up */
 		d.promote_gate = true;
@@ -569,6 +584,7 @@ role_fsm_config(const struct config *c, struct fsm_config *fc)
 	fc->preempt_delay_ms = c->preempt_delay_ms;
 	fc->stop_timeout_ms = role_stop_timeout_ms(c);
 	fc->fence = fence[c->fence];
+	fc->arbiter = c->narbiter > 0;
 }
 
 /* Start heartbeats and the state machine's clock. */

@@ -363,12 +363,14 @@ def arbiter_conf(lab, host, **cluster):
 
 
 def test_isolated_node_does_not_take_vip(lab):
-    """beta loses the peer and the arbiter at the same moment. dead_ms is
-    400 here, longer than the arbiter's 3 x 50 ms: a node learns it is cut
-    off before it would declare the peer dead (with dead_ms shorter than
-    fail_after x interval it could not know in time)."""
-    a, b = start_pair(lab, arbiter_conf(lab, "alpha", dead_ms=400),
-                      arbiter_conf(lab, "beta", dead_ms=400))
+    """beta loses the peer and the arbiter at the same moment. The arbiter
+    has its default timing (3 rounds of 500 ms), far longer than dead_ms:
+    beta, finding the peer dead, asks the targets at once and claims
+    nothing without an answer; 1.5 s later it knows it is cut off."""
+    arb = {"ping": [CLIENT4], "interval_ms": 500, "fail_after": 3}
+    ca, cb = conf(lab, "alpha"), conf(lab, "beta")
+    ca["arbiter"], cb["arbiter"] = dict(arb), dict(arb)
+    a, b = start_pair(lab, ca, cb)
     reach_vips(lab)
     mon = AddrMonitor(lab, "beta")
     mon.ready()
@@ -381,9 +383,11 @@ def test_isolated_node_does_not_take_vip(lab):
   udp dport %d drop; udp sport %d drop; }
 }
 """ % (lab.port, lab.port, CLIENT4, lab.port, lab.port))
-    wait_for(lambda: state_is(b, "fault"), 3,
+    wait_for(lambda: state_is(b, "fault"), 5,
              msg="beta to see it is isolated", describe=lambda: snapshot(lab))
     assert b.status()["reason"] == "arbiter-unreachable", snapshot(lab)
+    assert log_has(b, r"peer alpha silent: taking over once an arbiter "
+                   r"target answers"), b.log_tail()
 
     def beta_out_long_enough():
         assert not state_is(b, "active"), snapshot(lab)
@@ -403,6 +407,15 @@ def test_isolated_node_does_not_take_vip(lab):
     nft(lab, "beta", "delete table inet sb_isolate\n")
     settled(lab, a, b, timeout=5)
     assert log_has(b, r"fault cleared: arbiter-unreachable"), b.log_tail()
+
+    # alpha dies: beta, reaching the arbiter, takes over.
+    a.kill()
+    lab.cut("alpha")
+    wait_for(lambda: holds(lab, "beta") and state_is(b, "active"), 5,
+             msg="beta to take over once the arbiter answers",
+             describe=lambda: snapshot(lab))
+    assert b.status()["reason"] == "peer-dead", snapshot(lab)
+    reach_vips(lab)
 
 
 def test_active_node_losing_arbiter_releases(lab):
@@ -432,9 +445,9 @@ def test_active_node_losing_arbiter_releases(lab):
 
 # --- 6: fencing ----------------------------------------------------------
 
-def fence_pair(lab, status):
+def fence_pair(lab, status, fence="required"):
     rec = record_hook(lab, "beta", "fence", "10-fence", status)
-    a, b = pair(lab, fence="required")
+    a, b = pair(lab, fence=fence)
     return a, b, rec
 
 
@@ -486,6 +499,26 @@ def test_required_fencing_runs_before_takeover(lab):
     # Run before the takeover: beta did not hold the VIPs yet.
     assert vip_absent_in(env["HOOK_ADDRS"]), env
     assert log_has(b, r"fencing of alpha done"), b.log_tail()
+    reach_vips(lab)
+
+
+def test_optional_fencing_runs_first_and_a_failure_does_not_block(lab):
+    """fence = "optional" (the default): the fence hook runs before the
+    takeover too; that it fails is said, and the takeover follows."""
+    a, b, rec = fence_pair(lab, 1, fence="optional")
+    a.kill()
+    lab.cut("alpha")
+    wait_for(lambda: holds(lab, "beta") and state_is(b, "active"), 5,
+             msg="beta to take over after its fence hook",
+             describe=lambda: snapshot(lab))
+    assert b.status()["reason"] == "peer-dead"
+    got = runs(rec)
+    assert len(got) == 1, got
+    assert got[0].get("FAILOVERD_EVENT") == "fence", got[0]
+    assert vip_absent_in(got[0]["HOOK_ADDRS"]), got[0]
+    assert log_has(b, r"FENCING FAILED: fence hook 10-fence failed; taking "
+                   r"over anyway \(cluster.fence = \"optional\"\)"), \
+        b.log_tail()
     reach_vips(lab)
 
 

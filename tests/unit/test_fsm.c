@@ -498,14 +498,67 @@ test_fencing(void)
 	fsm_event(&f, EV_FENCED, NULL, NULL, 530);
 	CHECK_EQ(f.state, FSM_STANDBY);
 
-	/* optional: fence hooks run, the takeover does not wait */
+	/* optional: fence hooks run first; the takeover follows either way */
 	c.fence = FSM_FENCE_OPTIONAL;
 	fsm_init(&f, &c, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
 	a = fsm_event(&f, EV_TICK, NULL, NULL, 510);
-	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_EQ(f.state, FSM_STANDBY);
 	CHECK(a & ACT_FENCE);
+	CHECK(!(a & ACT_ADD_VIPS));
+	a = fsm_event(&f, EV_FENCED, NULL, "fence hook 10-ipmi failed", 700);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "peer-dead");
 	CHECK(a & ACT_ADD_VIPS);
+}
+
+/* With an arbiter: no claim without a reply since the peer fell silent. */
+static void
+test_arbiter_gate(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("beta", 100, true, 0);
+	unsigned a;
+
+	c.arbiter = true;
+	fsm_init(&f, &c, 0);
+	fsm_event(&f, EV_ARBITER, NULL, NULL, 5);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
+	fsm_event(&f, EV_ARBITER, NULL, NULL, 300);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 400);	/* its last word */
+	CHECK_EQ(fsm_next_deadline(&f), 900);
+	a = fsm_event(&f, EV_TICK, NULL, NULL, 900);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK_EQ(a, ACT_ARBITER);			/* ask at once, once */
+	CHECK_EQ(fsm_next_deadline(&f), UINT64_MAX);
+	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 950), 0);
+	a = fsm_event(&f, EV_ARBITER, NULL, NULL, 902);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "peer-dead");
+	CHECK(a & ACT_ADD_VIPS);
+
+	/* isolated: no reply comes, no claim; the peer returns: no claim due */
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
+	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 510), ACT_ARBITER);
+	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 5000), 0);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 5001);
+	CHECK(!f.arbiter_wait);
+	CHECK_EQ(fsm_event(&f, EV_ARBITER, NULL, NULL, 5002), 0);
+	CHECK_EQ(f.state, FSM_STANDBY);
+
+	/* alone at start: a reply since start, or no startup claim */
+	fsm_init(&f, &c, 1000);
+	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 2000), ACT_ARBITER);
+	CHECK_EQ(f.state, FSM_INIT);
+	CHECK_EQ(fsm_next_deadline(&f), UINT64_MAX);
+	fsm_event(&f, EV_ARBITER, NULL, NULL, 2001);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "startup");
+	fsm_init(&f, &c, 1000);
+	fsm_event(&f, EV_ARBITER, NULL, NULL, 1001);
+	CHECK(fsm_event(&f, EV_TICK, NULL, NULL, 2000) & ACT_ADD_VIPS);
 }
 
 static void
@@ -563,6 +616,7 @@ main(void)
 	test_peer_in_maintenance();
 	test_stalled();
 	test_fencing();
+	test_arbiter_gate();
 	test_peer_without_vips();
 	test_history();
 	return unit_summary("test_fsm");

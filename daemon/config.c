@@ -610,6 +610,8 @@ parse_cluster(struct pctx *p, const config_setting_t *root)
 	get_uint(p, g, "cluster", "id", REQ, 1, 65535, &c->cluster_id);
 	get_path(p, g, "cluster", "key_file", c->key_file,
 	    sizeof(c->key_file));
+	c->key_file_line = config_setting_get_member(g, "key_file") ?
+	    line_of(config_setting_get_member(g, "key_file")) : line_of(g);
 	get_uint(p, g, "cluster", "port", OPT, 1, 65535, &c->port);
 	ival = get_uint(p, g, "cluster", "interval_ms", OPT, 1, MS_MAX,
 	    &c->interval_ms);

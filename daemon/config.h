@@ -59,6 +59,7 @@ struct config {
 	/* cluster */
 	unsigned	cluster_id;		/* 1..65535 */
 	char		key_file[PATH_MAX];	/* resolved against the config dir */
+	unsigned	key_file_line;		/* of cluster.key_file, or of cluster */
 	unsigned	port;			/* default 694 */
 	unsigned	interval_ms;		/* default 100 */
 	unsigned	dead_ms;		/* default 500; >= 2 * interval_ms */

@@ -107,6 +107,20 @@ go_realtime(void)
 		log_warn("realtime: mlockall");
 }
 
+/* The config's key; a bad key file is an error of the config's key_file line. */
+int
+daemon_load_key(const struct config *c, uint8_t *key, size_t *keylen,
+    char *err, size_t errlen)
+{
+	char why[CFG_ERR_MAX];
+
+	if (auth_load_key(c->key_file, key, keylen, why, sizeof(why)) == 0)
+		return 0;
+	why[strcspn(why, "\n")] = '\0';
+	snprintf(err, errlen, "%s:%u: %s\n", c->path, c->key_file_line, why);
+	return -1;
+}
+
 static int
 check_only(void)
 {
@@ -114,8 +128,8 @@ check_only(void)
 	size_t keylen;
 	char err[CFG_ERR_MAX];
 
-	if (auth_load_key(d.cfg.key_file, key, &keylen, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s: %s\n", d.cfg.path, err);
+	if (daemon_load_key(&d.cfg, key, &keylen, err, sizeof(err)) == -1) {
+		fputs(err, stderr);
 		return 1;
 	}
 	printf("%s: configuration OK\n", d.cfg.path);
@@ -174,8 +188,10 @@ main(int argc, char **argv)
 	}
 	if (test)
 		return check_only();
-	if (auth_load_key(d.cfg.key_file, key, &keylen, err, sizeof(err)) == -1)
+	if (daemon_load_key(&d.cfg, key, &keylen, err, sizeof(err)) == -1) {
+		err[strcspn(err, "\n")] = '\0';
 		fatalx("%s", err);
+	}
 	if ((d.auth = auth_new(key, keylen)) == NULL)
 		fatalx("cannot set up HMAC-SHA256");
 	explicit_bzero(key, sizeof(key));

@@ -60,7 +60,7 @@ reload_load(struct config *nc, char *err, size_t errlen)
 		    "runtime_dir need a restart\n", d.conf_path);
 		return NULL;
 	}
-	if (auth_load_key(nc->key_file, key, &keylen, err, errlen) == -1)
+	if (daemon_load_key(nc, key, &keylen, err, errlen) == -1)
 		return NULL;
 	na = auth_new(key, keylen);
 	explicit_bzero(key, sizeof(key));

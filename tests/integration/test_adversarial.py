@@ -534,15 +534,15 @@ def good_config(tmp_path, key=None):
 
 
 def clean_refusal(rc, out, path, what):
-    """Exit 1, no sanitizer report, every line `PATH:LINE: message` (or
-    `PATH: message` about the key file, which has no line)."""
+    """Exit 1, no sanitizer report, every line `PATH:LINE: message` (LINE
+    0 for the file as a whole: cannot open, too large)."""
     assert rc == 1, "%s: exit %d (want 1): %s" % (what, rc, out[-2000:])
     assert not SANITIZER_RE.search(out), "%s: %s" % (what, out[-4000:])
     lines = out.rstrip("\n").split("\n")    # paths may hold a form feed
     assert lines != [""], what
     assert len(lines) <= 66, "%s: %d lines" % (what, len(lines))
     for line in lines:
-        assert re.match(re.escape(path) + r":(\d+:)? \S", line), (what, line)
+        assert re.match(re.escape(path) + r":\d+: \S", line), (what, line)
 
 
 def big_configs(good):
@@ -695,6 +695,8 @@ def test_bad_key_files_refused_with_one_line(tmp_path, daemon_bin):
             assert not SANITIZER_RE.search(out), (name, out)
             lines = out.strip().splitlines()
             assert len(lines) == 1 and key in lines[0], (name, args, out)
+            # an error of the key_file line (line 2 of the config)
+            assert conf + ":2: " in lines[0], (name, args, out)
         if name in ("world-readable", "group-readable",
                     "other-writable only"):
             assert re.search(r"chmod 600|mode 0", out), (name, out)

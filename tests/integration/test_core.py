@@ -410,11 +410,19 @@ def test_config_check_missing_vips(binaries, tmp_path):
     assert re.search(re.escape(path) + r":\d+: .*vips", out), out
 
 
+def key_error_prefix(path, lines):
+    """FILE:LINE: of the key_file setting: a bad key file is its error."""
+    n = next(i for i, l in enumerate(lines, 1) if "key_file" in l)
+    return "%s:%d: " % (path, n)
+
+
 def test_key_file_readable_by_others_is_refused(binaries, tmp_path):
     key = make_key(tmp_path, 0o644)
-    path = write_case(tmp_path, good_lines(tmp_path, key), "good.conf")
+    lines = good_lines(tmp_path, key)
+    path = write_case(tmp_path, lines, "good.conf")
     rc, out = check(path)
     assert rc == 1, out
+    assert out.startswith(key_error_prefix(path, lines)), out
     assert key in out, out
     assert re.search(r"mode|permission|readable|group|world|0644", out,
                      re.I), out
@@ -424,13 +432,16 @@ def test_key_file_readable_by_others_is_refused(binaries, tmp_path):
 
 def test_key_file_missing_or_short_is_refused(binaries, tmp_path):
     key = tmp_path / "cluster.key"
-    path = write_case(tmp_path, good_lines(tmp_path, str(key)), "good.conf")
+    lines = good_lines(tmp_path, str(key))
+    path = write_case(tmp_path, lines, "good.conf")
     rc, out = check(path)
     assert rc == 1 and str(key) in out, out
+    assert out.startswith(key_error_prefix(path, lines)), out
     key.write_text("00112233\n")
     os.chmod(key, 0o600)
     rc, out = check(path)
     assert rc == 1 and str(key) in out, out
+    assert out.startswith(key_error_prefix(path, lines)), out
 
 
 def test_keygen_writes_private_key(binaries, tmp_path):

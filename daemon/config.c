@@ -805,16 +805,17 @@ parse_vips(struct pctx *p, const config_setting_t *root)
 			break;
 		case 1:
 			s = config_setting_get_member(g, "label");
-			if (!bad && v->family != AF_INET) {
-				perr(p, line_of(s), "%s.label: only IPv4"
-				    " addresses have labels", where);
-				bad = 1;
-			} else if (!bad && strncmp(v->label, v->ifname,
+			if (!bad && strncmp(v->label, v->ifname,
 			    strlen(v->ifname)) != 0) {
 				perr(p, line_of(s), "%s.label \"%s\" must"
 				    " start with the interface name \"%s\"",
 				    where, v->label, v->ifname);
 				bad = 1;
+			} else if (!bad && v->family != AF_INET) {
+				/* Linux has none: accepted (design.md has
+				 * one), said by cfg_warnings(), not used */
+				v->v6_label_line = line_of(s);
+				v->label[0] = '\0';
 			}
 			break;
 		}
@@ -1341,4 +1342,22 @@ config_load(const char *path, struct config *out, char *err, size_t errlen)
 	free(buf);
 	close(fd);
 	return rc;
+}
+
+int
+config_warnings(const struct config *c, char *buf, size_t len)
+{
+	size_t off = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < c->nvips; i++) {
+		if (c->vips[i].v6_label_line == 0 || off >= len)
+			continue;
+		off += (size_t)snprintf(buf + off, len - off, "%s:%u: "
+		    "vips[%d].label ignored: Linux has no labels on IPv6 "
+		    "addresses\n", c->path, c->vips[i].v6_label_line, i);
+		n++;
+	}
+	return n;
 }

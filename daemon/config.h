@@ -31,6 +31,7 @@ struct cfg_link {
 struct cfg_vip {
 	char		ifname[IF_NAMESIZE];
 	char		label[IF_NAMESIZE];	/* "" = none (IPv4 only) */
+	unsigned	v6_label_line;		/* an IPv6 label was given here: ignored */
 	int		family;
 	unsigned char	addr[16];		/* 4 bytes used for IPv4 */
 	int		prefixlen;
@@ -115,5 +116,10 @@ int	config_load(const char *path, struct config *out, char *err, size_t errlen);
 /* Same from a buffer; "name" is used as FILE in messages. For tests and fuzzing. */
 int	config_parse(const char *buf, size_t len, const char *name,
 	    struct config *out, char *err, size_t errlen);
+/*
+ * What a loaded config holds that has no effect: "FILE:LINE: message\n"
+ * lines into buf (empty if none), for warnings. Returns the number of lines.
+ */
+int	config_warnings(const struct config *, char *buf, size_t len);
 
 #endif

@@ -95,6 +95,7 @@ void	faults_link_changed(void *arg, const char *ifname, int ifindex, bool carrie
 
 /* reload.c: re-read the config; -1 (running config kept) with the errors in err. */
 int	daemon_reload(char *err, size_t errlen);
+void	daemon_config_warnings(const struct config *);
 int	daemon_load_key(const struct config *, uint8_t *key, size_t *keylen,
 	    char *err, size_t errlen);
 

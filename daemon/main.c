@@ -121,6 +121,18 @@ daemon_load_key(const struct config *c, uint8_t *key, size_t *keylen,
 	return -1;
 }
 
+/* Each line of config_warnings() as a warning. */
+void
+daemon_config_warnings(const struct config *c)
+{
+	char buf[CFG_ERR_MAX], *line, *save;
+
+	config_warnings(c, buf, sizeof(buf));
+	for (line = strtok_r(buf, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save))
+		log_warnx("%s", line);
+}
+
 static int
 check_only(void)
 {
@@ -186,6 +198,7 @@ main(int argc, char **argv)
 			fputc('\n', stderr);
 		return 1;
 	}
+	daemon_config_warnings(&d.cfg);
 	if (test)
 		return check_only();
 	if (daemon_load_key(&d.cfg, key, &keylen, err, sizeof(err)) == -1) {

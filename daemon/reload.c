@@ -121,6 +121,7 @@ daemon_reload(char *err, size_t errlen)
 		    fsm_state_name(d.fsm.state));
 		return -1;
 	}
+	daemon_config_warnings(&nc);
 	reload_apply(&nc, na);
 	sdnotify("READY=1\nSTATUS=%s (%s)", fsm_state_name(d.fsm.state), d.fsm.reason);
 	log_info("configuration reloaded from %s", d.conf_path);

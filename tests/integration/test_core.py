@@ -416,6 +416,55 @@ def key_error_prefix(path, lines):
     return "%s:%d: " % (path, n)
 
 
+# The example of design.md section 3, as written there (but for the key file).
+DESIGN_EXAMPLE = """\
+node:    { name = "alpha"; priority = 150; };         # name unique in the cluster; priority 1..254
+cluster: {
+  id = 1;                          # 1..65535; pairs sharing a network use different ids
+  key_file = "/etc/failoverd/cluster.key";
+  port = 694;                      # UDP (IANA ha-cluster)
+  interval_ms = 100;               # heartbeat period, >= 1
+  dead_ms = 500;                   # peer silent this long on every link => dead; >= 2 * interval_ms
+  init_dead_ms = 1000;             # after start, wait this long to hear the peer before claiming
+  preempt = true;                  # a higher-priority node takes the VIPs back when it returns
+  preempt_delay_ms = 0;
+};
+links = (                          # one or more heartbeat paths; the peer is dead only when all are silent
+  { interface = "eth0"; local = "192.0.2.1"; peer = "192.0.2.2"; }
+);
+vips = (
+  { address = "192.0.2.10/24"; interface = "eth0"; },
+  { address = "2001:db8::10/64"; interface = "eth0"; label = "eth0:vip"; }
+);
+announce: { count = 3; interval_ms = 100; refresh_ms = 0; };   # gratuitous ARP / unsolicited NA
+hooks:   { dir = "/etc/failoverd/hooks"; timeout_ms = 30000; order = "vip-first"; };
+checks = (                         # optional local health checks
+  { name = "web"; command = "/usr/bin/curl -fsS http://127.0.0.1/"; interval_ms = 1000;
+    timeout_ms = 500; rise = 2; fall = 3; on_fail = "fault"; recover = "systemctl restart nginx"; }
+);
+arbiter: { ping = [ "192.0.2.254" ]; interval_ms = 500; fail_after = 3; };   # optional
+runtime_dir = "/run/failoverd";    # control socket
+state_dir = "/var/lib/failoverd";  # small persistent state (e.g. the restart epoch)
+"""
+
+
+def test_design_example_config_is_accepted(binaries, tmp_path):
+    """The contract's own example passes `failoverd -t`; its label on an
+    IPv6 VIP (Linux has none) is accepted with a warning naming the line."""
+    key = make_key(tmp_path)
+    text = DESIGN_EXAMPLE.replace("/etc/failoverd/cluster.key", key)
+    path = str(tmp_path / "design.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    rc, out = check(path)
+    assert rc == 0, out
+    n = next(i for i, l in enumerate(text.splitlines(), 1)
+             if 'label = "eth0:vip"' in l)
+    assert "%s:%d: vips[1].label ignored: Linux has no labels on IPv6 " \
+        "addresses" % (path, n) in out, out
+    assert "configuration OK" in out, out
+
+
 def test_key_file_readable_by_others_is_refused(binaries, tmp_path):
     key = make_key(tmp_path, 0o644)
     lines = good_lines(tmp_path, key)

@@ -465,8 +465,26 @@ test_errors(void)
 	EXPECT_ERR(L_NODE L_CLUSTER L_LINKS "vips = ( { address = \"192.0.2/24\";"
 	    " interface = \"eth0\"; } );\n", 4, "is not an IPv4 or IPv6 address");
 	EXPECT_ERR(L_NODE L_CLUSTER L_LINKS "vips = ( { address = \"2001:db8::10/64\";"
-	    " interface = \"eth0\"; label = \"eth0:v6\"; } );\n", 4,
-	    "vips[0].label: only IPv4 addresses have labels");
+	    " interface = \"eth0\"; label = \"v6\"; } );\n", 4,
+	    "must start with the interface name \"eth0\"");
+	{	/* an IPv6 label (design.md has one): accepted, unused, warned of */
+		static struct config c;
+		char warn[256];
+
+		CHECK_EQ(parse_as(L_NODE L_CLUSTER L_LINKS "vips = ( { address ="
+		    " \"192.0.2.10/24\"; interface = \"eth0\"; },\n { address ="
+		    " \"2001:db8::10/64\"; interface = \"eth0\"; label ="
+		    " \"eth0:vip\"; } );\n", "t.conf", &c), 0);
+		CHECK_STR(c.vips[1].label, "");
+		CHECK_EQ(c.vips[1].v6_label_line, 5);
+		CHECK_EQ(c.vips[0].v6_label_line, 0);
+		CHECK_EQ(config_warnings(&c, warn, sizeof(warn)), 1);
+		CHECK_STR(warn, "t.conf:5: vips[1].label ignored: Linux has no "
+		    "labels on IPv6 addresses\n");
+		c.vips[1].v6_label_line = 0;
+		CHECK_EQ(config_warnings(&c, warn, sizeof(warn)), 0);
+		CHECK_STR(warn, "");
+	}
 	EXPECT_ERR(L_NODE L_CLUSTER L_LINKS "vips = ( { address = \"192.0.2.10/24\";"
 	    " interface = \"eth0\"; label = \"vip\"; } );\n", 4,
 	    "must start with the interface name \"eth0\"");

@@ -476,17 +476,26 @@ def test_required_fencing_that_fails_blocks_takeover(lab):
     assert len(runs(rec)) == 1, runs(rec)   # not retried behind our back
 
 
-def test_required_fencing_runs_before_takeover(lab):
-    a, b, rec = fence_pair(lab, 0)
+def fenced_takeover(lab, status, fence):
+    """alpha dies; beta runs its fence hook (which exits with status) and
+    takes over. Returns beta and the hook's one recorded run."""
+    a, b, rec = fence_pair(lab, status, fence)
     a.kill()
     lab.cut("alpha")
     wait_for(lambda: holds(lab, "beta") and state_is(b, "active"), 5,
-             msg="beta to take over once fenced",
+             msg="beta to take over after its fence hook",
              describe=lambda: snapshot(lab))
     assert b.status()["reason"] == "peer-dead"
     got = runs(rec)
     assert len(got) == 1, got
-    env = got[0]
+    # Run before the takeover: beta did not hold the VIPs yet.
+    assert vip_absent_in(got[0]["HOOK_ADDRS"]), got[0]
+    reach_vips(lab)
+    return b, got[0]
+
+
+def test_required_fencing_runs_before_takeover(lab):
+    b, env = fenced_takeover(lab, 0, "required")
     assert env.get("FAILOVERD_EVENT") == "fence", env
     assert env.get("FAILOVERD_NODE") == "beta", env
     assert env.get("FAILOVERD_PEER") == "alpha", env
@@ -496,30 +505,17 @@ def test_required_fencing_runs_before_takeover(lab):
     for k in ("FAILOVERD_PREV_STATE", "FAILOVERD_REASON"):
         assert k in env, env
     assert "/usr/bin" in env.get("PATH", ""), env
-    # Run before the takeover: beta did not hold the VIPs yet.
-    assert vip_absent_in(env["HOOK_ADDRS"]), env
     assert log_has(b, r"fencing of alpha done"), b.log_tail()
-    reach_vips(lab)
 
 
 def test_optional_fencing_runs_first_and_a_failure_does_not_block(lab):
     """fence = "optional" (the default): the fence hook runs before the
     takeover too; that it fails is said, and the takeover follows."""
-    a, b, rec = fence_pair(lab, 1, fence="optional")
-    a.kill()
-    lab.cut("alpha")
-    wait_for(lambda: holds(lab, "beta") and state_is(b, "active"), 5,
-             msg="beta to take over after its fence hook",
-             describe=lambda: snapshot(lab))
-    assert b.status()["reason"] == "peer-dead"
-    got = runs(rec)
-    assert len(got) == 1, got
-    assert got[0].get("FAILOVERD_EVENT") == "fence", got[0]
-    assert vip_absent_in(got[0]["HOOK_ADDRS"]), got[0]
+    b, env = fenced_takeover(lab, 1, "optional")
+    assert env.get("FAILOVERD_EVENT") == "fence", env
     assert log_has(b, r"FENCING FAILED: fence hook 10-fence failed; taking "
                    r"over anyway \(cluster.fence = \"optional\"\)"), \
         b.log_tail()
-    reach_vips(lab)
 
 
 def test_required_fencing_not_run_for_a_peer_that_resigns(lab):

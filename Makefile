@@ -46,7 +46,7 @@ $(B) $(B)/unit $(B)/fuzz:
 	mkdir -p $@
 
 # Unit tests of the pure modules, under AddressSanitizer and UBSan; no root needed.
-$(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HDRS) tests/unit/unit.h | $(B)/unit
+$(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HDRS) tests/unit/unit.h tests/unit/unit_sandbox.h | $(B)/unit
 	$(CC) $(CFLAGS) -O1 $(SAN) -Idaemon -o $@ $< $(UNIT_SRCS) $(LDLIBS)
 
 unit: $(UNIT_TESTS)

@@ -33,33 +33,14 @@
 #include "loop.h"
 #include "proc.h"
 #include "unit.h"
-
-static char base[64];
+#include "unit_sandbox.h"
 
 /* ---- files ---- */
-
-/* base/rel */
-static const char *
-path_of(const char *rel)
-{
-	static char p[4][PATH_MAX];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(p[k], sizeof(p[k]), "%s/%s", base, rel);
-	return p[k];
-}
 
 static void
 expand(char *out, size_t len, const char *text)
 {
-	unit_expand(out, len, text, base);
-}
-
-static char *
-slurp(const char *rel)
-{
-	return unit_slurp(path_of(rel));
+	unit_expand(out, len, text, unit_base);
 }
 
 #define count unit_count
@@ -68,17 +49,11 @@ slurp(const char *rel)
 static int
 count_in(const char *rel, const char *needle)
 {
-	char *s = slurp(rel);
+	char *s = unit_file(rel);
 	int n = count(s, needle);
 
 	free(s);
 	return n;
-}
-
-static bool
-exists(const char *rel)
-{
-	return access(path_of(rel), F_OK) == 0;
 }
 
 static void
@@ -86,71 +61,12 @@ touch(const char *rel)
 {
 	int fd;
 
-	if ((fd = open(path_of(rel), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1)
+	if ((fd = open(unit_path(rel), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1)
 		fatal("touch %s", rel);
 	close(fd);
 }
 
-/* ---- stderr capture, to see what is logged ---- */
-
-static int saved_stderr = -1;
-
-static void
-capture_start(const char *rel)
-{
-	int fd;
-
-	fflush(stderr);
-	if ((saved_stderr = dup(2)) == -1 || (fd = open(path_of(rel),
-	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
-		fatal("capture %s", rel);
-	dup2(fd, 2);
-	close(fd);
-}
-
-/* Returns what was logged; failed CHECKs in it are shown again. */
-static char *
-capture_stop(const char *rel)
-{
-	char *log, *line, *end;
-
-	fflush(stderr);
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	log = slurp(rel);
-	for (line = log; line && *line; line = end + 1) {
-		if ((end = strchr(line, '\n')) == NULL)
-			break;
-		if (strstr(line, ": CHECK") && strstr(line, ": CHECK") < end)
-			fprintf(stderr, "%.*s\n", (int)(end - line), line);
-	}
-	return log;
-}
-
 /* ---- the loop ---- */
-
-static bool deadline_hit;
-
-static void
-deadline_cb(void *arg)
-{
-	deadline_hit = true;
-}
-
-/* Runs the loop until cond(arg) holds or ms pass; true if it holds. */
-static bool
-run_until(bool (*cond)(void *), void *arg, unsigned ms)
-{
-	struct loop_timer t = { 0 };
-
-	deadline_hit = false;
-	loop_timer_set(&t, now_ms() + ms, deadline_cb, NULL);
-	while (!(cond && cond(arg)) && !deadline_hit)
-		if (loop_run_once() == -1)
-			fatal("loop_run_once");
-	loop_timer_cancel(&t);
-	return cond && cond(arg);
-}
 
 static bool
 never(void *arg)
@@ -227,7 +143,7 @@ mk(const char *name, const char *command, unsigned interval_ms,
 static bool
 all_gone(const char *rel)
 {
-	char *s = slurp(rel), *p;
+	char *s = unit_file(rel), *p;
 	bool gone = true;
 	int n = 0;
 
@@ -279,15 +195,15 @@ test_rise_fall(void)
 	    " exit 3", 20, 2000, 2, 3, NULL, 1);
 	touch("web.ok");
 	events_reset("web.log", "fail\n", NULL);
-	capture_start("rise_fall.log");
+	unit_capture_start("rise_fall.log");
 	CHECK_EQ(checks_init(cfg, 2, checks_event, NULL), 0);
 	cc = (struct counter_cond){ "web.log", "ok\n", 3 };
-	CHECK(run_until(count_reached, &cc, 5000));
+	CHECK(unit_run_until(count_reached, &cc, 5000));
 	CHECK_EQ(nevents, 0);
 
-	unlink(path_of("web.ok"));
+	unlink(unit_path("web.ok"));
 	want = 1;
-	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK(unit_run_until(nevents_at_least, &want, 5000));
 	CHECK_EQ(nevents, 1);
 	CHECK_EQ(evs[0].idx, 1);
 	CHECK(!evs[0].healthy);
@@ -300,14 +216,14 @@ test_rise_fall(void)
 
 	/* still failing: no more verdicts */
 	cc = (struct counter_cond){ "web.log", "fail\n", 6 };
-	CHECK(run_until(count_reached, &cc, 5000));
+	CHECK(unit_run_until(count_reached, &cc, 5000));
 	CHECK_EQ(nevents, 1);
 
 	ev_runs_word = "ok\n";
 	ok_before = count_in("web.log", "ok\n");
 	touch("web.ok");
 	want = 2;
-	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK(unit_run_until(nevents_at_least, &want, 5000));
 	CHECK_EQ(nevents, 2);
 	CHECK_EQ(evs[1].idx, 1);
 	CHECK(evs[1].healthy);
@@ -317,9 +233,9 @@ test_rise_fall(void)
 
 	/* the flappy one ran all along, never failed */
 	cc = (struct counter_cond){ "flappy.log", "x\n", 15 };
-	CHECK(run_until(count_reached, &cc, 5000));
+	CHECK(unit_run_until(count_reached, &cc, 5000));
 	checks_finalise();
-	log = capture_stop("rise_fall.log");
+	log = unit_capture_stop("rise_fall.log");
 	CHECK_EQ(nevents, 2);
 	CHECK(count_in("flappy.log", "x\n") >= 15);
 	CHECK(strstr(log, "check web: failing (1/3): exit status 3: web is  "
@@ -354,7 +270,7 @@ test_reload_keeps_verdict(void)
 
 	events_reset(NULL, NULL, NULL);
 	CHECK_EQ(checks_init(&cfg, 1, checks_event, NULL), 0);
-	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK(unit_run_until(nevents_at_least, &want, 5000));
 	CHECK(!evs[0].healthy);
 
 	CHECK_EQ(checks_init(&cfg, 1, checks_event, NULL), 0);
@@ -362,22 +278,22 @@ test_reload_keeps_verdict(void)
 	CHECK(!ci.healthy);
 	cc = (struct counter_cond){ "keep.log", "run\n",
 	    count_in("keep.log", "run\n") + 4 };
-	CHECK(run_until(count_reached, &cc, 5000));
+	CHECK(unit_run_until(count_reached, &cc, 5000));
 	CHECK_EQ(nevents, 1);		/* still failed: nothing to report */
 	touch("keep.ok");
 	want = 2;
-	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK(unit_run_until(nevents_at_least, &want, 5000));
 	CHECK(evs[1].healthy);
 	CHECK_EQ(evs[1].info.ok_run, 2);	/* rise = 2 */
 
-	unlink(path_of("keep.ok"));
+	unlink(unit_path("keep.ok"));
 	want = 3;
-	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK(unit_run_until(nevents_at_least, &want, 5000));
 	CHECK(!evs[2].healthy);
 	CHECK_EQ(checks_init(&other, 1, checks_event, NULL), 0);
 	CHECK_EQ(checks_info(0, &ci), 0);
 	CHECK(ci.healthy);
-	run_until(never, NULL, 200);
+	unit_run_until(never, NULL, 200);
 	CHECK_EQ(nevents, 3);
 	checks_finalise();
 }
@@ -394,10 +310,10 @@ test_timeout(void)
 	int want = 1;
 
 	events_reset("slow.pids", "\n", NULL);
-	capture_start("timeout.log");
+	unit_capture_start("timeout.log");
 	start = now_ms();
 	CHECK_EQ(checks_init(&cfg, 1, checks_event, NULL), 0);
-	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK(unit_run_until(nevents_at_least, &want, 5000));
 	CHECK(!evs[0].healthy);
 	CHECK(evs[0].ms - start >= 300);
 	CHECK(evs[0].ms - start < 2000);
@@ -406,7 +322,7 @@ test_timeout(void)
 	CHECK_EQ(evs[0].runs, 2);
 	checks_finalise();
 	CHECK(all_gone("slow.pids"));
-	log = capture_stop("timeout.log");
+	log = unit_capture_stop("timeout.log");
 	CHECK_EQ(checks_info(0, &info), -1);
 	CHECK_EQ(count(log, "check slow: failing (1/2): timed out after 150 ms"
 	    "\n"), 1);
@@ -425,12 +341,12 @@ test_no_overlap(void)
 
 	events_reset(NULL, NULL, NULL);
 	CHECK_EQ(checks_init(&cfg, 1, checks_event, NULL), 0);
-	run_until(never, NULL, 1300);
+	unit_run_until(never, NULL, 1300);
 	checks_finalise();
 	runs = count_in("long.log", "run\n");
 	CHECK(runs >= 3);
 	CHECK(runs <= 6);
-	CHECK(!exists("long.bad"));
+	CHECK(!unit_exists("long.bad"));
 	CHECK_EQ(nevents, 0);
 }
 
@@ -484,22 +400,22 @@ test_recover_helps(void)
 	char *log;
 
 	events_reset(NULL, NULL, NULL);
-	capture_start("recover_helps.log");
+	unit_capture_start("recover_helps.log");
 	loop_timer_set(&smp.t, now_ms() + 2, sample_cb, &smp);
 	CHECK_EQ(checks_init(&cfg, 1, checks_event, NULL), 0);
-	CHECK(run_until(settled_healthy, &st, 5000));
+	CHECK(unit_run_until(settled_healthy, &st, 5000));
 	CHECK_EQ(count_in("svc.rec", "r\n"), 1);
 	CHECK(smp.saw_recovering);
 	CHECK_EQ(smp.max_recover_runs, 1);
 
 	/* breaks again later: a new episode, with its attempt back */
-	unlink(path_of("svc.flag"));
-	CHECK(run_until(count_reached, &cc, 5000));
-	CHECK(run_until(settled_healthy, &st, 5000));
-	run_until(never, NULL, 150);
+	unlink(unit_path("svc.flag"));
+	CHECK(unit_run_until(count_reached, &cc, 5000));
+	CHECK(unit_run_until(settled_healthy, &st, 5000));
+	unit_run_until(never, NULL, 150);
 	loop_timer_cancel(&smp.t);
 	checks_finalise();
-	log = capture_stop("recover_helps.log");
+	log = unit_capture_stop("recover_helps.log");
 	CHECK_EQ(count_in("svc.rec", "r\n"), 2);
 	CHECK_EQ(nevents, 0);
 	CHECK_EQ(count(log, "check svc: failing (2/2): exit status 1\n"), 2);
@@ -531,9 +447,9 @@ test_recover_fails(void)
 	int want = 1;
 
 	events_reset("db.log", "c\n", "db.rec");
-	capture_start("recover_fails.log");
+	unit_capture_start("recover_fails.log");
 	CHECK_EQ(checks_init(&cfg, 1, checks_event, NULL), 0);
-	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK(unit_run_until(nevents_at_least, &want, 5000));
 	CHECK_EQ(nevents, 1);
 	CHECK(!evs[0].healthy);
 	CHECK_EQ(evs[0].runs, 6);
@@ -544,20 +460,20 @@ test_recover_fails(void)
 
 	/* failed for good: no more recover commands */
 	cc.n = evs[0].runs + 5;
-	CHECK(run_until(count_reached, &cc, 5000));
+	CHECK(unit_run_until(count_reached, &cc, 5000));
 	CHECK_EQ(count_in("db.rec", "r\n"), 2);
 	CHECK_EQ(nevents, 1);
 
 	touch("db.ok");
 	want = 2;
-	CHECK(run_until(nevents_at_least, &want, 5000));
+	CHECK(unit_run_until(nevents_at_least, &want, 5000));
 	CHECK_EQ(nevents, 2);
 	CHECK(evs[1].healthy);
 	CHECK_EQ(evs[1].info.ok_run, 3);
 	CHECK_EQ(evs[1].info.recover_runs, 0);
 	checks_finalise();
-	log = capture_stop("recover_fails.log");
-	CHECK(!exists("db.bad"));
+	log = unit_capture_stop("recover_fails.log");
+	CHECK(!unit_exists("db.bad"));
 	CHECK_EQ(count(log, "check db: running recover (attempt 1/2)"), 1);
 	CHECK_EQ(count(log, "check db: running recover (attempt 2/2)"), 1);
 	CHECK_EQ(count(log, "check db recover: recovering db\n"), 2);
@@ -582,21 +498,13 @@ has_ok_run(void *arg)
 static void
 check_env(const char *rel, const char *name)
 {
-	char want[64], *s = slurp(rel);
+	char want[64], *s = unit_file(rel);
 
 	CHECK(s != NULL);
 	snprintf(want, sizeof(want), "FAILOVERD_CHECK=%s\n", name);
 	CHECK(strstr(s ? s : "", want) != NULL);
 	CHECK(strstr(s ? s : "", PROC_PATH "\n") != NULL);
-	for (char *line = s; line && *line; line = strchr(line, '\n') + 1) {
-		bool known = strncmp(line, "FAILOVERD_CHECK=", 16) == 0 ||
-		    strncmp(line, "PATH=", 5) == 0 ||
-		    strncmp(line, "PWD=/\n", 6) == 0;
-		if (!known)
-			fprintf(stderr, "unexpected env: %.*s\n",
-			    (int)strcspn(line, "\n"), line);
-		CHECK(known);
-	}
+	unit_env_only(s, "FAILOVERD_CHECK=");
 	free(s);
 }
 
@@ -620,14 +528,14 @@ test_env(void)
 	sigprocmask(SIG_BLOCK, &block, &old);
 	events_reset(NULL, NULL, NULL);
 	CHECK_EQ(checks_init(cfg, 2, checks_event, NULL), 0);
-	CHECK(run_until(has_ok_run, &idx, 5000));
+	CHECK(unit_run_until(has_ok_run, &idx, 5000));
 	checks_finalise();
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	unsetenv("FOD_TEST_SECRET");
 	CHECK_EQ(nevents, 0);
 	check_env("env.out", "env-check");
 	check_env("env.rec", "env-check");
-	s = slurp("sig.out");
+	s = unit_file("sig.out");
 	CHECK(strstr(s ? s : "", "SigBlk:\t0000000000000000\n") != NULL);
 	CHECK(strstr(s ? s : "", "SigIgn:\t0000000000000000\n") != NULL);
 	free(s);
@@ -653,13 +561,13 @@ test_finalise(void)
 	cfg[1] = mk("fin1", "false", 20, 30000, 1, 1,
 	    "trap '' TERM; echo $$ > BASE/fin1.pid; exec sleep 60", 1);
 	events_reset(NULL, NULL, NULL);
-	capture_start("finalise.log");
+	unit_capture_start("finalise.log");
 	CHECK_EQ(checks_init(cfg, 2, checks_event, NULL), 0);
-	CHECK(run_until(both_started, NULL, 5000));
+	CHECK(unit_run_until(both_started, NULL, 5000));
 	start = now_ms();
 	checks_finalise();
 	ms = now_ms() - start;
-	log = capture_stop("finalise.log");
+	log = unit_capture_stop("finalise.log");
 	/* the recover command ignores SIGTERM: SIGKILL after 100 ms */
 	CHECK(ms >= 90);
 	CHECK(ms < 1000);
@@ -672,9 +580,9 @@ test_finalise(void)
 	CHECK(strstr(log, "check fin0: still running") == NULL);
 	free(log);
 	/* nothing runs any more */
-	unlink(path_of("fin0.pid"));
-	run_until(never, NULL, 100);
-	CHECK(!exists("fin0.pid"));
+	unlink(unit_path("fin0.pid"));
+	unit_run_until(never, NULL, 100);
+	CHECK(!unit_exists("fin0.pid"));
 	CHECK_EQ(nevents, 0);
 
 	/* no checks at all */
@@ -720,7 +628,7 @@ test_arbiter_disabled(void)
 	CHECK_EQ(arbiter_init(&cfg, arb_event, NULL), 0);
 	arbiter_get(&info);
 	CHECK(!info.enabled);
-	run_until(never, NULL, 100);
+	unit_run_until(never, NULL, 100);
 	CHECK_EQ(narb_events, 0);
 	arbiter_finalise();
 }
@@ -756,11 +664,11 @@ arbiter_reachable(const char *mode)
 
 	arb_cfg(&cfg, "127.0.0.1", "::1");
 	narb_events = 0;
-	capture_start("arbiter.log");
+	unit_capture_start("arbiter.log");
 	CHECK_EQ(arbiter_init(&cfg, arb_event, NULL), 0);
-	run_until(never, NULL, 500);
+	unit_run_until(never, NULL, 500);
 	arbiter_get(&info);
-	log = capture_stop("arbiter.log");
+	log = unit_capture_stop("arbiter.log");
 	snprintf(want, sizeof(want), "every 50 ms (%s)", mode);
 	CHECK(strstr(log, want) != NULL);
 	free(log);
@@ -789,7 +697,7 @@ arbiter_unreachable(const char *t4, const char *t6)
 	narb_events = 0;
 	start = now_ms();
 	CHECK_EQ(arbiter_init(&cfg, arb_event, NULL), 0);
-	CHECK(run_until(arb_events_at_least, &want, 3000));
+	CHECK(unit_run_until(arb_events_at_least, &want, 3000));
 	CHECK(!arb_events[0].reachable);
 	CHECK(arb_events[0].ms - start >= 140);
 	CHECK(arb_events[0].ms - start < 1000);
@@ -797,14 +705,14 @@ arbiter_unreachable(const char *t4, const char *t6)
 	CHECK(!info.reachable);
 	CHECK(info.misses >= 3);
 	CHECK_EQ(info.last_reply_ms, 0);
-	run_until(never, NULL, 200);
+	unit_run_until(never, NULL, 200);
 	CHECK_EQ(narb_events, 1);
 
 	/* the address appears (here, as a local one): reachable again */
 	snprintf(cmd, sizeof(cmd), "ip addr add %s/24 dev fodarb1", t4);
 	CHECK_EQ(sh(cmd), 0);
 	want = 2;
-	CHECK(run_until(arb_events_at_least, &want, 3000));
+	CHECK(unit_run_until(arb_events_at_least, &want, 3000));
 	CHECK(arb_events[1].reachable);
 	arbiter_get(&info);
 	CHECK_EQ(info.misses, 0);
@@ -883,7 +791,7 @@ arbiter_foreign(void)
 	foreign.replies = 0;
 	foreign_send(NULL);
 	CHECK_EQ(arbiter_init(&cfg, arb_event, NULL), 0);
-	CHECK(run_until(arb_events_at_least, &want, 3000));
+	CHECK(unit_run_until(arb_events_at_least, &want, 3000));
 	CHECK(!arb_events[0].reachable);
 	CHECK(foreign.replies >= 10);
 	arbiter_get(&info);
@@ -892,7 +800,7 @@ arbiter_foreign(void)
 	/* our requests go out again */
 	CHECK_EQ(sh("nft delete table ip fodarb"), 0);
 	want = 2;
-	CHECK(run_until(arb_events_at_least, &want, 3000));
+	CHECK(unit_run_until(arb_events_at_least, &want, 3000));
 	CHECK(arb_events[1].reachable);
 	arbiter_finalise();
 	loop_timer_cancel(&foreign.t);
@@ -953,24 +861,12 @@ test_arbiter_root(void)
 	arbiter_unreachable("192.0.2.98", "2001:db8::98");
 }
 
-static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 int
 main(void)
 {
-	int status;
-
 	log_init("test_checks", 0);
 	signal(SIGPIPE, SIG_IGN);	/* as the daemon does */
-	if (loop_init() == -1)
-		fatal("loop_init");
-	snprintf(base, sizeof(base), "/tmp/test_checks.XXXXXX");
-	if (mkdtemp(base) == NULL)
-		fatal("mkdtemp");
+	unit_sandbox_start("test_checks");
 
 	test_rise_fall();
 	test_reload_keeps_verdict();
@@ -983,12 +879,6 @@ main(void)
 	test_arbiter_disabled();
 	test_arbiter_root();
 
-	/* no zombies: every child was reaped */
-	errno = 0;
-	CHECK_EQ(waitpid(-1, &status, WNOHANG), -1);
-	CHECK_EQ(errno, ECHILD);
-
-	loop_finalise();
-	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	unit_sandbox_end();	/* also: no zombies, every child was reaped */
 	return unit_summary("test_checks");
 }

@@ -29,10 +29,10 @@
 #include "log.h"
 #include "loop.h"
 #include "unit.h"
+#include "unit_sandbox.h"
 
 #define FOD_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-static char base[PATH_MAX];
 
 struct result {
 	int	done;
@@ -60,17 +60,10 @@ done_cb(void *arg, const char *kind, bool ok, const char *failed)
 /* ---- files ---- */
 
 static void
-path_of(char *buf, size_t len, const char *rel)
-{
-	snprintf(buf, len, "%s/%s", base, rel);
-}
-
-static void
 make_dir(const char *rel, mode_t mode)
 {
-	char p[PATH_MAX];
+	const char *p = unit_path(rel);
 
-	path_of(p, sizeof(p), rel);
 	if (mkdir(p, 0700) == -1 && errno != EEXIST)
 		fatal("mkdir %s", p);
 	if (chmod(p, mode) == -1)
@@ -92,42 +85,23 @@ write_file(const char *path, const char *text, mode_t mode)
 		fatal("chmod %s", path);
 }
 
-/* A /bin/sh hook at base/rel; BASE in the body is replaced by the base dir. */
+/* A /bin/sh hook at base/rel; BASE in the body is replaced by the scratch dir. */
 static void
 hook(const char *rel, mode_t mode, const char *body)
 {
 	char p[PATH_MAX], text[8192];
 	size_t n;
 
-	path_of(p, sizeof(p), rel);
+	snprintf(p, sizeof(p), "%s", unit_path(rel));
 	n = (size_t)snprintf(text, sizeof(text), "#!/bin/sh\n");
-	unit_expand(text + n, sizeof(text) - n, body, base);
+	unit_expand(text + n, sizeof(text) - n, body, unit_base);
 	write_file(p, text, mode);
-}
-
-/* Whole file into a malloc'd string (NULL if absent). */
-static char *
-slurp(const char *rel)
-{
-	char p[PATH_MAX];
-
-	path_of(p, sizeof(p), rel);
-	return unit_slurp(p);
-}
-
-static bool
-exists(const char *rel)
-{
-	char p[PATH_MAX];
-
-	path_of(p, sizeof(p), rel);
-	return access(p, F_OK) == 0;
 }
 
 static pid_t
 read_pid(const char *rel)
 {
-	char *s = slurp(rel);
+	char *s = unit_file(rel);
 	pid_t pid = s ? (pid_t)atoi(s) : 0;
 
 	free(s);
@@ -136,58 +110,22 @@ read_pid(const char *rel)
 
 #define count unit_count
 
-/* ---- stderr capture, to see what the runner logs ---- */
-
-static int saved_stderr = -1;
-
-static void
-capture_start(const char *rel)
-{
-	char p[PATH_MAX];
-	int fd;
-
-	path_of(p, sizeof(p), rel);
-	fflush(stderr);
-	if ((saved_stderr = dup(2)) == -1 ||
-	    (fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
-		fatal("capture %s", p);
-	dup2(fd, 2);
-	close(fd);
-}
-
-static void
-capture_stop(void)
-{
-	fflush(stderr);
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-}
-
 /* ---- the loop ---- */
 
-static bool deadline_hit;
 static int ticks;
 static pid_t orphan;		/* 0: unknown yet; -1: reaped */
 
-static void
-deadline_cb(void *arg)
+static bool
+flag_set(void *flag)
 {
-	deadline_hit = true;
+	return *(const int *)flag != 0;
 }
 
 /* Run the loop until *flag is non-zero or ms pass; true if the flag was set. */
 static bool
 run_until(const int *flag, unsigned ms)
 {
-	struct loop_timer t = { 0 };
-
-	deadline_hit = false;
-	loop_timer_set(&t, now_ms() + ms, deadline_cb, NULL);
-	while (!*flag && !deadline_hit)
-		if (loop_run_once() == -1)
-			fatal("loop_run_once");
-	loop_timer_cancel(&t);
-	return *flag != 0;
+	return unit_run_until(flag_set, (void *)flag, ms);
 }
 
 static struct loop_timer tick;
@@ -197,7 +135,7 @@ static void
 tick_cb(void *arg)
 {
 	ticks++;
-	if (orphan == 0 && exists("bg.pid"))
+	if (orphan == 0 && unit_exists("bg.pid"))
 		orphan = read_pid("bg.pid");
 	if (orphan > 0 && waitpid(orphan, NULL, WNOHANG) > 0)
 		orphan = -1;
@@ -232,9 +170,8 @@ static const struct hook_env env_a = {
 static void
 init_dir(const char *rel, unsigned timeout_ms)
 {
-	char p[PATH_MAX];
+	const char *p = unit_path(rel);
 
-	path_of(p, sizeof(p), rel);
 	CHECK_EQ(hooks_init(p, timeout_ms), 0);
 }
 
@@ -269,7 +206,7 @@ test_env(void)
 	CHECK(r.failed_null);
 	CHECK_STR(r.kind, "notify");
 
-	s = slurp("env.out");
+	s = unit_file("env.out");
 	CHECK(s != NULL);
 	CHECK(strstr(s ? s : "", "FAILOVERD_EVENT=promote\n") != NULL);
 	CHECK(strstr(s ? s : "", "FAILOVERD_STATE=active\n") != NULL);
@@ -283,28 +220,20 @@ test_env(void)
 	CHECK(strstr(s ? s : "", FOD_PATH "\n") != NULL);
 	CHECK(strstr(s ? s : "", "FOD_TEST_SECRET") == NULL);
 	/* nothing else, but the PWD that sh itself sets */
-	for (char *line = s; line && *line; line = strchr(line, '\n') + 1) {
-		bool known = strncmp(line, "FAILOVERD_", 10) == 0 ||
-		    strncmp(line, "PATH=", 5) == 0 ||
-		    strncmp(line, "PWD=/\n", 6) == 0;
-		if (!known)
-			fprintf(stderr, "unexpected env: %.*s\n",
-			    (int)strcspn(line, "\n"), line);
-		CHECK(known);
-	}
+	unit_env_only(s, "FAILOVERD_");
 	free(s);
 
 	/* own session and process group */
-	s = slurp("ids.out");
+	s = unit_file("ids.out");
 	CHECK(s && sscanf(s, "%d %d %d", &pid, &pgrp, &sid) == 3);
 	CHECK(pid > 0);
 	CHECK_EQ(pgrp, pid);
 	CHECK_EQ(sid, pid);
 	free(s);
-	s = slurp("stdin.out");
+	s = unit_file("stdin.out");
 	CHECK_STR(s, "/dev/null\n");
 	free(s);
-	s = slurp("fd.out");
+	s = unit_file("fd.out");
 	CHECK_STR(s, "closed\n");
 	free(s);
 	unsetenv("FOD_TEST_SECRET");
@@ -334,7 +263,7 @@ test_order(void)
 	CHECK(run_until(&r.done, 5000));
 	CHECK(r.ok);
 	CHECK_EQ(hooks_pending(), 0);
-	s = slurp("order.out");
+	s = unit_file("order.out");
 	CHECK_STR(s, "10-a\n20-b\n30-c\n");
 	free(s);
 }
@@ -367,7 +296,7 @@ test_two_jobs(void)
 	CHECK_EQ(ra.order, 1);
 	CHECK_EQ(rb.order, 2);
 	CHECK(ra.ok && rb.ok);
-	s = slurp("jobs.out");
+	s = unit_file("jobs.out");
 	CHECK_STR(s, "start a 10\nend a 10\nstart a 20\nend a 20\n"
 	    "start b 10\nend b 10\nstart b 20\nend b 20\n");
 	free(s);
@@ -383,13 +312,15 @@ static char *
 run_kind_captured(const char *dir, const char *kind, struct result *r,
     unsigned ms)
 {
+	char *log;
+
 	init_dir(dir, 10000);
-	capture_start("log.out");
+	unit_capture_start("log.out");
 	if (hooks_run(kind, &env_a, done_cb, r) == 0)
 		run_until(&r->done, ms);
-	capture_stop();
+	log = unit_capture_stop("log.out");
 	CHECK_EQ(r->done, 1);
-	return slurp("log.out");
+	return log;
 }
 
 static char *
@@ -411,14 +342,14 @@ test_failure(void)
 	hook("h2/promote.d/30-bad2", 0755, "kill -USR1 $$\n");
 	hook("h2/promote.d/40-after", 0755, "touch BASE/after.out\n");
 	/* no #! line: execve() fails with ENOEXEC */
-	path_of(p, sizeof(p), "h2/promote.d/50-noshebang");
+	snprintf(p, sizeof(p), "%s", unit_path("h2/promote.d/50-noshebang"));
 	write_file(p, "touch BASE/noshebang.out\n", 0755);
 	log = run_kind_captured("h2", "promote", &r, 5000);
 	CHECK(!r.ok);
 	CHECK_STR(r.failed, "20-bad");
 	/* the rest still ran */
-	CHECK(exists("after.out"));
-	CHECK(!exists("noshebang.out"));
+	CHECK(unit_exists("after.out"));
+	CHECK(!unit_exists("noshebang.out"));
 	CHECK(strstr(log, "hook 20-bad failed: exit status 3 (") != NULL);
 	CHECK(strstr(log, "hook 30-bad2 failed: killed by signal 10 (") != NULL);
 	CHECK(strstr(log, "hook 50-noshebang: cannot execute ") != NULL);
@@ -508,8 +439,8 @@ run_hanging(const char *dir, const char *body, const char *name,
 	CHECK(*leader > 0 && *bg > 0);
 	CHECK(gone(*leader, 3000));
 	CHECK(gone(*bg, 3000));
-	unlink(strcat(strcpy(rel, base), "/leader.pid"));
-	unlink(strcat(strcpy(rel, base), "/bg.pid"));
+	unlink(unit_path("leader.pid"));
+	unlink(unit_path("bg.pid"));
 	return ms;
 }
 
@@ -561,7 +492,7 @@ test_signals(void)
 
 	make_dir("h14", 0755);
 	make_dir("h14/notify.d", 0755);
-	path_of(p, sizeof(p), "h14/notify.d/10-status");
+	snprintf(p, sizeof(p), "%s", unit_path("h14/notify.d/10-status"));
 	write_file(p, "#!/bin/cat /proc/self/status\n", 0755);
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
@@ -588,21 +519,21 @@ test_refused_files(void)
 	hook("h6/notify.d/20-ok", 0755, "touch BASE/ok.out\n");
 	if (geteuid() == 0) {
 		hook("h6/notify.d/15-nobody", 0755, "touch BASE/nobody.out\n");
-		path_of(p, sizeof(p), "h6/notify.d/15-nobody");
+		snprintf(p, sizeof(p), "%s", unit_path("h6/notify.d/15-nobody"));
 		if (chown(p, 65534, 65534) == -1)
 			fatal("chown");
 	}
 	log = run_captured("h6", &r, 5000);
 	CHECK(!r.ok);
 	CHECK_STR(r.failed, "10-ww");
-	CHECK(!exists("ww.out"));
-	CHECK(!exists("gw.out"));
-	CHECK(exists("ok.out"));
+	CHECK(!unit_exists("ww.out"));
+	CHECK(!unit_exists("gw.out"));
+	CHECK(unit_exists("ok.out"));
 	CHECK(strstr(log, "10-ww refused: file ") != NULL);
 	CHECK(strstr(log, "10-ww is writable by group or others (mode 0777)") != NULL);
 	CHECK(strstr(log, "12-gw is writable by group or others (mode 0775)") != NULL);
 	if (geteuid() == 0) {
-		CHECK(!exists("nobody.out"));
+		CHECK(!unit_exists("nobody.out"));
 		CHECK(strstr(log, "15-nobody is owned by uid 65534, not by root")
 		    != NULL);
 	}
@@ -623,7 +554,7 @@ test_refused_dirs(void)
 	log = run_captured("h7/hooks", &r1, 5000);
 	CHECK(!r1.ok);
 	CHECK_STR(r1.failed, "10-x");
-	CHECK(!exists("h7.out"));
+	CHECK(!unit_exists("h7.out"));
 	CHECK(strstr(log, "10-x refused: directory ") != NULL);
 	CHECK(strstr(log, "/h7 is writable by group or others (mode 0775)") != NULL);
 	free(log);
@@ -634,7 +565,7 @@ test_refused_dirs(void)
 	hook("h8/notify.d/10-x", 0755, "touch BASE/h8.out\n");
 	log = run_captured("h8", &r2, 5000);
 	CHECK(!r2.ok);
-	CHECK(!exists("h8.out"));
+	CHECK(!unit_exists("h8.out"));
 	CHECK(strstr(log, "/h8/notify.d is writable by group or others") != NULL);
 	free(log);
 
@@ -643,14 +574,14 @@ test_refused_dirs(void)
 	hook("unsafe/real", 0755, "touch BASE/h9.out\n");
 	make_dir("h9", 0755);
 	make_dir("h9/notify.d", 0755);
-	path_of(target, sizeof(target), "unsafe/real");
-	path_of(p, sizeof(p), "h9/notify.d/10-link");
+	snprintf(target, sizeof(target), "%s", unit_path("unsafe/real"));
+	snprintf(p, sizeof(p), "%s", unit_path("h9/notify.d/10-link"));
 	if (symlink(target, p) == -1)
 		fatal("symlink");
 	log = run_captured("h9", &r3, 5000);
 	CHECK(!r3.ok);
 	CHECK_STR(r3.failed, "10-link");
-	CHECK(!exists("h9.out"));
+	CHECK(!unit_exists("h9.out"));
 	CHECK(strstr(log, "/unsafe is writable by group or others") != NULL);
 	free(log);
 
@@ -659,14 +590,14 @@ test_refused_dirs(void)
 	hook("safe/real", 0755, "touch BASE/h13.out\n");
 	make_dir("h13", 0755);
 	make_dir("h13/notify.d", 0777);
-	path_of(target, sizeof(target), "safe/real");
-	path_of(p, sizeof(p), "h13/notify.d/10-link");
+	snprintf(target, sizeof(target), "%s", unit_path("safe/real"));
+	snprintf(p, sizeof(p), "%s", unit_path("h13/notify.d/10-link"));
 	if (symlink(target, p) == -1)
 		fatal("symlink");
 	log = run_captured("h13", &r5, 5000);
 	CHECK(!r5.ok);
 	CHECK_STR(r5.failed, "10-link");
-	CHECK(!exists("h13.out"));
+	CHECK(!unit_exists("h13.out"));
 	CHECK(strstr(log, "/h13/notify.d is writable by group or others") != NULL);
 	free(log);
 
@@ -676,7 +607,7 @@ test_refused_dirs(void)
 	hook("h10/notify.d/10-x", 0755, "touch BASE/h10.out\n");
 	log = run_captured("h10", &r4, 5000);
 	CHECK(r4.ok);
-	CHECK(exists("h10.out"));
+	CHECK(unit_exists("h10.out"));
 	free(log);
 }
 
@@ -806,26 +737,14 @@ test_finalise(void)
 	CHECK_EQ(hooks_run("notify", &env_a, done_cb, &ra), -1);
 }
 
-static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 int
 main(void)
 {
-	int status;
-
 	log_init("test_hooks", 0);
 	signal(SIGPIPE, SIG_IGN);	/* as the daemon does: hooks must not inherit it */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		fatal("prctl");
-	if (loop_init() == -1)
-		fatal("loop_init");
-	snprintf(base, sizeof(base), "/tmp/test_hooks.XXXXXX");
-	if (mkdtemp(base) == NULL)
-		fatal("mkdtemp");
+	unit_sandbox_start("test_hooks");
 
 	test_env();
 	test_order();
@@ -841,12 +760,6 @@ main(void)
 	test_background();
 	test_finalise();
 
-	/* no zombies: every child was reaped */
-	errno = 0;
-	CHECK_EQ(waitpid(-1, &status, WNOHANG), -1);
-	CHECK_EQ(errno, ECHILD);
-
-	loop_finalise();
-	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	unit_sandbox_end();	/* also: no zombies, every child was reaped */
 	return unit_summary("test_hooks");
 }

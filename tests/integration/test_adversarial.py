@@ -114,6 +114,19 @@ def only_changed(before, after, allowed):
             if k not in allowed and after[k] != before[k]}
 
 
+def replay_counted(lab, d, path, name, what, src=A4, before=None):
+    """mallory replays the captured heartbeats in path at d (beta) from
+    src: every datagram is counted in d's counter name, and in no other
+    counter of hostile input. Returns (datagrams sent, counters after)."""
+    if before is None:
+        before = counters(d)
+    sent = hbtool(lab, "mallory", "replay", "--src", src, "--dst", B4,
+                  "--file", path, "--port", lab.port)["sent"]
+    after = grew(d, before, name, sent, what=what)
+    assert not only_changed(before, after, {name}), after
+    return sent, after
+
+
 def payload_fields(hexpayload):
     """The fields of a captured heartbeat that the tests look at."""
     b = bytes.fromhex(hexpayload)
@@ -218,12 +231,8 @@ def test_replay_after_sender_restart(lab):
     assert a.status()["epoch"] > old_epoch
 
     calm = Calm(lab, a, b)
-    before = counters(b)
-    sent = hbtool(lab, "mallory", "replay", "--src", A4, "--dst", B4,
-                  "--file", path, "--port", lab.port)["sent"]
+    sent, _ = replay_counted(lab, b, path, "replays", "replay after restart")
     assert sent == len(recs)
-    after = grew(b, before, "replays", sent, what="replay after restart")
-    assert not only_changed(before, after, {"replays"}), after
     settled(lab, a, b)
     calm.check("the replay of alpha's previous life")
 
@@ -245,11 +254,7 @@ def test_replay_after_receiver_restart(lab):
              msg="70 heartbeats after beta's restart")
 
     calm = Calm(lab, a, b)
-    before = counters(b)
-    sent = hbtool(lab, "mallory", "replay", "--src", A4, "--dst", B4,
-                  "--file", path, "--port", lab.port)["sent"]
-    after = grew(b, before, "replays", sent, what="replay, alpha alive")
-    assert not only_changed(before, after, {"replays"}), after
+    replay_counted(lab, b, path, "replays", "replay, alpha alive")
     calm.check("a replay to the restarted beta")
 
     # alpha gone for good; beta restarts and is alone with the replay
@@ -259,12 +264,8 @@ def test_replay_after_receiver_restart(lab):
     b.start()
     wait_for(lambda: state_is(b, "active"), 5, msg="beta alone to be active",
              describe=lambda: snapshot(lab))
-    before = counters(b)
     epoch = b.status()["epoch"]
-    sent = hbtool(lab, "mallory", "replay", "--src", A4, "--dst", B4,
-                  "--file", path, "--port", lab.port)["sent"]
-    after = grew(b, before, "unconfirmed", sent, what="replay, alpha dead")
-    assert not only_changed(before, after, {"unconfirmed"}), after
+    _, after = replay_counted(lab, b, path, "unconfirmed", "replay, alpha dead")
     st = b.status()
     assert after["received"] == 0 and not st["peer"]["known"], st
     assert st["state"] == "active" and st["epoch"] == epoch, st
@@ -283,17 +284,10 @@ def test_spoofed_source_and_reflection(lab):
     assert finish(ca)["captured"] >= 5 and finish(cb)["captured"] >= 5
     calm = Calm(lab, a, b)
 
-    before = counters(b)
-    sent = hbtool(lab, "mallory", "replay", "--src", ELSEWHERE4, "--dst", B4,
-                  "--file", from_alpha, "--port", lab.port)["sent"]
-    after = grew(b, before, "wrong_source", sent, what="relayed heartbeats")
-    assert not only_changed(before, after, {"wrong_source"}), after
-
-    before = after
-    sent = hbtool(lab, "mallory", "replay", "--src", A4, "--dst", B4,
-                  "--file", from_beta, "--port", lab.port)["sent"]
-    after = grew(b, before, "malformed", sent, what="reflected heartbeats")
-    assert not only_changed(before, after, {"malformed"}), after
+    _, after = replay_counted(lab, b, from_alpha, "wrong_source",
+                              "relayed heartbeats", src=ELSEWHERE4)
+    replay_counted(lab, b, from_beta, "malformed", "reflected heartbeats",
+                   before=after)
     settled(lab, a, b)
     calm.check("relayed and reflected heartbeats")
 

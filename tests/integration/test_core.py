@@ -236,23 +236,34 @@ def test_malformed_foreign_and_wrong_source_are_counted(lab):
 
 # --- 6 -------------------------------------------------------------------
 
-def test_partition_then_heal_one_holder(lab):
-    a, b = start_pair(lab)
-    reach_vips(lab)
+def partition_both_active(lab, a, b):
+    """Cut alpha off; poll until both nodes are active and hold the VIPs."""
     lab.partition("alpha")
     wait_for(lambda: state_is(a, "active") and state_is(b, "active") and
              all(h == ["alpha", "beta"] for h in holders(lab).values()), 5,
              msg="both active during the partition",
              describe=lambda: snapshot(lab))
+
+
+def client_learns(lab, host):
+    """Poll until the client's neighbour entries of both VIPs are host's MAC."""
+    mac = lab.mac(host)
+    for v in VIPS:
+        wait_for(lambda: (lab.neighbour("client", v) or ("",))[0] == mac, 3,
+                 msg="client's neighbour entry of %s to be %s's" % (v, host),
+                 describe=lambda: "client: %r, alpha %s, beta %s" % (
+                     lab.neighbour("client", v), lab.mac("alpha"),
+                     lab.mac("beta")))
+
+
+def test_partition_then_heal_one_holder(lab):
+    a, b = start_pair(lab)
+    reach_vips(lab)
+    partition_both_active(lab, a, b)
     lab.unpartition("alpha")
     settled(lab, a, b, timeout=5)
     # The winner announced again: the client's ARP/ND entries point at it.
-    mac = lab.mac("alpha")
-    for v in VIPS:
-        wait_for(lambda: (lab.neighbour("client", v) or ("",))[0] == mac, 3,
-                 msg="client's neighbour entry of %s to be alpha's" % v,
-                 describe=lambda: "client: %r, alpha %s, beta %s" % (
-                     lab.neighbour("client", v), mac, lab.mac("beta")))
+    client_learns(lab, "alpha")
     reach_vips(lab)
 
 
@@ -262,16 +273,9 @@ def test_partition_heal_seen_first_by_loser(lab):
     or the client keeps sending to beta's MAC address."""
     a, b = start_pair(lab)
     reach_vips(lab)
-    lab.partition("alpha")
-    wait_for(lambda: state_is(a, "active") and state_is(b, "active") and
-             all(h == ["alpha", "beta"] for h in holders(lab).values()), 5,
-             msg="both active during the partition",
-             describe=lambda: snapshot(lab))
+    partition_both_active(lab, a, b)
     # beta's announcements are out; then alpha's heartbeats reach beta only.
-    beta_mac = lab.mac("beta")
-    for v in VIPS:
-        wait_for(lambda: (lab.neighbour("client", v) or ("",))[0] ==
-                 beta_mac, 3, msg="client to learn beta's MAC for %s" % v)
+    client_learns(lab, "beta")
     lab.partition("alpha", "in")
     wait_for(lambda: state_is(b, "standby") and
              all(h == ["alpha"] for h in holders(lab).values()), 5,
@@ -279,12 +283,7 @@ def test_partition_heal_seen_first_by_loser(lab):
              describe=lambda: snapshot(lab))
     lab.unpartition("alpha")
     settled(lab, a, b, timeout=5)
-    mac = lab.mac("alpha")
-    for v in VIPS:
-        wait_for(lambda: (lab.neighbour("client", v) or ("",))[0] == mac, 3,
-                 msg="client's neighbour entry of %s to be alpha's" % v,
-                 describe=lambda: "client: %r, alpha %s, beta %s" % (
-                     lab.neighbour("client", v), mac, beta_mac))
+    client_learns(lab, "alpha")
     reach_vips(lab)
 
 

@@ -18,9 +18,9 @@ CFLAGS    += -std=c11 -D_GNU_SOURCE -DFOD_VERSION='"$(VERSION)"' $(WARN) $(PKG_C
 LDLIBS    += $(PKG_LIBS)
 
 B         := build
-CTL_SRCS  := daemon/failoverctl.c daemon/auth.c daemon/config.c daemon/log.c
-D_SRCS    := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c)) daemon/auth.c daemon/config.c daemon/log.c
-PURE_SRCS := daemon/fsm.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c
+CTL_SRCS  := daemon/failoverctl.c daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
+D_SRCS    := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c)) daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
+PURE_SRCS := daemon/fsm.c daemon/freshness.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
 UNIT_SRCS := $(PURE_SRCS) daemon/loop.c daemon/proc.c daemon/hooks.c daemon/checks.c
 HDRS      := $(wildcard daemon/*.h)
 
@@ -104,3 +104,12 @@ clean:
 
 -include packaging/packaging.mk
 include tests/tools/tools.mk
+
+# Randomized fault injection (tests/integration/test_chaos.py): SEED=N (or
+# random, printed) fixes the plan; STEPS=K steps. `make check` runs the short
+# default (seed 11, 12 steps) with the other integration tests.
+SEED      ?= random
+STEPS     ?= 40
+.PHONY: chaos
+chaos: all
+	@scripts/as-root env CHAOS_SEED=$(SEED) CHAOS_STEPS=$(STEPS) $(PYTEST) -q -p no:cacheprovider -s tests/integration/test_chaos.py::test_chaos

@@ -22,6 +22,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "secpath.h"
 
 #define KEYFILE_MAX	4096	/* bytes read from a key file, at most */
 #define KEYGEN_LEN	32
@@ -288,9 +289,9 @@ auth_load_key(const char *path, uint8_t *key, size_t *keylen,
 	enum key_error e;
 
 	/*
-	 * Symlinks are followed (operators link keys into place); what is
-	 * checked is the file actually opened. O_NONBLOCK: a FIFO must not
-	 * hang the daemon before fstat refuses it.
+	 * Symlinks are followed (operators link keys into place) and, as for
+	 * hooks, what is judged is the file actually opened. O_NONBLOCK: a
+	 * FIFO must not hang the daemon before fstat refuses it.
 	 */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd == -1) {
@@ -304,6 +305,10 @@ auth_load_key(const char *path, uint8_t *key, size_t *keylen,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		seterr(err, errlen, "key file %s is not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (secpath_owner("key file", path, &st, err, errlen) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -412,8 +417,8 @@ write_atomic(const char *path, const void *data, size_t len,
 		seterr(err, errlen, "%s: path too long", path);
 		return -1;
 	}
-	/* mkostemp creates the file 0600 whatever the umask */
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+	/* mkostemp creates the file O_EXCL and 0600 whatever the umask */
+	if ((fd = mkostemp(tmp, O_CLOEXEC | O_NOFOLLOW)) == -1) {
 		seterr(err, errlen, "%s: cannot create a temporary file: %s",
 		    path, strerror(errno));
 		return -1;
@@ -532,28 +537,38 @@ epoch_next(const char *state_dir, uint64_t *epoch, char *err, size_t errlen)
 {
 	char path[PATH_MAX], buf[EPOCH_TEXT_MAX + 1];
 	uint64_t old = 0, now, next;
+	struct stat st;
 	ssize_t n;
 	int fd, len;
 	time_t t;
 
-	if (mkdir(state_dir, 0700) == -1 && errno != EEXIST) {
-		seterr(err, errlen, "state directory %s: %s", state_dir,
-		    strerror(errno));
+	if (secpath_dir("state_dir", state_dir, err, errlen) == -1)
 		return -1;
-	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir,
 	    EPOCH_FILE) >= sizeof(path)) {
-		seterr(err, errlen, "state directory %s: path too long",
-		    state_dir);
+		seterr(err, errlen, "state_dir %s: path too long", state_dir);
 		return -1;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	/* a planted link must not choose what is read; a FIFO must not hang us */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1) {
+		if (errno == ELOOP) {
+			seterr(err, errlen, "%s is a symbolic link: refusing to "
+			    "follow it; remove it", path);
+			return -1;
+		}
 		if (errno != ENOENT) {
 			seterr(err, errlen, "%s: %s", path, strerror(errno));
 			return -1;
 		}
 		/* first start: the clock alone gives the epoch */
 	} else {
+		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+			seterr(err, errlen, "%s is not a regular file; remove it",
+			    path);
+			close(fd);
+			return -1;
+		}
 		n = read_all(fd, buf, sizeof(buf));
 		close(fd);
 		if (n == -1) {

@@ -22,7 +22,11 @@ bool		 auth_verify(struct auth *, const uint8_t *data, size_t len,
 
 /* Pure: decode hex or base64 key text (surrounding whitespace ignored); -1 if invalid/short. */
 int		 auth_parse_key(const char *text, size_t len, uint8_t *key, size_t *keylen);
-/* Read a key file: refuses group/world-accessible files; err gets a one-line reason. */
+/*
+ * Read a key file (a symlink is followed; the file it names is judged):
+ * refuses anything but a regular file owned by root or our euid with no
+ * group/other permission bits; err gets a one-line reason.
+ */
 int		 auth_load_key(const char *path, uint8_t *key, size_t *keylen,
 		    char *err, size_t errlen);
 /* Write 32 fresh random bytes as hex to path, mode 0600 (replaces atomically). */
@@ -45,6 +49,7 @@ bool		 replay_check(struct replay *, uint64_t epoch, uint64_t seq);
 /*
  * Restart epoch: read STATE_DIR/epoch, store max(old + 1, realtime seconds)
  * durably (write temp, fsync, rename), return it. -1 with err on failure.
+ * STATE_DIR is vetted by secpath_dir(); a symlink at the epoch file is refused.
  */
 int		 epoch_next(const char *state_dir, uint64_t *epoch, char *err, size_t errlen);
 

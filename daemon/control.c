@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,10 @@
 
 #include "checks.h"
 #include "failoverd.h"
+#include "hooks.h"
 #include "log.h"
 #include "loop.h"
+#include "secpath.h"
 #include "vip.h"
 
 #define CTL_PROTO	"failoverd/1"
@@ -251,15 +254,17 @@ status_json(struct out *o)
 	status_json_health(o, now);
 	out_printf(o, ",\"counters\":{\"sent\":%llu,\"send_errors\":%llu,"
 	    "\"received\":%llu,\"auth_failures\":%llu,\"replays\":%llu,"
-	    "\"unconfirmed\":%llu,\"malformed\":%llu,\"bad_version\":%llu,"
+	    "\"late\":%llu,\"unconfirmed\":%llu,\"malformed\":%llu,\"bad_version\":%llu,"
 	    "\"foreign\":%llu,\"wrong_source\":%llu,\"vip_repairs\":%llu,"
-	    "\"dual_active\":%llu}",
+	    "\"dual_active\":%llu,\"log_dropped\":%llu,\"hooks_skipped\":%lu}",
 	    (unsigned long long)c->sent, (unsigned long long)c->send_errors,
 	    (unsigned long long)c->received, (unsigned long long)c->auth_failures,
-	    (unsigned long long)c->replays, (unsigned long long)c->unconfirmed,
+	    (unsigned long long)c->replays, (unsigned long long)c->late,
+	    (unsigned long long)c->unconfirmed,
 	    (unsigned long long)c->malformed, (unsigned long long)c->bad_version,
 	    (unsigned long long)c->foreign, (unsigned long long)c->wrong_source,
-	    (unsigned long long)c->vip_repairs, (unsigned long long)c->dual_active);
+	    (unsigned long long)c->vip_repairs, (unsigned long long)c->dual_active,
+	    (unsigned long long)log_dropped(), hooks_skipped());
 	out_printf(o, ",\"transitions\":[");
 	n = d.fsm.nhistory < FSM_HISTORY ? d.fsm.nhistory : FSM_HISTORY;
 	for (unsigned k = 0; k < n; k++) {
@@ -333,10 +338,11 @@ status_text(struct out *o)
 	}
 	status_text_health(o, now);
 	out_printf(o, "counters  sent %llu, received %llu, auth failures %llu, "
-	    "replays %llu, unconfirmed %llu, malformed %llu, bad version %llu, "
+	    "replays %llu, late %llu, unconfirmed %llu, malformed %llu, bad version %llu, "
 	    "foreign %llu, wrong source %llu, vip repairs %llu\n",
 	    (unsigned long long)c->sent, (unsigned long long)c->received,
 	    (unsigned long long)c->auth_failures, (unsigned long long)c->replays,
+	    (unsigned long long)c->late,
 	    (unsigned long long)c->unconfirmed, (unsigned long long)c->malformed,
 	    (unsigned long long)c->bad_version, (unsigned long long)c->foreign,
 	    (unsigned long long)c->wrong_source, (unsigned long long)c->vip_repairs);
@@ -545,30 +551,15 @@ socket_answers(const struct sockaddr_un *sun)
 	return r == 0;
 }
 
-/* runtime_dir must be ours: a real directory, owned by us, not writable by others. */
-static int
-check_runtime_dir(const char *dir)
+bool
+control_daemon_running(const char *runtime_dir)
 {
-	struct stat st;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		log_warn("runtime_dir %s", dir);
-		return -1;
-	}
-	if (lstat(dir, &st) == -1) {
-		log_warn("runtime_dir %s", dir);
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		log_warnx("runtime_dir %s is not a directory (a symlink?): refusing", dir);
-		return -1;
-	}
-	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
-		log_warnx("runtime_dir %s must be owned by uid %d and not writable "
-		    "by group or others", dir, (int)geteuid());
-		return -1;
-	}
-	return 0;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path),
+	    "%s/control.sock", runtime_dir) >= sizeof(sun.sun_path))
+		return false;
+	return socket_answers(&sun);
 }
 
 int
@@ -576,11 +567,14 @@ control_init(void)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
+	char err[PATH_MAX + 128];
 
 	for (int i = 0; i < CTL_CLIENTS; i++)
 		clients[i].fd = -1;
-	if (check_runtime_dir(d.cfg.runtime_dir) == -1)
+	if (secpath_dir("runtime_dir", d.cfg.runtime_dir, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
 		return -1;
+	}
 	ctl_gid = (gid_t)-1;
 	if (d.cfg.control_group[0]) {
 		struct group *gr = getgrnam(d.cfg.control_group);

@@ -17,7 +17,8 @@ struct counters {
 	uint64_t	send_errors;
 	uint64_t	received;	/* accepted: authentic and fresh */
 	uint64_t	auth_failures;
-	uint64_t	replays;	/* older than the replay window allows */
+	uint64_t	replays;	/* seen before, or older than the replay window */
+	uint64_t	late;		/* authentic, unseen, but made too long ago */
 	uint64_t	unconfirmed;	/* authentic but not echoing our epoch */
 	uint64_t	malformed;	/* truncated, oversized, bad magic or fields */
 	uint64_t	bad_version;
@@ -37,6 +38,12 @@ struct link_state {
 	uint64_t	peer_rx_us;
 	bool		was_up;		/* for "link lost/restored" log lines */
 	uint64_t	send_err_logged;	/* ms; rate limit of send errors */
+	int		ifindex;	/* what the socket is bound to */
+	bool		missing_logged;	/* the interface is missing: said once */
+	bool		reopened;	/* the interface was replaced: say when back */
+	bool		carrier;	/* as the netlink watch last said */
+	uint64_t	up_since_us;	/* heard again after silence since then */
+	uint64_t	acked_us;	/* newest of our sends the peer echoed since then */
 };
 
 struct daemon {
@@ -67,6 +74,8 @@ int	link_open_all(void);
 void	link_close_all(void);
 void	link_send_all(void);
 bool	link_up(int i, uint64_t now);	/* heard within dead_ms */
+/* From the netlink watch: ifname appeared, changed or went. */
+void	link_iface_changed(const char *ifname, int ifindex, bool carrier);
 
 /* role.c */
 void	role_start(void);
@@ -80,7 +89,8 @@ void	role_addr_deleted(void *arg, int family, const unsigned char *addr,
 	    int prefixlen, int ifindex);
 void	role_addr_ready(void *arg, int family, const unsigned char *addr,
 	    int prefixlen, int ifindex);
-void	daemon_peer_message(int link, const struct msg *m);
+/* stood_still: the peer's clock counted time that ours missed (we were frozen) */
+void	daemon_peer_message(int link, const struct msg *m, bool stood_still);
 void	daemon_switchover(void);
 void	daemon_maintenance(bool on);
 
@@ -104,6 +114,8 @@ bool	daemon_healthy(void);
 
 /* control.c */
 int	control_init(void);
+/* Whether a daemon answers on RUNTIME_DIR/control.sock (frozen ones too). */
+bool	control_daemon_running(const char *runtime_dir);
 void	control_finalise(void);
 
 #endif

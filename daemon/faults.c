@@ -19,7 +19,7 @@
 static char faults[FAULT_MAX][FSM_REASON_MAX];
 static int nfaults;
 static struct loop_timer hook_fault_timer;
-static char hook_fault[FSM_REASON_MAX];
+static char hook_fault[FSM_REASON_MAX];	/* the one hook fault; "" if none */
 
 static bool
 fault_is_set(const char *reason)
@@ -56,6 +56,7 @@ hook_fault_expired(void *arg)
 	/* back to standby, but no preempting into the same failing hook */
 	d.fsm.no_preempt = true;
 	fault_set(hook_fault, false);
+	hook_fault[0] = '\0';
 }
 
 /*
@@ -197,15 +198,24 @@ on_arbiter(void *arg, bool reachable)
 	fault_set("arbiter-unreachable", !reachable);
 }
 
-/* A promote hook failed: let the peer serve, for a while. */
+/*
+ * A promote hook failed: let the peer serve, for a while. One hook fault at
+ * a time, so that each expires: a newer failure takes the older one's place
+ * (set before the older is cleared: no clear in between) and its timer.
+ */
 void
 faults_hook_failed(const char *name)
 {
+	char old[sizeof(hook_fault)];
+
+	memcpy(old, hook_fault, sizeof(old));
 	snprintf(hook_fault, sizeof(hook_fault), "hook-failed:%s", name);
 	log_warnx("promote hook %s failed: giving up the active role", name);
 	loop_timer_set(&hook_fault_timer, now_ms() + HOOK_FAULT_HOLD_MS,
 	    hook_fault_expired, NULL);
 	fault_set(hook_fault, true);
+	if (old[0] && strcmp(old, hook_fault) != 0)
+		fault_set(old, false);
 }
 
 /* The current faults, for status. */

@@ -73,6 +73,18 @@ peer_alive(const struct fsm *f, uint64_t now)
 	return f->peer_known && now - f->peer_heard < f->cfg.dead_ms;
 }
 
+/*
+ * Two-way evidence: the peer echoed a heartbeat we sent lately, after the
+ * link was last silent. Hearing the peer is not enough to hand anything
+ * over: after a link heal our own heartbeats may still wait for ARP while
+ * we already hear it, and it would keep the VIPs we take.
+ */
+static bool
+peer_hears_us(const struct fsm *f, uint64_t now)
+{
+	return f->peer.acked_at && now - f->peer.acked_at < f->cfg.dead_ms;
+}
+
 /* The peer holds the VIPs and is not giving them up. */
 static bool
 peer_holds(const struct fsm_peer *p)
@@ -115,6 +127,8 @@ go(struct fsm *f, enum fsm_state to, const char *reason, uint64_t now)
 	f->state = to;
 	f->since = now;
 	f->preempt_at = 0;
+	f->preempt_unheard = false;
+	f->yielding = false;
 	f->handover = false;
 	f->arbiter_wait = false;
 	return ACT_NOTIFY | ACT_SEND_NOW;
@@ -194,6 +208,7 @@ standby_peer(struct fsm *f, const char *why, uint64_t now)
 	if (!peer_holds(p)) {
 		f->no_preempt = false;
 		f->preempt_at = 0;
+		f->preempt_unheard = false;
 		/* nobody holds the VIPs: the election winner takes them */
 		if (p->state == FSM_MAINTENANCE ||
 		    ((p->state == FSM_STANDBY || p->state == FSM_INIT) &&
@@ -205,13 +220,16 @@ standby_peer(struct fsm *f, const char *why, uint64_t now)
 	if (!f->cfg.preempt || f->no_preempt || !fsm_wins(f, p) ||
 	    p->state == FSM_MAINTENANCE) {
 		f->preempt_at = 0;
+		f->preempt_unheard = false;
 		return 0;
 	}
 	if (f->preempt_at == 0)
 		f->preempt_at = now + f->cfg.preempt_delay_ms;
-	if (now >= f->preempt_at)
-		return go(f, FSM_ACTIVE, "preempt", now);
-	return 0;
+	if (now < f->preempt_at)
+		return 0;
+	/* the next message that echoes us decides */
+	f->preempt_unheard = !peer_hears_us(f, now);
+	return f->preempt_unheard ? 0 : go(f, FSM_ACTIVE, "preempt", now);
 }
 
 /* The peer went silent: fence it first if so configured. */
@@ -275,8 +293,10 @@ active_peer(struct fsm *f, const char *why, uint64_t now)
 	 * The peer was cut off or held the VIPs itself: clients may have been
 	 * told its MAC meanwhile, so tell them ours again.
 	 */
-	if (!peer_holds(p))
+	if (!peer_holds(p)) {
+		f->yielding = false;
 		return f->peer_was_gone ? ACT_ANNOUNCE | ACT_SEND_NOW : 0;
+	}
 	if (f->handover) {
 		f->no_preempt = true;
 		return go(f, FSM_STANDBY, "switchover", now);
@@ -288,13 +308,29 @@ active_peer(struct fsm *f, const char *why, uint64_t now)
 	if (fsm_wins(f, p))
 		return ACT_ANNOUNCE | ACT_SEND_NOW;
 	/* heard a heartbeat ago without the VIPs: it preempted us, no split brain */
-	return go(f, FSM_STANDBY, f->peer_was_gone ? "dual-active" : "preempt",
-	    now);
+	if (!f->peer_was_gone)
+		return go(f, FSM_STANDBY, "preempt", now);
+	/*
+	 * A healed partition, and the peer wins. Clients on our side know our
+	 * MAC: keep serving until the winner has heard us active, which makes
+	 * it announce its VIPs (make-before-break), or for dead_ms at most.
+	 */
+	if (!f->yielding) {
+		f->yielding = true;
+		f->yield_since = now;
+		return ACT_SEND_NOW;
+	}
+	if (p->acked_at >= f->yield_since ||
+	    now >= f->yield_since + f->cfg.dead_ms)
+		return go(f, FSM_STANDBY, "dual-active", now);
+	return 0;
 }
 
 static unsigned
 active_tick(struct fsm *f, const char *why, uint64_t now)
 {
+	if (f->yielding && now >= f->yield_since + f->cfg.dead_ms)
+		return go(f, FSM_STANDBY, "dual-active", now);
 	if (f->handover && now >= f->handover_deadline) {
 		f->handover = false;	/* the peer never took over: keep serving */
 		return ACT_SEND_NOW;
@@ -319,7 +355,7 @@ hand_over_and_stop(struct fsm *f, const char *why, uint64_t now)
 	unsigned acts;
 
 	f->stop_holds = fsm_holds_vips(f) && peer_alive(f, now) &&
-	    f->peer.state == FSM_STANDBY;
+	    peer_hears_us(f, now) && f->peer.state == FSM_STANDBY;
 	if (f->stop_holds) {
 		/* go() checks holds via state; keep the flag across it */
 		acts = go(f, FSM_STOPPING, "shutdown", now);
@@ -491,6 +527,8 @@ fsm_can_switchover(const struct fsm *f, uint64_t now, const char **why)
 		w = "the peer is not standby";
 	else if (f->peer.degraded)
 		w = "the peer's health checks are failing";
+	else if (!peer_hears_us(f, now))
+		w = "the peer does not hear this node";
 	else if (f->handover)
 		w = "a switchover is already under way";
 	if (why)
@@ -522,11 +560,14 @@ fsm_next_deadline(const struct fsm *f)
 		if (f->peer_known && !f->fencing && !f->fence_failed &&
 		    !f->arbiter_wait)
 			d = f->peer_heard + f->cfg.dead_ms;
-		d = earliest(d, f->preempt_at);
+		if (!f->preempt_unheard)
+			d = earliest(d, f->preempt_at);
 		break;
 	case FSM_ACTIVE:
 		if (f->handover)
 			d = f->handover_deadline;
+		if (f->yielding)
+			d = earliest(d, f->yield_since + f->cfg.dead_ms);
 		break;
 	case FSM_STOPPING:
 		if (f->stop_holds)

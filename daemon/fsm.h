@@ -52,6 +52,8 @@ struct fsm_peer {
 	bool		handover;	/* peer (active) asks us to take over */
 	bool		holds;		/* peer's VIPs are up (active, or maintenance) */
 	bool		degraded;	/* failing checks lower its priority */
+	uint64_t	acked_at;	/* newest of our heartbeats it echoed since the
+					   link was last silent (our clock); 0 = none */
 };
 
 struct fsm_config {
@@ -91,6 +93,10 @@ struct fsm {
 
 	uint64_t	started;
 	uint64_t	preempt_at;	/* 0 = no preemption pending */
+	bool		preempt_unheard;	/* due, but the peer does not hear us yet */
+	bool		yielding;	/* active, lost a healed partition: release
+					   once the winner heard us (and announced) */
+	uint64_t	yield_since;
 	uint64_t	stop_deadline;	/* stopping: give up waiting for peer */
 	bool		stop_holds;	/* stopping: still holding the VIPs */
 	bool		handover;	/* we (active) asked the peer to take over */

@@ -1,11 +1,15 @@
 /*
  * Non-blocking hook runner (design.md section 7).
  *
- * One job per hooks_run() call. Jobs run strictly one after another, and the
- * hooks of a job one at a time in lexical order, so hooks never overlap and
- * never run out of order. Each hook is a proc.c child (own session, output
- * logged as "hook NAME: ...", timeout enforced on its process group): nothing
- * here ever waits, except hooks_finalise() while the daemon exits.
+ * One job per hooks_run() call, in one of two lanes: promote, demote and
+ * fence jobs in the role lane, notify jobs in the notify lane, so that a slow
+ * notify hook never delays a promotion. In a lane, jobs run strictly one
+ * after another and the hooks of a job one at a time in lexical order, so
+ * they never overlap and never run out of order. Each hook is a proc.c child
+ * (own session, output logged as "hook NAME: ...", timeout enforced on its
+ * process group): nothing here ever waits, except hooks_finalise() while the
+ * daemon exits. Memory is fixed: when a lane is full, queued jobs are
+ * coalesced (lane_slot()).
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -25,16 +29,28 @@
 #include "proc.h"
 
 #define HOOK_NENV	9		/* the FAILOVERD_* variables and PATH */
+#define HOOK_VALUE_MAX	255		/* a value is cut there, but FAILOVERD_VIPS */
+#define HOOK_VIPS_MAX	2047		/* CFG_MAX_VIPS addresses */
+#define HOOK_ENV_BYTES	4096		/* holds all the variables at their maximum */
 #define HOOK_TIMEOUT_MS	30000		/* when hooks_init() is given 0 */
-#define HOOKS_QUEUE_MAX	64
+#define HOOKS_ROLE_MAX	32		/* promote, demote, fence jobs */
+#define HOOKS_NOTIFY_MAX 8		/* notify jobs; the newest replaces the last */
+
+/* 7 variables of up to 20 + 1 + HOOK_VALUE_MAX + 1 bytes, and the VIPs */
+_Static_assert(7 * (22 + HOOK_VALUE_MAX) + 16 + HOOK_VIPS_MAX <= HOOK_ENV_BYTES,
+    "HOOK_ENV_BYTES too small");
 
 struct hook_job {
 	TAILQ_ENTRY(hook_job)	 entry;
+	bool			 used;		/* a slot of its lane's pool */
 	char			 kind[16];
+	char			 envbuf[HOOK_ENV_BYTES];
 	char			*env[HOOK_NENV + 1];
 	hooks_done_cb		 cb;
 	void			*arg;
 	bool			 started;
+	bool			 superseded;	/* promote: a demote was queued after it */
+	unsigned		 replaced;	/* notify: older transitions it replaced */
 	char			*dir;		/* realpath of HOOKS_DIR/<kind>.d */
 	struct dirent		**names;	/* scandir(), when the job starts */
 	int			 nnames;
@@ -45,23 +61,43 @@ struct hook_job {
 	char			 failed[NAME_MAX + 1];
 };
 
-/* The one hook that runs. */
-static struct hook_proc {
-	struct proc	 proc;
-	struct hook_job	*job;
-	char		 name[NAME_MAX + 1];
-} cur;
+TAILQ_HEAD(hook_jobs, hook_job);
 
-static TAILQ_HEAD(, hook_job) jobs = TAILQ_HEAD_INITIALIZER(jobs);
-static int njobs;
+/*
+ * A lane runs its jobs strictly one after another, one hook at a time, from
+ * a fixed pool (no allocation when a job is queued). Role jobs (promote,
+ * demote, fence) and notify jobs have a lane each: a slow notify hook never
+ * holds up a promote hook.
+ */
+struct hook_lane {
+	struct hook_job		*pool;
+	int			 max;
+	struct hook_jobs	 jobs;
+	int			 njobs;
+	struct proc		 proc;		/* the hook that runs */
+	struct hook_job		*job;		/* whose it is */
+	char			 hook[NAME_MAX + 1];
+	struct loop_timer	 kick;
+};
+
+static struct hook_job role_pool[HOOKS_ROLE_MAX];
+static struct hook_job notify_pool[HOOKS_NOTIFY_MAX];
+static struct hook_lane role_lane = {
+	.pool = role_pool, .max = HOOKS_ROLE_MAX,
+	.jobs = TAILQ_HEAD_INITIALIZER(role_lane.jobs),
+};
+static struct hook_lane notify_lane = {
+	.pool = notify_pool, .max = HOOKS_NOTIFY_MAX,
+	.jobs = TAILQ_HEAD_INITIALIZER(notify_lane.jobs),
+};
 static bool initialised;
 static char hooks_dir[PATH_MAX];
 static unsigned hooks_timeout_ms;
-static struct loop_timer kick;
+static unsigned long skipped;
 
 static const char *const kinds[] = { "promote", "demote", "notify", "fence" };
 
-static void	hooks_step(void);
+static void	lane_step(struct hook_lane *);
 
 /* run-parts(8) rules: skip hidden files, backups and package-manager leftovers. */
 static int
@@ -172,16 +208,17 @@ job_fail(struct hook_job *job, const char *name)
 	job->ok = false;
 }
 
+/* Out of its lane, its slot free again; no callback. */
 static void
-job_free(struct hook_job *job)
+job_drop(struct hook_lane *lane, struct hook_job *job)
 {
-	for (int i = 0; i < HOOK_NENV; i++)
-		free(job->env[i]);
+	TAILQ_REMOVE(&lane->jobs, job, entry);
+	lane->njobs--;
 	for (int i = 0; i < job->nnames; i++)
 		free(job->names[i]);
 	free(job->names);
 	free(job->dir);
-	free(job);
+	memset(job, 0, sizeof(*job));
 }
 
 static void
@@ -190,6 +227,9 @@ job_start(struct hook_job *job)
 	char path[PATH_MAX], dname[32];
 
 	job->started = true;
+	if (job->replaced)
+		log_info("hooks: notify hooks of %u transitions skipped (notify.d "
+		    "is slow): running those of the newest", job->replaced);
 	snprintf(dname, sizeof(dname), "%s.d", job->kind);
 	if (snprintf(path, sizeof(path), "%s/%s", hooks_dir, dname) >=
 	    (int)sizeof(path)) {
@@ -215,85 +255,211 @@ job_start(struct hook_job *job)
 	}
 }
 
+/*
+ * The job is over: out of the lane, then its callback, unless it no longer
+ * applies: a promote job superseded by a demote must neither fault a node
+ * that left the active role nor bring up the VIPs of a newer promotion.
+ */
+static void
+job_done(struct hook_lane *lane, struct hook_job *job)
+{
+	char kind[sizeof(job->kind)], failed[sizeof(job->failed)];
+	hooks_done_cb cb = job->superseded ? NULL : job->cb;
+	void *arg = job->arg;
+	bool ok = job->ok;
+
+	if (job->require_one && job->nrun == 0 && job->ok) {
+		log_warnx("hooks: no hook to run in %s.d, and one is required",
+		    job->kind);
+		job_fail(job, "(none)");
+		ok = false;
+	}
+	if (job->superseded && !ok)
+		log_warnx("hooks: promote hook %s failed after this node left "
+		    "the active role: not a fault", job->failed);
+	log_debug("hooks: %s done: %s%s", job->kind, ok ? "ok" : "failed by ",
+	    ok ? "" : job->failed);
+	memcpy(kind, job->kind, sizeof(kind));
+	memcpy(failed, job->failed, sizeof(failed));
+	/* the callback may queue a job in the slot */
+	job_drop(lane, job);
+	if (cb)
+		cb(arg, kind, ok, ok ? NULL : failed);
+}
+
 /* The hook's process is over: log how it ended, go on with the job. */
 static void
 hook_exited(struct proc *p, const struct proc_result *res, void *arg)
 {
+	struct hook_lane *lane = arg;
 	char why[64];
 
 	if (proc_ok(res))
-		log_info("hook %s exited with status 0 (%llu ms)", cur.name,
+		log_info("hook %s exited with status 0 (%llu ms)", lane->hook,
 		    (unsigned long long)res->ms);
 	else {
-		log_warnx("hook %s failed: %s (%llu ms%s)", cur.name,
+		log_warnx("hook %s failed: %s (%llu ms%s)", lane->hook,
 		    proc_status_str(res, why, sizeof(why)),
 		    (unsigned long long)res->ms,
 		    res->timed_out ? ", timed out" : "");
-		job_fail(cur.job, cur.name);
+		job_fail(lane->job, lane->hook);
 	}
-	cur.job = NULL;
-	hooks_step();
+	lane->job = NULL;
+	lane_step(lane);
 }
 
 static int
-hook_spawn(struct hook_job *job, const char *name, const char *path)
+hook_spawn(struct hook_lane *lane, struct hook_job *job, const char *name,
+    const char *path)
 {
 	char *argv[] = { (char *)name, NULL };
 	char label[PROC_LABEL_MAX];
 
 	snprintf(label, sizeof(label), "hook %s", name);
-	if (proc_spawn(&cur.proc, label, path, argv, job->env, hooks_timeout_ms,
-	    0, hook_exited, NULL) == -1)
+	if (proc_spawn(&lane->proc, label, path, argv, job->env,
+	    hooks_timeout_ms, 0, hook_exited, lane) == -1)
 		return -1;
-	cur.job = job;
-	snprintf(cur.name, sizeof(cur.name), "%s", name);
+	lane->job = job;
+	snprintf(lane->hook, sizeof(lane->hook), "%s", name);
 	return 0;
 }
 
 /*
- * Start the next hook, or finish jobs until one has a hook to run. Called
- * whenever no hook runs; a callback may queue jobs or even finalise.
+ * Start the next hook of the lane, or finish jobs until one has a hook to
+ * run. Called whenever the lane runs no hook; a callback may queue jobs or
+ * even finalise.
  */
 static void
-hooks_step(void)
+lane_step(struct hook_lane *lane)
 {
 	struct hook_job *job;
 	char real[PATH_MAX];
 
-	while (!proc_running(&cur.proc) && (job = TAILQ_FIRST(&jobs)) != NULL) {
+	while (!proc_running(&lane->proc) &&
+	    (job = TAILQ_FIRST(&lane->jobs)) != NULL) {
 		if (!job->started)
 			job_start(job);
 		while (job->next < job->nnames) {
 			const char *name = job->names[job->next++]->d_name;
 			int r = hook_check(job, name, real);
 
-			if (r == 1 && hook_spawn(job, name, real) == 0) {
+			if (r == 1 && hook_spawn(lane, job, name, real) == 0) {
 				job->nrun++;
 				return;
 			}
 			if (r != 0)
 				job_fail(job, name);
 		}
-		if (job->require_one && job->nrun == 0 && job->ok) {
-			log_warnx("hooks: no hook to run in %s.d, and one is required",
-			    job->kind);
-			job_fail(job, "(none)");
-		}
-		TAILQ_REMOVE(&jobs, job, entry);
-		njobs--;
-		log_debug("hooks: %s done: %s%s", job->kind,
-		    job->ok ? "ok" : "failed by ", job->ok ? "" : job->failed);
-		if (job->cb)
-			job->cb(job->arg, job->kind, job->ok,
-			    job->ok ? NULL : job->failed);
-		job_free(job);
+		job_done(lane, job);
 	}
 }
 
 static void
 kick_cb(void *arg)
 {
-	hooks_step();
+	lane_step(arg);
+}
+
+/*
+ * The role lane is full: a role hook hangs while the node keeps changing
+ * roles. Make room, keeping the order and the newest transition: a promote
+ * job and the demote job right after it, neither started, stand for an
+ * active period none of whose hooks ran, and both go; of two fence jobs in a
+ * row, neither started, the older goes (the newer is the one awaited).
+ */
+static int
+role_compact(struct hook_lane *lane)
+{
+	struct hook_job *a, *b;
+
+	TAILQ_FOREACH(a, &lane->jobs, entry) {
+		if (a->started || (b = TAILQ_NEXT(a, entry)) == NULL)
+			continue;
+		if (strcmp(a->kind, "promote") == 0 &&
+		    strcmp(b->kind, "demote") == 0) {
+			log_warnx("hooks: %d promote, demote and fence jobs "
+			    "queued: the promote and demote hooks of an earlier "
+			    "active period, not started yet, are skipped",
+			    lane->njobs);
+			job_drop(lane, a);
+			job_drop(lane, b);
+			skipped += 2;
+			return 0;
+		}
+		if (strcmp(a->kind, "fence") == 0 &&
+		    strcmp(b->kind, "fence") == 0) {
+			log_warnx("hooks: %d promote, demote and fence jobs "
+			    "queued: an older fence job, not started yet, is "
+			    "skipped for a newer one", lane->njobs);
+			job_drop(lane, a);
+			skipped++;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * A free slot of the lane; when there is none, room is made (never by
+ * refusing a role job, nor the newest notify job). NULL: nothing to free.
+ */
+static struct hook_job *
+lane_slot(struct hook_lane *lane, unsigned *replaced)
+{
+	struct hook_job *last;
+
+	*replaced = 0;
+	if (lane->njobs < lane->max)
+		;
+	else if (lane == &notify_lane) {
+		/* never the one that runs: HOOKS_NOTIFY_MAX > 1 */
+		last = TAILQ_LAST(&lane->jobs, hook_jobs);
+		*replaced = last->replaced + 1;
+		if (*replaced == 1)
+			log_warnx("hooks: %d notify jobs queued (notify.d is "
+			    "slow): the newest transition's replaces the last "
+			    "one queued", lane->njobs);
+		job_drop(lane, last);
+		skipped++;
+	} else if (role_compact(lane) == -1)
+		return NULL;
+	for (int i = 0; i < lane->max; i++)
+		if (!lane->pool[i].used)
+			return &lane->pool[i];
+	return NULL;
+}
+
+/* The variables in the job's own buffer; PATH is a constant. */
+static void
+job_env(struct hook_job *job, const char *kind, const struct hook_env *env)
+{
+	static const char *const names[HOOK_NENV - 1] = { "FAILOVERD_EVENT",
+	    "FAILOVERD_STATE", "FAILOVERD_PREV_STATE", "FAILOVERD_REASON",
+	    "FAILOVERD_NODE", "FAILOVERD_PEER", "FAILOVERD_VIPS",
+	    "FAILOVERD_CLUSTER_ID" };
+	const char *values[HOOK_NENV - 1];
+	char id[16];
+	size_t off = 0;
+	int n;
+
+	snprintf(id, sizeof(id), "%u", env->cluster_id);
+	values[0] = env->event ? env->event : kind;
+	values[1] = env->state;
+	values[2] = env->prev_state;
+	values[3] = env->reason;
+	values[4] = env->node;
+	values[5] = env->peer;
+	values[6] = env->vips;
+	values[7] = id;
+	for (int i = 0; i < HOOK_NENV - 1; i++) {
+		n = snprintf(job->envbuf + off, sizeof(job->envbuf) - off,
+		    "%s=%.*s", names[i], i == 6 ? HOOK_VIPS_MAX : HOOK_VALUE_MAX,
+		    values[i] ? values[i] : "");
+		job->env[i] = job->envbuf + off;
+		off += (size_t)n + 1;	/* fits: see HOOK_ENV_BYTES */
+	}
+	job->env[HOOK_NENV - 1] = (char *)PROC_PATH;
+	job->env[HOOK_NENV] = NULL;
 }
 
 int
@@ -313,14 +479,10 @@ int
 hooks_run(const char *kind, const struct hook_env *env, hooks_done_cb cb,
     void *arg)
 {
-	static const char *const names[HOOK_NENV - 1] = { "FAILOVERD_EVENT",
-	    "FAILOVERD_STATE", "FAILOVERD_PREV_STATE", "FAILOVERD_REASON",
-	    "FAILOVERD_NODE", "FAILOVERD_PEER", "FAILOVERD_VIPS",
-	    "FAILOVERD_CLUSTER_ID" };
 	const struct hook_env none = { 0 };
-	const char *values[HOOK_NENV - 1];
-	struct hook_job *job;
-	char id[16];
+	struct hook_lane *lane;
+	struct hook_job *job, *j;
+	unsigned replaced;
 	size_t k;
 
 	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
@@ -330,48 +492,33 @@ hooks_run(const char *kind, const struct hook_env *env, hooks_done_cb cb,
 		errno = EINVAL;
 		return -1;
 	}
-	if (njobs >= HOOKS_QUEUE_MAX) {
-		log_warnx("hooks: %d jobs queued, %s hooks not run", njobs,
+	lane = strcmp(kind, "notify") == 0 ? &notify_lane : &role_lane;
+	if ((job = lane_slot(lane, &replaced)) == NULL) {
+		log_warnx("hooks: %d jobs queued, %s hooks not run", lane->njobs,
 		    kind);
 		errno = EAGAIN;
 		return -1;
 	}
 	if (env == NULL)
 		env = &none;
-	snprintf(id, sizeof(id), "%u", env->cluster_id);
-	values[0] = env->event ? env->event : kind;
-	values[1] = env->state;
-	values[2] = env->prev_state;
-	values[3] = env->reason;
-	values[4] = env->node;
-	values[5] = env->peer;
-	values[6] = env->vips;
-	values[7] = id;
-
-	if ((job = calloc(1, sizeof(*job))) == NULL)
-		return -1;
+	job->used = true;
 	snprintf(job->kind, sizeof(job->kind), "%s", kind);
+	job_env(job, kind, env);
 	job->cb = cb;
 	job->arg = arg;
 	job->ok = true;
 	job->require_one = env->require_one;
-	for (int i = 0; i < HOOK_NENV - 1; i++) {
-		if (asprintf(&job->env[i], "%s=%s", names[i],
-		    values[i] ? values[i] : "") == -1) {
-			job->env[i] = NULL;
-			job_free(job);
-			return -1;
-		}
-	}
-	if ((job->env[HOOK_NENV - 1] = strdup(PROC_PATH)) == NULL) {
-		job_free(job);
-		return -1;
-	}
-	TAILQ_INSERT_TAIL(&jobs, job, entry);
-	njobs++;
+	job->replaced = replaced;
+	/* the node left the active role: earlier promote jobs no longer apply */
+	if (strcmp(kind, "demote") == 0)
+		TAILQ_FOREACH(j, &lane->jobs, entry)
+			if (strcmp(j->kind, "promote") == 0)
+				j->superseded = true;
+	TAILQ_INSERT_TAIL(&lane->jobs, job, entry);
+	lane->njobs++;
 	/* start from the loop, never from inside the caller */
-	if (!proc_running(&cur.proc))
-		loop_timer_set(&kick, now_ms(), kick_cb, NULL);
+	if (!proc_running(&lane->proc))
+		loop_timer_set(&lane->kick, now_ms(), kick_cb, lane);
 	return 0;
 }
 
@@ -402,25 +549,32 @@ hooks_count(const char *kind)
 int
 hooks_pending(void)
 {
-	return njobs;
+	return role_lane.njobs + notify_lane.njobs;
+}
+
+unsigned long
+hooks_skipped(void)
+{
+	return skipped;
 }
 
 void
 hooks_finalise(void)
 {
-	struct proc *p = &cur.proc;
+	struct hook_lane *lanes[] = { &role_lane, &notify_lane };
+	struct proc *procs[] = { &role_lane.proc, &notify_lane.proc };
 	struct hook_job *job;
 
-	if (proc_running(p)) {
-		log_info("hooks: stopping hook %s", cur.name);
-		proc_finalise(&p, 1, PROC_KILL_MS);
-		cur.job = NULL;
+	for (int i = 0; i < 2; i++)
+		if (proc_running(procs[i]))
+			log_info("hooks: stopping hook %s", lanes[i]->hook);
+	/* both at once: the daemon waits for the slower only */
+	proc_finalise(procs, 2, PROC_KILL_MS);
+	for (int i = 0; i < 2; i++) {
+		lanes[i]->job = NULL;
+		while ((job = TAILQ_FIRST(&lanes[i]->jobs)) != NULL)
+			job_drop(lanes[i], job);
+		loop_timer_cancel(&lanes[i]->kick);
 	}
-	while ((job = TAILQ_FIRST(&jobs)) != NULL) {
-		TAILQ_REMOVE(&jobs, job, entry);
-		job_free(job);
-	}
-	njobs = 0;
-	loop_timer_cancel(&kick);
 	initialised = false;
 }

@@ -1,7 +1,9 @@
 /*
  * Non-blocking hook runner. Executables in HOOKS_DIR/<kind>.d run as child
  * processes in lexical order; jobs (one per hooks_run call) run one after
- * another in the order they were queued. Never blocks the event loop.
+ * another in the order they were queued: promote, demote and fence jobs in
+ * one lane, notify jobs in another, so that a slow notify hook never holds
+ * up the others. Never blocks the event loop.
  */
 #ifndef FOD_HOOKS_H
 #define FOD_HOOKS_H
@@ -24,6 +26,10 @@ struct hook_env {
  * ok: every hook of the job exited 0 (true for an empty or missing directory).
  * failed: the first hook that did not (NULL if ok); valid during the call only.
  * Called from the event loop, never from hooks_run(); it may queue jobs.
+ * Not called for a job that no longer applies: a promote job when a demote
+ * job was queued after it (the node left the active role meanwhile, so its
+ * outcome must neither fault the node nor bring up VIPs), or a job skipped
+ * to keep its lane bounded (see hooks_run()).
  */
 typedef void (*hooks_done_cb)(void *arg, const char *kind, bool ok, const char *failed);
 
@@ -31,11 +37,20 @@ typedef void (*hooks_done_cb)(void *arg, const char *kind, bool ok, const char *
 int	hooks_init(const char *dir, unsigned timeout_ms);
 /* Kill (SIGTERM, then SIGKILL) whatever still runs, reap it; drop queued jobs (no callbacks). */
 void	hooks_finalise(void);
-/* Queue a job. kind: "promote", "demote", "notify", "fence". -1: bad kind, queue full. */
+/*
+ * Queue a job. kind: "promote", "demote", "notify", "fence". No allocation.
+ * When the notify lane is full, the newest notify job replaces the last one
+ * queued; when the role lane is full, a promote job and the demote job right
+ * after it, neither started, are skipped (an active period none of whose
+ * hooks ran), or the older of two fence jobs in a row. -1: bad kind, or
+ * (never with the FSM's sequences) no room.
+ */
 int	hooks_run(const char *kind, const struct hook_env *, hooks_done_cb, void *arg);
 /* Executable files in HOOKS_DIR/<kind>.d now (0 if there is no such directory). */
 int	hooks_count(const char *kind);
 /* Number of jobs queued or running. */
 int	hooks_pending(void);
+/* Jobs skipped to keep the lanes bounded, since the start (for status). */
+unsigned long hooks_skipped(void);
 
 #endif

@@ -1,11 +1,15 @@
 /*
  * Heartbeat links: one UDP socket per configured path, bound to the local
  * address and device. Receiving classifies every datagram; only authentic,
- * fresh messages from the configured peer reach main.c.
+ * fresh messages from the configured peer reach role.c. A socket follows its
+ * interface: the kernel binds it to an ifindex, so an interface deleted and
+ * created again (VLAN or bond rebuilt, driver reload) needs a new socket,
+ * and a missing interface leaves its link down until it appears.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 
 #include <errno.h>
 #include <string.h>
@@ -14,25 +18,31 @@
 #include <stdio.h>
 
 #include "failoverd.h"
+#include "freshness.h"
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
+#include "vip.h"
 
 #define RX_BURST	256	/* datagrams per wakeup; the rest waits a round */
 #define RX_BATCH	64	/* datagrams per recvmmsg() */
 #define RX_BUF		(PROTO_LEN + 1)	/* a longer datagram is only measured */
 #define DROP_LOG_MS	10000	/* at most one summary of dropped input per period */
 #define RCVBUF_BYTES	(8 << 20) /* rides out scheduling gaps under a flood */
+#define REOPEN_MS	1000	/* retry of a link whose interface is missing */
+#define UNSTICK_MS	50	/* first retry of the peer's address resolution */
+#define UNSTICK_TRIES	5	/* 0, 50, 150, 350, 750 ms after carrier came back */
 
 static uint64_t drops_logged_at;
 static uint64_t drops_since_log;
-
-/* What the newest heartbeat on each link proved: see current(). */
+static struct fresh fresh[CFG_MAX_LINKS];
+static struct loop_timer reopen_timer;
 static struct {
-	uint64_t	epoch;
-	uint64_t	tx_us;		/* its tx_time_us (the peer's clock) */
-	uint64_t	heard;		/* ms, our clock: the peer was alive then */
-} fresh[CFG_MAX_LINKS];
+	struct loop_timer timer;
+	int		tries;
+} unstick[CFG_MAX_LINKS];
+
+static int link_open(int i);
 
 static bool
 same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -46,37 +56,6 @@ same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
 		    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 	return false;
-}
-
-/*
- * A heartbeat proves the peer alive only as far as the peer's own clock
- * moved since the newest one heard on this link (plus an eighth, for
- * jitter and clock rates). Heartbeats withheld by someone on the path and
- * delivered late are authentic and inside the replay window, but they
- * cannot stretch the peer's life, nor speak for a peer that has died.
- */
-static bool
-current(int i, const struct msg *m, uint64_t now)
-{
-	uint64_t credit;
-
-	if (fresh[i].epoch != m->epoch) {
-		/* a new life of the peer, with a new clock */
-		fresh[i].epoch = m->epoch;
-		fresh[i].tx_us = m->tx_time_us;
-		fresh[i].heard = now;
-		return true;
-	}
-	if (m->tx_time_us <= fresh[i].tx_us)
-		return false;	/* sent before one we already heard */
-	credit = (m->tx_time_us - fresh[i].tx_us) / 1000;
-	credit += credit / 8 + 1;
-	fresh[i].tx_us = m->tx_time_us;
-	if (fresh[i].heard + credit < now)
-		fresh[i].heard += credit;
-	else
-		fresh[i].heard = now;
-	return now - fresh[i].heard < d.cfg.dead_ms;
 }
 
 /* Bad input is counted always, logged rarely: a flood must not flood the log. */
@@ -145,13 +124,21 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 		d.cnt.unconfirmed++;
 		return;
 	}
-	if (!current(i, &m, now_ms())) {
-		d.cnt.replays++;
-		dropped(i, "late: sent before what it claims to prove");
+	switch (fresh_check(&fresh[i], m.epoch, m.tx_time_us, m.echo_time_us,
+	    now_us(), (uint64_t)d.cfg.dead_ms * 1000)) {
+	case FRESH_LATE:
+		d.cnt.late++;
+		dropped(i, "late: made too long ago to prove the peer alive");
 		return;
+	case FRESH_STOOD_STILL:
+		d.cnt.received++;
+		daemon_peer_message(i, &m, true);
+		return;
+	case FRESH_OK:
+		break;
 	}
 	d.cnt.received++;
-	daemon_peer_message(i, &m);
+	daemon_peer_message(i, &m, false);
 }
 
 static void
@@ -192,13 +179,61 @@ link_readable(int fd, uint32_t events, void *arg)
 	}
 }
 
+static void
+link_close(int i)
+{
+	struct link_state *ls = &d.links[i];
+
+	if (ls->fd != -1) {
+		loop_del_fd(ls->fd);
+		close(ls->fd);
+		ls->fd = -1;
+	}
+	ls->ifindex = 0;
+	/* what the old socket heard proves nothing about the new one */
+	ls->heard = false;
+}
+
+static void
+reopen_tick(void *arg)
+{
+	bool missing = false;
+
+	for (int i = 0; i < d.cfg.nlinks; i++)
+		if (d.links[i].fd == -1 &&
+		    (d.links[i].fd = link_open(i)) == -1)
+			missing = true;
+	if (missing)
+		loop_timer_set(&reopen_timer, now_ms() + REOPEN_MS, reopen_tick,
+		    NULL);
+}
+
+/* A link that cannot be opened now is retried; the others work meanwhile. */
+static void
+link_down_until_reopened(int i)
+{
+	link_close(i);
+	if (reopen_timer.when == 0)
+		loop_timer_set(&reopen_timer, now_ms() + REOPEN_MS, reopen_tick,
+		    NULL);
+}
+
 static int
 link_open(int i)
 {
 	const struct cfg_link *l = &d.cfg.links[i];
+	struct link_state *ls = &d.links[i];
 	int fd, on = 1, tos = 0xc0;	/* CS6, network control */
 	int prio = 6, rcvbuf = RCVBUF_BYTES;
+	unsigned ifindex;
 
+	if ((ifindex = if_nametoindex(l->ifname)) == 0) {
+		if (!ls->missing_logged)
+			log_warnx("link %d: interface %s is missing: link down "
+			    "until it appears", i, l->ifname);
+		ls->missing_logged = true;
+		return -1;
+	}
 	fd = socket(l->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		log_warn("link %d: socket", i);
@@ -234,30 +269,96 @@ link_open(int i)
 		close(fd);
 		return -1;
 	}
+	if (ls->missing_logged || ls->reopened)
+		log_info("link %d: interface %s (index %u) is back: heartbeat "
+		    "socket open", i, l->ifname, ifindex);
+	ls->missing_logged = ls->reopened = false;
+	ls->ifindex = (int)ifindex;
+	ls->heard = false;
 	return fd;
 }
 
+/* Every link gets a socket or waits for its interface; -1 on other errors. */
 int
 link_open_all(void)
 {
 	int rc = 0;
 
-	/* every link gets a socket or -1: a link that fails leaves the others */
-	for (int i = 0; i < d.cfg.nlinks; i++)
-		if ((d.links[i].fd = link_open(i)) == -1)
+	for (int i = 0; i < d.cfg.nlinks; i++) {
+		d.links[i].fd = -1;
+		if ((d.links[i].fd = link_open(i)) != -1)
+			continue;
+		if (!d.links[i].missing_logged)
 			rc = -1;
+		link_down_until_reopened(i);
+	}
 	return rc;
 }
 
 void
 link_close_all(void)
 {
+	loop_timer_cancel(&reopen_timer);
+	for (int i = 0; i < CFG_MAX_LINKS; i++)
+		loop_timer_cancel(&unstick[i].timer);
+	for (int i = 0; i < d.cfg.nlinks; i++)
+		link_close(i);
+}
+
+/*
+ * Carrier is back: the ARP (or ND) request that our first heartbeat sent
+ * may have been lost while the switch port was not forwarding yet, and the
+ * kernel asks again only a second later: both nodes would think the other
+ * silent. Until the peer is heard, drop an unresolved entry a few times.
+ */
+static void
+unstick_tick(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	const struct cfg_link *l = &d.cfg.links[i];
+	const void *peer = l->family == AF_INET ?
+	    (const void *)&((const struct sockaddr_in *)&l->peer)->sin_addr :
+	    (const void *)&((const struct sockaddr_in6 *)&l->peer)->sin6_addr;
+
+	if (d.links[i].fd == -1 || link_up(i, now_ms()) ||
+	    unstick[i].tries >= UNSTICK_TRIES)
+		return;
+	vip_neigh_unstick(d.links[i].ifindex, l->family, peer);
+	loop_timer_set(&unstick[i].timer, now_ms() + (UNSTICK_MS <<
+	    unstick[i].tries++), unstick_tick, arg);
+}
+
+/*
+ * From the netlink watch: an interface of ours appeared, changed or went.
+ * A socket bound to an index that is no longer the name's hears nothing and
+ * fails every send: open a new one.
+ */
+void
+link_iface_changed(const char *ifname, int ifindex, bool carrier)
+{
 	for (int i = 0; i < d.cfg.nlinks; i++) {
-		if (d.links[i].fd != -1) {
-			loop_del_fd(d.links[i].fd);
-			close(d.links[i].fd);
-			d.links[i].fd = -1;
+		struct link_state *ls = &d.links[i];
+		unsigned now_index;
+
+		if (strcmp(d.cfg.links[i].ifname, ifname) != 0)
+			continue;
+		now_index = if_nametoindex(ifname);
+		if (ls->fd == -1 || (int)now_index != ls->ifindex) {
+			if (ls->fd != -1) {
+				log_warnx("link %d: interface %s was replaced "
+				    "(index %d -> %u): reopening", i, ifname,
+				    ls->ifindex, now_index);
+				ls->reopened = true;
+			}
+			link_close(i);
+			if (now_index == 0 || (ls->fd = link_open(i)) == -1)
+				link_down_until_reopened(i);
 		}
+		if (carrier && !ls->carrier) {
+			unstick[i].tries = 0;
+			unstick_tick((void *)(intptr_t)i);
+		}
+		ls->carrier = carrier;
 	}
 }
 
@@ -308,6 +409,11 @@ link_send(int i)
 		fatalx("proto_encode");
 	if (sendto(ls->fd, buf, sizeof(buf), 0,
 	    (const struct sockaddr *)&l->peer, l->salen) == -1) {
+		/* bound to an interface that is gone: wait for its successor */
+		if (errno == ENODEV) {
+			ls->reopened = true;
+			link_down_until_reopened(i);
+		}
 		/* a cut link fails every send: say so once per period */
 		d.cnt.send_errors++;
 		if (ls->send_err_logged == 0 ||

@@ -39,6 +39,15 @@ now_ms(void)
 	return now_us() / 1000;
 }
 
+uint64_t
+now_boot_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int
 loop_init(void)
 {

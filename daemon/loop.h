@@ -28,5 +28,6 @@ void		 loop_timer_cancel(struct loop_timer *);
 int		 loop_run_once(void);
 uint64_t	 now_ms(void);		/* CLOCK_MONOTONIC in ms */
 uint64_t	 now_us(void);		/* CLOCK_MONOTONIC in us */
+uint64_t	 now_boot_ms(void);	/* CLOCK_BOOTTIME in ms: also counts suspend */
 
 #endif

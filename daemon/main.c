@@ -54,6 +54,21 @@ on_netlink(int fd, uint32_t events, void *arg)
 }
 
 static void
+on_log(int fd, uint32_t events, void *arg)
+{
+	log_flush();
+}
+
+/* Heartbeat sockets follow their interface first: a fault cleared by the
+ * same news sends at once. */
+static void
+on_link_changed(void *arg, const char *ifname, int ifindex, bool carrier)
+{
+	link_iface_changed(ifname, ifindex, carrier);
+	faults_link_changed(arg, ifname, ifindex, carrier);
+}
+
+static void
 on_signal(int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo si;
@@ -151,8 +166,45 @@ check_only(void)
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: failoverd [-f FILE] [-t] [-v] [-V]\n");
+	fprintf(stderr, "usage: failoverd [-f FILE] [-t] [-v] [-V]\n"
+	    "       failoverd --cleanup [-f FILE]\n");
 	exit(1);
+}
+
+/*
+ * After the daemon died (ExecStopPost): its VIPs go now, not when their
+ * lease runs out. A daemon that still answers on the control socket, even
+ * a frozen one, is left alone.
+ */
+static int
+cleanup(void)
+{
+	static const struct vip_events none;
+	int removed = 0;
+
+	if (control_daemon_running(d.cfg.runtime_dir)) {
+		fprintf(stderr, "failoverd --cleanup: a daemon is running for %s "
+		    "(%s/control.sock answers): touching nothing\n", d.cfg.path,
+		    d.cfg.runtime_dir);
+		return 1;
+	}
+	if (vip_init(&none) == -1) {
+		fprintf(stderr, "failoverd --cleanup: netlink: cannot open route "
+		    "sockets\n");
+		return 1;
+	}
+	for (int i = 0; i < d.cfg.nvips; i++)
+		if (vip_present(&d.cfg.vips[i]) == 1) {
+			if (vip_del(&d.cfg.vips[i]) == -1)
+				return 1;
+			log_info("cleanup: removed VIP %s from %s",
+			    d.cfg.vips[i].text, d.cfg.vips[i].ifname);
+			removed++;
+		}
+	if (removed == 0)
+		log_info("cleanup: no VIP of %s was present", d.cfg.path);
+	vip_finalise();
+	return 0;
 }
 
 int
@@ -161,17 +213,24 @@ main(int argc, char **argv)
 	static const struct vip_events vev = {
 		.addr_deleted = role_addr_deleted,
 		.addr_ready = role_addr_ready,
-		.link_changed = faults_link_changed,
+		.link_changed = on_link_changed,
+	};
+	static const struct option longopts[] = {
+		{ "cleanup", no_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 },
 	};
 	char err[CFG_ERR_MAX];
 	uint8_t key[AUTH_KEY_MAX];
 	size_t keylen;
 	struct fsm_config fc;
-	int ch, test = 0, verbose = 0;
+	int ch, test = 0, verbose = 0, clean = 0;
 	uint64_t exit_deadline = 0;
 
-	while ((ch = getopt(argc, argv, "f:tvV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:tvV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'C':
+			clean = 1;
+			break;
 		case 'f':
 			d.conf_path = optarg;
 			break;
@@ -188,7 +247,7 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (clean && test))
 		usage();
 	log_init("failoverd", verbose);
 
@@ -201,6 +260,8 @@ main(int argc, char **argv)
 	daemon_config_warnings(&d.cfg);
 	if (test)
 		return check_only();
+	if (clean)
+		return cleanup();
 	if (daemon_load_key(&d.cfg, key, &keylen, err, sizeof(err)) == -1) {
 		err[strcspn(err, "\n")] = '\0';
 		fatalx("%s", err);
@@ -220,6 +281,10 @@ main(int argc, char **argv)
 		go_realtime();
 	if (loop_init() == -1)
 		fatal("event loop");
+	/* edge-triggered: only the end of a stall matters; a file or /dev/null (EPERM) never stalls */
+	if (loop_add_fd(log_fd(), EPOLLOUT | EPOLLET, on_log, NULL) == -1 &&
+	    errno != EPERM)
+		log_warn("cannot watch stderr");
 	if (setup_signals() == -1)
 		fatal("signals");
 	if (vip_init(&vev) == -1)

@@ -7,6 +7,10 @@
  * one, by polling waitpid), reads its output through a non-blocking pipe and
  * enforces its timeout with a loop timer. Only proc_finalise() waits, while
  * the daemon exits.
+ *
+ * A pipe still open when its child is done (a background process of the
+ * child holds it) moves to a linger slot and is read on there, bounded, so
+ * that the proc is free for its next run and that process gets no SIGPIPE.
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
@@ -16,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +33,7 @@
 
 #define PROC_POLL_MS	50		/* reaping without a pidfd; stragglers */
 #define PROC_READ_MAX	16384		/* bytes read per loop round */
-#define PROC_DRAIN_MAX	(1024 * 1024)	/* bytes read once the child exited */
+#define PROC_LINGER_MAX	16		/* pipes read on after their child is done */
 
 enum proc_phase {
 	PROC_IDLE,			/* nothing runs */
@@ -37,7 +42,18 @@ enum proc_phase {
 	PROC_KILL			/* SIGKILL sent */
 };
 
+/* The output pipe of a child that is done, still held by what it started. */
+struct proc_linger {
+	bool			 used;
+	struct proc_output	 out;
+	const struct proc	*owner;		/* for proc_finalise() */
+	uint64_t		 since;
+	size_t			 read;		/* bytes since then */
+	struct loop_timer	 timer;		/* the time bound */
+};
+
 static int max_fd;			/* close_range() fallback in the child */
+static struct proc_linger lingers[PROC_LINGER_MAX];
 
 static void	poll_cb(void *);
 
@@ -107,88 +123,102 @@ pidfd_open_(pid_t pid)
 #endif
 }
 
-static void
-output_line(struct proc *p)
+/* Something about a child worth a warning; debug only for PROC_QUIET ones. */
+static void __attribute__((format(printf, 2, 3)))
+output_notice(const struct proc_output *o, const char *fmt, ...)
 {
-	p->line[p->linelen] = '\0';
-	if (p->flags & PROC_QUIET)
-		log_debug("%s: %s%s", p->label, p->line, p->cut ? " [cut]" : "");
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (o->flags & PROC_QUIET)
+		log_debug("%s: %s", o->label, msg);
 	else
-		log_info("%s: %s%s", p->label, p->line, p->cut ? " [cut]" : "");
-	if (p->linelen > 0)
-		memcpy(p->last, p->line, p->linelen + 1);
-	p->linelen = 0;
-	p->cut = false;
+		log_warnx("%s: %s", o->label, msg);
 }
 
 static void
-output_feed(struct proc *p, const char *buf, size_t n)
+output_line(struct proc_output *o)
 {
-	if (p->capped)
+	o->line[o->linelen] = '\0';
+	if (o->flags & PROC_QUIET)
+		log_debug("%s: %s%s", o->label, o->line, o->cut ? " [cut]" : "");
+	else
+		log_info("%s: %s%s", o->label, o->line, o->cut ? " [cut]" : "");
+	if (o->linelen > 0 && o->last)
+		memcpy(o->last, o->line, o->linelen + 1);
+	o->linelen = 0;
+	o->cut = false;
+}
+
+static void
+output_feed(struct proc_output *o, const char *buf, size_t n)
+{
+	if (o->capped)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = buf[i];
 
-		if (p->out_bytes++ == PROC_OUTPUT_MAX) {
-			if (p->linelen > 0 || p->cut)
-				output_line(p);
-			if (p->flags & PROC_QUIET)
-				log_debug("%s: more than %d bytes of output, "
-				    "the rest is dropped", p->label,
-				    PROC_OUTPUT_MAX);
-			else
-				log_warnx("%s: more than %d bytes of output, "
-				    "the rest is dropped", p->label,
-				    PROC_OUTPUT_MAX);
-			p->capped = true;
+		if (o->bytes++ == PROC_OUTPUT_MAX) {
+			if (o->linelen > 0 || o->cut)
+				output_line(o);
+			output_notice(o, "more than %d bytes of output, the "
+			    "rest is dropped", PROC_OUTPUT_MAX);
+			o->capped = true;
 			return;
 		}
 		if (c == '\n')
-			output_line(p);
+			output_line(o);
 		else if (c == '\r')
 			continue;
-		else if (p->linelen == PROC_LINE_MAX)
-			p->cut = true;
+		else if (o->linelen == PROC_LINE_MAX)
+			o->cut = true;
 		else	/* no terminal escapes or fake lines in the log */
-			p->line[p->linelen++] =
+			o->line[o->linelen++] =
 			    (c < 0x20 && c != '\t') || c == 0x7f ? '?' : c;
 	}
 }
 
 static void
-output_close(struct proc *p)
+output_close(struct proc_output *o)
 {
-	if (p->outfd == -1)
+	if (o->fd == -1)
 		return;
-	if (p->linelen > 0 || p->cut)
-		output_line(p);
-	loop_del_fd(p->outfd);
-	close(p->outfd);
-	p->outfd = -1;
+	if (o->linelen > 0 || o->cut)
+		output_line(o);
+	loop_del_fd(o->fd);
+	close(o->fd);
+	o->fd = -1;
 }
 
-/* Bounded, so that a chatty child cannot starve the loop; closes at EOF. */
-static void
-output_read(struct proc *p, size_t max)
+/*
+ * Bounded, so that a chatty child cannot starve the loop; closes at EOF.
+ * Returns the bytes read.
+ */
+static size_t
+output_read(struct proc_output *o, size_t max)
 {
 	char buf[4096];
 	size_t total = 0;
 	ssize_t n;
 
-	while (p->outfd != -1 && total < max) {
-		if ((n = read(p->outfd, buf, sizeof(buf))) > 0) {
-			output_feed(p, buf, (size_t)n);
+	while (o->fd != -1 && total < max) {
+		if ((n = read(o->fd, buf, sizeof(buf))) > 0) {
+			output_feed(o, buf, (size_t)n);
 			total += (size_t)n;
 		} else if (n == -1 && errno == EINTR)
 			continue;
 		else if (n == -1 && errno == EAGAIN)
-			return;
+			break;
 		else {
 			if (n == -1)
-				log_warn("%s: read", p->label);
-			output_close(p);
+				log_warn("%s: read", o->label);
+			output_close(o);
 		}
 	}
+	return total;
 }
 
 static void
@@ -196,8 +226,85 @@ output_cb(int fd, uint32_t events, void *arg)
 {
 	struct proc *p = arg;
 
-	if (fd == p->outfd)
-		output_read(p, PROC_READ_MAX);
+	if (fd == p->out.fd)
+		output_read(&p->out, PROC_READ_MAX);
+}
+
+/* The slot is free again; why (if not NULL) says why its pipe is given up. */
+static void
+linger_end(struct proc_linger *l, const char *why)
+{
+	if (why)
+		output_notice(&l->out, "%s; no longer reading it: what the run "
+		    "left running gets SIGPIPE (or EPIPE) at its next write", why);
+	output_close(&l->out);
+	loop_timer_cancel(&l->timer);
+	l->used = false;
+}
+
+static void
+linger_cb(int fd, uint32_t events, void *arg)
+{
+	struct proc_linger *l = arg;
+	char why[64];
+
+	if (!l->used || fd != l->out.fd)
+		return;
+	l->read += output_read(&l->out, PROC_READ_MAX);
+	if (l->out.fd == -1) {
+		log_debug("%s: output closed by every process", l->out.label);
+		linger_end(l, NULL);
+	} else if (l->read > PROC_LINGER_BYTES) {
+		snprintf(why, sizeof(why), "more than %d bytes of output after "
+		    "the run", PROC_LINGER_BYTES);
+		linger_end(l, why);
+	}
+}
+
+static void
+linger_expired(void *arg)
+{
+	struct proc_linger *l = arg;
+	char why[64];
+
+	snprintf(why, sizeof(why), "output still open %llu ms after the run",
+	    (unsigned long long)(now_ms() - l->since));
+	linger_end(l, why);
+}
+
+/*
+ * The run is over, but something it started holds the output pipe: read on
+ * in a linger slot (the oldest one gives way when all are taken), for at
+ * most the run's timeout and PROC_LINGER_BYTES.
+ */
+static void
+output_linger(struct proc *p)
+{
+	struct proc_linger *l = &lingers[0];
+
+	if (p->out.fd == -1)
+		return;
+	for (int i = 0; i < PROC_LINGER_MAX && l->used; i++)
+		if (!lingers[i].used || lingers[i].since < l->since)
+			l = &lingers[i];
+	if (l->used)
+		linger_end(l, "too many outputs held open after their runs");
+	loop_del_fd(p->out.fd);
+	l->out = p->out;
+	l->out.last = NULL;
+	p->out.fd = -1;
+	if (loop_add_fd(l->out.fd, EPOLLIN, linger_cb, l) == -1) {
+		log_warn("%s: output pipe", l->out.label);
+		output_close(&l->out);
+		return;
+	}
+	l->used = true;
+	l->owner = p;
+	l->since = now_ms();
+	l->read = 0;
+	loop_timer_set(&l->timer, l->since + p->timeout_ms, linger_expired, l);
+	log_debug("%s: run over, its output still open: reading on",
+	    l->out.label);
 }
 
 static void
@@ -240,15 +347,14 @@ proc_reaped(struct proc *p)
 		return false;
 	if (r == -1) {
 		/* someone else reaped it (waitpid(-1) elsewhere is a bug) */
-		log_warn("%s: waitpid %ld", p->label, (long)p->pid);
+		log_warn("%s: waitpid %ld", p->out.label, (long)p->pid);
 		status = -1;
 	}
 	p->reaped = true;
 	p->status = status;
 	watch_close(p);
-	/* all it wrote is in the pipe now; leftovers in the background are not waited for */
-	output_read(p, PROC_DRAIN_MAX);
-	output_close(p);
+	/* all it wrote is in the pipe now; what it left running may write on */
+	output_read(&p->out, PROC_LINGER_BYTES);
 	return true;
 }
 
@@ -258,7 +364,7 @@ proc_clear(struct proc *p)
 {
 	loop_timer_cancel(&p->timer);
 	watch_close(p);
-	output_close(p);
+	output_close(&p->out);
 	p->phase = PROC_IDLE;
 	p->pid = 0;
 }
@@ -272,6 +378,7 @@ proc_done(struct proc *p)
 		.ms = now_ms() - p->started,
 	};
 
+	output_linger(p);
 	proc_clear(p);
 	p->cb(p, &res, p->arg);
 }
@@ -318,12 +425,8 @@ timer_cb(void *arg)
 
 	switch (p->phase) {
 	case PROC_RUNNING:
-		if (p->flags & PROC_QUIET)
-			log_debug("%s: timed out after %u ms, sending SIGTERM",
-			    p->label, p->timeout_ms);
-		else
-			log_warnx("%s: timed out after %u ms, sending SIGTERM",
-			    p->label, p->timeout_ms);
+		output_notice(&p->out, "timed out after %u ms, sending SIGTERM",
+		    p->timeout_ms);
 		p->timed_out = true;
 		proc_signal(p, SIGTERM);
 		p->phase = PROC_TERM;
@@ -332,10 +435,10 @@ timer_cb(void *arg)
 	case PROC_TERM:
 		if (p->reaped)
 			log_warnx("%s: its process group outlived SIGTERM "
-			    "by %d ms, sending SIGKILL", p->label, PROC_KILL_MS);
+			    "by %d ms, sending SIGKILL", p->out.label, PROC_KILL_MS);
 		else
 			log_warnx("%s: still running %d ms after SIGTERM, "
-			    "sending SIGKILL", p->label, PROC_KILL_MS);
+			    "sending SIGKILL", p->out.label, PROC_KILL_MS);
 		proc_signal(p, SIGKILL);
 		p->phase = PROC_KILL;
 		if (p->reaped)
@@ -363,9 +466,12 @@ proc_spawn(struct proc *p, const char *label, const char *path,
 
 		max_fd = n > 0 && n < 65536 ? (int)n : 65536;
 	}
-	snprintf(p->label, sizeof(p->label), "%s", label);
-	p->flags = flags;
-	p->outfd = p->pidfd = -1;
+	snprintf(p->out.label, sizeof(p->out.label), "%s", label);
+	p->out.flags = flags;
+	p->out.fd = p->pidfd = -1;
+	p->out.bytes = p->out.linelen = 0;
+	p->out.cut = p->out.capped = false;
+	p->out.last = p->last;
 	p->last[0] = '\0';
 	/* the child's end stays blocking: a child must not see EAGAIN */
 	if (pipe2(pipefd, O_CLOEXEC) == -1)
@@ -398,11 +504,9 @@ proc_spawn(struct proc *p, const char *label, const char *path,
 	p->reaped = false;
 	p->status = -1;
 	p->timed_out = false;
-	p->outfd = rd;
+	p->out.fd = rd;
 	p->started = now_ms();
 	p->timeout_ms = timeout_ms;
-	p->out_bytes = p->linelen = 0;
-	p->cut = p->capped = false;
 	p->cb = cb;
 	p->arg = arg;
 	log_debug("%s: started %s (pid %ld)", label, path, (long)pid);
@@ -494,7 +598,7 @@ proc_finalise(struct proc *const procs[], int n, unsigned grace_ms)
 			    (p->reaped && group_gone(p)))
 				continue;
 			log_warnx("%s: still running %u ms after SIGTERM, "
-			    "sending SIGKILL", p->label, grace_ms);
+			    "sending SIGKILL", p->out.label, grace_ms);
 			proc_signal(p, SIGKILL);
 			p->phase = PROC_KILL;
 		}
@@ -503,10 +607,14 @@ proc_finalise(struct proc *const procs[], int n, unsigned grace_ms)
 				if (procs[i]->phase != PROC_IDLE &&
 				    !procs[i]->reaped)
 					log_warnx("%s: pid %ld survives SIGKILL",
-					    procs[i]->label,
+					    procs[i]->out.label,
 					    (long)procs[i]->pid);
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (procs[i]->phase != PROC_IDLE)
 			proc_clear(procs[i]);
+		for (int j = 0; j < PROC_LINGER_MAX; j++)
+			if (lingers[j].used && lingers[j].owner == procs[i])
+				linger_end(&lingers[j], NULL);
+	}
 }

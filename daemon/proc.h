@@ -6,6 +6,12 @@
  * prefixed with its label. The loop learns of its exit through a pidfd and
  * reaps it; a timeout sends SIGTERM to the group, then SIGKILL after
  * PROC_KILL_MS. Nothing here blocks the loop, except proc_finalise().
+ *
+ * What a child leaves running in the background may still hold the output
+ * pipe when the child exits: the run is over then (the callback fires, the
+ * proc may start the next child), but the pipe is still read and logged
+ * until every writer closed it, for at most the run's timeout_ms or
+ * PROC_LINGER_BYTES, so that such a process does not die of SIGPIPE.
  */
 #ifndef FOD_PROC_H
 #define FOD_PROC_H
@@ -25,6 +31,7 @@
 #define PROC_LINE_MAX	512		/* longer output lines are cut */
 #define PROC_OUTPUT_MAX	65536		/* output bytes logged per run */
 #define PROC_LABEL_MAX	(NAME_MAX + 32)
+#define PROC_LINGER_BYTES (1024 * 1024)	/* read after the child exited, at most */
 
 /* flags */
 #define PROC_QUIET	0x1	/* output and the timeout notice at debug level */
@@ -44,24 +51,30 @@ struct proc;
 typedef void (*proc_done_cb)(struct proc *, const struct proc_result *,
     void *arg);
 
+/* A child's output pipe, logged line by line; internal. */
+struct proc_output {
+	int		 fd;
+	int		 flags;
+	char		 label[PROC_LABEL_MAX];
+	size_t		 bytes;		/* logged or dropped, up to PROC_OUTPUT_MAX */
+	bool		 capped;	/* PROC_OUTPUT_MAX reached */
+	size_t		 linelen;
+	bool		 cut;		/* rest of the current line dropped */
+	char		 line[PROC_LINE_MAX + 1];
+	char		*last;		/* NULL: not recorded (lingering) */
+};
+
 /* Zero-initialised or idle before proc_spawn(); fields are internal. */
 struct proc {
 	int		 phase;
-	int		 flags;
-	char		 label[PROC_LABEL_MAX];
 	pid_t		 pid;		/* also its process group and session */
 	bool		 reaped;
 	int		 status;
 	bool		 timed_out;
 	int		 pidfd;
-	int		 outfd;
 	uint64_t	 started;
 	unsigned	 timeout_ms;
-	size_t		 out_bytes;
-	bool		 capped;	/* PROC_OUTPUT_MAX reached */
-	size_t		 linelen;
-	bool		 cut;		/* rest of the current line dropped */
-	char		 line[PROC_LINE_MAX + 1];
+	struct proc_output out;
 	char		 last[PROC_LINE_MAX + 1];
 	struct loop_timer timer;	/* timeout, then SIGKILL */
 	struct loop_timer poll;		/* reaping without a pidfd; stragglers */
@@ -87,7 +100,8 @@ const char *proc_status_str(const struct proc_result *, char *buf, size_t len);
 /*
  * Stop now: SIGTERM to every running one, SIGKILL to those (or their
  * groups) still there grace_ms later, reap them. Blocks the loop for at most
- * 2 x grace_ms. No callbacks; every proc is idle afterwards.
+ * 2 x grace_ms. No callbacks; every proc is idle afterwards, and the output
+ * pipes of their earlier runs are no longer read.
  */
 void	proc_finalise(struct proc *const procs[], int n, unsigned grace_ms);
 

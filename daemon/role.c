@@ -26,6 +26,7 @@ static unsigned announce_left;
 static bool promote_after_ready;	/* promote hooks wait for vips_ready() */
 
 static uint64_t hb_due;		/* when the heartbeat tick is due */
+static uint64_t hb_due_boot;	/* the same on CLOCK_BOOTTIME (counts suspend) */
 
 static void vips_up_now(void);
 static bool check_stall(void);
@@ -400,24 +401,53 @@ dual_active_watch(const struct fsm_peer *p, unsigned flags)
  * and yields to an active peer instead of fighting it. The first heartbeat
  * on time again ends the stall.
  */
+/* How late the heartbeat tick is, in ms; the boot clock also counts a suspend. */
+static uint64_t
+tick_lateness(void)
+{
+	uint64_t now = now_ms(), boot = now_boot_ms(), late;
+
+	if (hb_due == 0)
+		return 0;
+	late = now > hb_due ? now - hb_due : 0;
+	if (boot > hb_due_boot && boot - hb_due_boot > late)
+		late = boot - hb_due_boot;
+	return late;
+}
+
 static bool
 check_stall(void)
 {
-	uint64_t now = now_ms();
+	uint64_t late;
 
 	if (d.fsm.stalled)
 		return true;
-	if (hb_due == 0 || now < hb_due + d.cfg.dead_ms)
+	if ((late = tick_lateness()) < d.cfg.dead_ms)
 		return false;
 	log_warnx("event loop stalled for about %llu ms (frozen?): yielding to "
-	    "an active peer", (unsigned long long)(now - hb_due +
-	    d.cfg.interval_ms));
+	    "an active peer", (unsigned long long)(late + d.cfg.interval_ms));
 	role_feed(EV_STALLED, NULL, NULL);
 	return true;
 }
 
+/*
+ * Two-way evidence on link i: the newest of our heartbeats that the peer
+ * echoed since the link was last silent. Echoes of what we sent before
+ * (released late by ARP after a cut, say) do not count. Ours, in ms.
+ */
+static uint64_t
+peer_acked_at(void)
+{
+	uint64_t acked = 0, now = now_ms();
+
+	for (int i = 0; i < d.cfg.nlinks; i++)
+		if (link_up(i, now) && d.links[i].acked_us / 1000 > acked)
+			acked = d.links[i].acked_us / 1000;
+	return acked;
+}
+
 void
-daemon_peer_message(int i, const struct msg *m)
+daemon_peer_message(int i, const struct msg *m, bool stood_still)
 {
 	struct link_state *ls = &d.links[i];
 	struct fsm_peer p = { 0 };
@@ -426,6 +456,12 @@ daemon_peer_message(int i, const struct msg *m)
 	if (!ls->was_up)
 		log_info("link %d (%s): peer %s heard", i, d.cfg.links[i].ifname,
 		    m->name);
+	if (!link_up(i, now)) {
+		ls->up_since_us = t;
+		ls->acked_us = 0;
+	}
+	if (m->echo_time_us >= ls->up_since_us && m->echo_time_us > ls->acked_us)
+		ls->acked_us = m->echo_time_us;
 	ls->was_up = true;
 	ls->heard = true;
 	ls->heard_at = now;
@@ -438,6 +474,12 @@ daemon_peer_message(int i, const struct msg *m)
 	/* it heard a heartbeat sent after we yielded: it knows */
 	if (d.yielded_at && m->echo_time_us >= d.yielded_at * 1000)
 		d.yielded_at = 0;
+	if (stood_still && !d.fsm.stalled) {
+		/* our clock missed time the peer's counted: a restored VM clock */
+		log_warnx("the peer's clock moved on while ours stood still "
+		    "(frozen?): yielding to an active peer");
+		role_feed(EV_STALLED, NULL, NULL);
+	}
 	check_stall();
 
 	snprintf(p.name, sizeof(p.name), "%s", m->name);
@@ -446,6 +488,7 @@ daemon_peer_message(int i, const struct msg *m)
 	p.handover = (m->flags & PROTO_F_HANDOVER) != 0;
 	p.holds = (m->flags & PROTO_F_HOLDS) != 0;
 	p.degraded = (m->flags & PROTO_F_DEGRADED) != 0;
+	p.acked_at = peer_acked_at();
 	dual_active_watch(&p, m->flags);
 	role_feed(EV_PEER, &p, NULL);
 }
@@ -493,7 +536,7 @@ heartbeat_tick(void *arg)
 	uint64_t now = now_ms();
 
 	/* late: claim nothing before the peer's messages are read */
-	if (hb_due && now >= hb_due + d.cfg.dead_ms)
+	if (tick_lateness() >= d.cfg.dead_ms)
 		check_stall();
 	else if (d.fsm.stalled)
 		role_feed(EV_RESUMED, NULL, NULL);
@@ -503,6 +546,7 @@ heartbeat_tick(void *arg)
 	}
 	/* fixed cadence from the previous slot; skip slots after a stall */
 	hb_due = now + d.cfg.interval_ms;
+	hb_due_boot = now_boot_ms() + d.cfg.interval_ms;
 	loop_timer_set(&hb_timer, hb_due, heartbeat_tick, NULL);
 }
 
@@ -603,6 +647,7 @@ role_reschedule(void)
 		loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
 		    refresh_tick, NULL);
 	hb_due = now_ms() + d.cfg.interval_ms;
+	hb_due_boot = now_boot_ms() + d.cfg.interval_ms;
 	loop_timer_set(&hb_timer, hb_due, heartbeat_tick, NULL);
 }
 

@@ -22,6 +22,7 @@
 #include <netlink/attr.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/neighbour.h>
 
 #include "log.h"
 #include "vip.h"
@@ -513,4 +514,39 @@ vip_finalise(void)
 		nl_socket_free(req_sk);
 	watch_sk = req_sk = NULL;
 	nheld = 0;
+}
+
+/*
+ * A neighbour entry left unresolved while the link had no carrier is
+ * retried only after retrans_time (a second): the heartbeats wait that
+ * long. Drop it, so that the next one resolves at once. Static entries and
+ * entries that work are left alone.
+ */
+void
+vip_neigh_unstick(int ifindex, int family, const void *addr)
+{
+	struct nl_cache *c = NULL;
+	struct nl_addr *dst;
+	struct rtnl_neigh *n;
+	int err;
+
+	if ((dst = nl_addr_build(family, addr, (size_t)addr_len(family))) == NULL)
+		return;
+	for (int i = 0; i < DUMP_TRIES; i++)
+		if ((err = rtnl_neigh_alloc_cache(req_sk, &c)) != -NLE_DUMP_INTR)
+			break;
+	if (err < 0) {
+		log_warnx("netlink neighbour dump: %s", nl_geterror(err));
+		nl_addr_put(dst);
+		return;
+	}
+	if ((n = rtnl_neigh_get(c, ifindex, dst)) != NULL) {
+		if ((rtnl_neigh_get_state(n) & (NUD_INCOMPLETE | NUD_FAILED)) &&
+		    (err = rtnl_neigh_delete(req_sk, n, 0)) < 0)
+			log_warnx("netlink: cannot drop the unresolved neighbour "
+			    "entry: %s", nl_geterror(err));
+		rtnl_neigh_put(n);
+	}
+	nl_cache_free(c);
+	nl_addr_put(dst);
 }

@@ -35,6 +35,8 @@ int	vip_present(const struct cfg_vip *);
 int	vip_link_carrier(const char *ifname);
 /* ifindex of ifname, 0 if none. */
 int	vip_ifindex(const char *ifname);
+/* Drop the neighbour entry of addr on ifindex if it is unresolved (not static). */
+void	vip_neigh_unstick(int ifindex, int family, const void *addr);
 /* fd to put in the event loop; call vip_watch_read() when readable. */
 int	vip_watch_fd(void);
 void	vip_watch_read(void);

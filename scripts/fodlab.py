@@ -334,6 +334,50 @@ class Lab:
         for port in self._ports(host, link):
             run(["ip", "-n", self.ns(SW), "link", "set", port, "up"])
 
+    def _plug_spec(self, host, link=0):
+        """(ifname, switch port, bridge, addresses) of host's link."""
+        a = HOSTS[host]
+        if link == 0:
+            return "eth0", host, "br0", [a["v4"] + "/24", a["v6"] + "/64"]
+        if not (self.link2 and "v6_2" in a):
+            raise LabError("%s has no link %d" % (host, link))
+        return "eth1", host + "2", "br1", [a["v6_2"] + "/112"]
+
+    def unplug(self, host, link=0):
+        """Delete host's veth pair of link (0 = eth0, 1 = eth1): the
+        interface disappears from host with every address on it, as when a
+        driver is unloaded. Returns its MAC address, for replug()."""
+        ifname, port = self._plug_spec(host, link)[:2]
+        mac = self.mac(host, ifname)
+        run(["ip", "-n", self.ns(SW), "link", "del", port])
+        return mac
+
+    def replug(self, host, link=0, mac=None):
+        """Re-create host's veth pair of link after unplug(): same names,
+        host addresses and bridge port as add_host() made (a new ifindex);
+        mac: the host side's MAC address (None: a new random one)."""
+        ifname, port, br, addrs = self._plug_spec(host, link)
+        ns, sw = self.ns(host), self.ns(SW)
+        peer = ["peer", "name", ifname]
+        if mac:
+            peer += ["address", mac]
+        run(["ip", "-n", sw, "link", "add", port, "type", "veth"] + peer
+            + ["netns", ns])
+        run(["ip", "-n", sw, "link", "set", port, "master", br, "up"])
+        for addr in addrs:
+            cmd = ["ip", "-n", ns, "addr", "add", addr, "dev", ifname]
+            if ":" in addr:
+                cmd.append("nodad")
+            run(cmd)
+        run(["ip", "-n", ns, "link", "set", ifname, "up"])
+
+    def recreate(self, host, link=0, pause_s=0.0, keep_mac=True):
+        """unplug(), wait pause_s, replug() (with the old MAC if keep_mac)."""
+        mac = self.unplug(host, link)
+        if pause_s > 0:
+            time.sleep(pause_s)
+        self.replug(host, link, mac if keep_mac else None)
+
     def _nft(self, host, text):
         self.ns_exec(host, ["nft", "-f", "-"], input=text)
 

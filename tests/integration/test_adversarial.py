@@ -14,8 +14,9 @@ status, the same VIP holder, and it is counted in its own counter
     bad_version    another protocol version
     foreign        another cluster id
     auth_failures  the HMAC does not match
-    replays        (epoch, seq) older than the replay window allows, or
-                   sent before a heartbeat already heard (late delivery)
+    replays        (epoch, seq) seen before or older than the replay window
+    late           unseen but made too long ago to prove the peer alive
+                   (withheld on the path, or released late after ARP)
     unconfirmed    authentic and fresh but not echoing our current epoch
 
 Beyond those: wrong-key forgeries that would move the VIPs if believed,
@@ -104,7 +105,7 @@ def grew(d, before, name, by, timeout=5, what=""):
     return got
 
 
-HOSTILE = ("auth_failures", "replays", "unconfirmed", "malformed",
+HOSTILE = ("auth_failures", "replays", "late", "unconfirmed", "malformed",
            "bad_version", "foreign", "wrong_source")
 
 
@@ -344,6 +345,8 @@ def test_withheld_heartbeats_cannot_delay_takeover(lab):
     after = counters(b)
     assert after["received"] == before["received"], (before, after)
     assert sum(after[k] - before[k] for k in HOSTILE) == n, (before, after)
+    # late, not replays: alerting on replays must not fire after a link flap
+    assert after["late"] - before["late"] == n, (before, after)
     now = transitions(b)
     assert now[len(now) - len(old):] == old, (old, now)
     assert now[:len(now) - len(old)] == [("standby", "active",

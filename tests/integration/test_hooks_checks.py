@@ -457,6 +457,141 @@ def test_failing_promote_hook_faults_and_peer_takes_over(lab):
     assert_no_zombies(lab)
 
 
+# --- 3b late promote failures, a hanging notify hook, background output ---
+
+def fast_check(flag):
+    """A check that fails and heals within a heartbeat or two."""
+    return web_check(flag, interval_ms=20, rise=1, fall=1)
+
+
+def test_promote_hook_failing_after_release_is_no_fault(lab):
+    """alpha's promote hook fails only after alpha already left the active
+    role (its check failed meanwhile): that promotion no longer applies, so
+    no hook fault. Healthy again, alpha is active at once, not held in fault
+    (for 30 s, or for good once a second hook failure overwrote the first)."""
+    flag = flag_file(lab)
+    mark, go = (os.path.join(lab.dir, n) for n in ("slow.ran", "slow.go"))
+    hook(lab, "alpha", "promote", "10-slow",
+         "[ -e %s ] && exit 0\ntouch %s\n"
+         "while [ ! -e %s ]; do sleep 0.05; done\n"
+         "echo 'failing late'\nexit 1\n" % (mark, mark, go))
+    ca = lab.config("alpha")
+    ca["checks"] = [fast_check(flag)]
+    a = lab.daemon("alpha", ca)
+    take_over(lab, a, "startup")
+    wait_for(lambda: os.path.exists(mark), 5, msg="the promote hook to start",
+             describe=lambda: a.log_tail(20))
+
+    os.unlink(flag)
+    wait_state(lab, a, "fault", "check-failed:web")
+    open(go, "w").close()
+    wait_log(a, r"hook 10-slow failed: exit status 1")
+
+    open(flag, "w").close()
+    take_over(lab, a)
+    reach_vips(lab)
+    wait_log(a, r"hook 10-slow exited with status 0")     # the new promotion
+    st = a.status()
+    assert st["faults"] == [], st["faults"]
+    assert not log_has(a, r"fault: hook-failed"), a.log_tail()
+    assert log_has(a, r"hooks: promote hook 10-slow failed after this node "
+                   r"left the active role: not a fault"), a.log_tail()
+    assert transitions(st)[-3:] == [("active", "fault", "check-failed:web"),
+                                    ("fault", "init", "fault-cleared"),
+                                    ("init", "active", "startup")], \
+        transitions(st)
+    assert_no_zombies(lab)
+
+
+def test_hanging_notify_hook_holds_up_no_promote_hook(lab):
+    """hooks-first, a notify hook that hangs and a check that flaps: every
+    promotion still runs its promote hook at once (and only then brings up
+    the VIPs), every release its demote hook, in order; the notify jobs
+    queued meanwhile are coalesced, and once the hook returns, notify.d
+    learns of the newest transition."""
+    flag = flag_file(lab)
+    roles = os.path.join(lab.dir, "alpha-roles.log")
+    notes = os.path.join(lab.dir, "alpha-notes.log")
+    hang, pidfile = (os.path.join(lab.dir, n) for n in ("hang", "hang.pid"))
+    open(hang, "w").close()
+    record_hook(lab, "alpha", "promote", "10-p", roles)
+    record_hook(lab, "alpha", "demote", "10-d", roles)
+    record_hook(lab, "alpha", "notify", "10-n", notes, extra=(
+        "if [ -e %s ]; then echo $$ > %s\n"
+        "  while [ -e %s ]; do sleep 0.05; done\nfi\n" % (hang, pidfile, hang)))
+    ca = lab.config("alpha")
+    ca["hooks"]["order"] = "hooks-first"
+    ca["hooks"]["timeout_ms"] = 120000     # hangs, does not fail
+    ca["checks"] = [fast_check(flag)]
+    a = lab.daemon("alpha", ca)
+    try:
+        take_over(lab, a, "startup")
+        wait_for(lambda: pids_from(pidfile), 5, msg="the notify hook to hang")
+        cycles = 12
+        for n in range(cycles):
+            os.unlink(flag)
+            wait_state(lab, a, "fault", "check-failed:web")
+            wait_for(lambda: not has_vip(lab, "alpha"), 5,
+                     msg="alpha to release the VIPs",
+                     describe=lambda: snapshot(lab))
+            open(flag, "w").close()
+            # hooks-first: the VIPs come up once the promote hook ran
+            take_over(lab, a)
+        got = wait_for(lambda: n_records(roles, 2 * cycles + 1), 5,
+                       msg="a promote and a demote record per cycle")
+        assert len(got) == 2 * cycles + 1, got
+        for i, r in enumerate(got):
+            if i % 2 == 0:
+                assert_env(r, event="promote", state="active", prev="init",
+                           node="alpha", vips=VIPS_ENV)
+            else:
+                assert_env(r, event="demote", state="fault", prev="active",
+                           reason="check-failed:web", node="alpha")
+        reach_vips(lab)
+        assert log_has(a, r"hooks: 8 notify jobs queued \(notify\.d is "
+                       r"slow\): the newest transition's replaces the last "
+                       r"one queued"), a.log_tail()
+        assert not log_has(a, r"cannot queue|hooks not run"), a.log_tail()
+    finally:
+        if os.path.exists(hang):
+            os.unlink(hang)
+    # The hang is over: the queued notify jobs run, the newest transition's last.
+    wait_log(a, r"hooks: notify hooks of \d+ transitions skipped \(notify\.d "
+             r"is slow\): running those of the newest")
+    last = transitions(a.status())[-1]
+    notified = wait_for(lambda: (lambda rs: rs if rs and (
+        rs[-1]["prev"], rs[-1]["state"], rs[-1]["reason"]) == last else None)(
+            records(notes)), 5, msg="notify.d to see the newest transition")
+    assert len(notified) <= 8, notified        # the hung one and 7 queued
+    assert_no_zombies(lab)
+
+
+def test_background_process_of_promote_hook_keeps_writing(lab):
+    """A promote hook that starts a service in the background (`svc &`):
+    the service writes to its inherited output after the hook exited; that
+    is logged, and the service lives on (no SIGPIPE)."""
+    status = os.path.join(lab.dir, "svc.status")
+    hook(lab, "alpha", "promote", "10-svc",
+         "(sleep 1; echo 'service still writing'; sleep 0.5\n"
+         " echo 'service done'; echo $? > %s) &\n"
+         "echo 'started the service'\n" % status)
+    a = lab.daemon("alpha")
+    take_over(lab, a, "startup")
+    wait_log(a, r"hook 10-svc exited with status 0")
+    wait_for(lambda: os.path.exists(status), 5,
+             msg="the background service to finish",
+             describe=lambda: a.log_tail(20))
+    wait_for(lambda: open(status).read() == "0\n", 2,
+             msg="its last write to succeed")
+    wait_log(a, r"hook 10-svc: service done$")
+    log = a.log()
+    assert log.index("hook 10-svc: started the service") < \
+        log.index("hook 10-svc exited with status 0") < \
+        log.index("hook 10-svc: service still writing"), a.log_tail()
+    assert not log_has(a, r"no longer reading"), a.log_tail()
+    assert_no_zombies(lab)
+
+
 # --- 4, 5 health checks -----------------------------------------------------
 
 def web_check(flag, **kw):

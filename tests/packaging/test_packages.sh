@@ -150,7 +150,8 @@ if [ -f "$deb" ]; then
 	    ConditionPathExists=/etc/failoverd/cluster.key \
 	    'ExecReload=/bin/kill -HUP $MAINPID' \
 	    'ExecStartPre=/usr/sbin/failoverd -t -f /etc/failoverd/failoverd.conf' \
-	    'ExecStart=/usr/sbin/failoverd -f /etc/failoverd/failoverd.conf'; do
+	    'ExecStart=/usr/sbin/failoverd -f /etc/failoverd/failoverd.conf' \
+	    'ExecStopPost=/usr/sbin/failoverd --cleanup -f /etc/failoverd/failoverd.conf'; do
 		check "unit: $kv" grep -qxF "$kv" "$unit"
 	done
 	check "unit: no PrivateNetwork" test -z "$(grep '^PrivateNetwork' "$unit")"
@@ -242,9 +243,11 @@ if [ "$installed" = 1 ]; then
 	unit=$root/lib/systemd/system/failoverd.service
 	pre=$(sed -n 's/^ExecStartPre=//p' "$unit")
 	start=$(sed -n 's/^ExecStart=//p' "$unit")
+	post=$(sed -n 's/^ExecStopPost=//p' "$unit")
 	# The unit's own lines; systemd splits them on blanks like this.
 	read -r -a pre_argv <<<"$pre"
 	read -r -a start_argv <<<"$start"
+	read -r -a post_argv <<<"$post"
 	if inroot "${pre_argv[@]}" >"$work/t.log" 2>&1; then
 		ok "ExecStartPre ($pre) accepts the shipped config"
 	else
@@ -312,10 +315,27 @@ if [ "$installed" = 1 ]; then
 	check "alpha exits and leaves no VIP behind" wait_for 10 eval 'gone $pid_alpha && no_vip $nsa'
 	wait "$pid_alpha"; rc=$?
 	check "alpha exit status 0 (was $rc)" test "$rc" -eq 0
-	kill -TERM "$pid_beta"
-	check "SIGTERM to beta: it exits and releases the VIP" wait_for 10 eval 'gone $pid_beta && no_vip $nsb'
-	wait "$pid_beta"; rc=$?
-	check "beta exit status 0 (was $rc)" test "$rc" -eq 0
+	# ExecStopPost: touches nothing while the daemon runs (even frozen)...
+	kill -STOP "$pid_beta"
+	check "ExecStopPost ($post) next to a frozen daemon: exit 1" \
+	    eval '! nsenter -t "$pid_beta" -m -r "${post_argv[@]}" >"$work/post.log" 2>&1'
+	check "...and the VIP stays" has_vip "$nsb"
+	kill -CONT "$pid_beta"
+	# ...and removes a killed daemon's VIP at once, not after its lease
+	kill -KILL "$pid_beta"
+	wait "$pid_beta"
+	check "SIGKILL: the VIP is still there (its lease runs)" has_vip "$nsb"
+	if ip netns exec "$nsb" sh -c '
+		set -e
+		r=$1 w=$2; shift 2
+		mount --bind "$w/beta.conf" "$r/etc/failoverd/failoverd.conf"
+		mount -t tmpfs -o mode=0700 tmpfs "$r/run/failoverd"
+		exec chroot "$r" "$@"' sh "$root" "$work" "${post_argv[@]}" >"$work/post.log" 2>&1; then
+		ok "ExecStopPost after SIGKILL: exit 0"
+	else
+		bad "ExecStopPost after SIGKILL failed:"; sed 's/^/  /' "$work/post.log"
+	fi
+	check "...and the VIP is gone at once" no_vip "$nsb"
 	if [ "$fail" -gt 0 ]; then
 		for n in alpha beta; do echo "--- $n log (tail)"; tail -15 "$work/$n.log"; done
 	fi

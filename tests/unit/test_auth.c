@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,6 +519,127 @@ test_epoch(void)
 	CHECK(strstr(err, dir) != NULL);
 }
 
+/* uid 65534 (nobody) owns path; only root can give files away. */
+static bool
+give_away(const char *path, const char *what)
+{
+	if (geteuid() != 0) {
+		printf("test_auth: not root, skipping the %s owned by another "
+		    "uid\n", what);
+		return false;
+	}
+	CHECK_EQ(lchown(path, 65534, (gid_t)-1), 0);
+	return true;
+}
+
+static void
+test_key_owner(void)
+{
+	char path[256], link[256], err[512], want[640];
+	uint8_t key[AUTH_KEY_MAX];
+	size_t keylen;
+	static const char hex[] =
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+
+	path_in(path, sizeof(path), "foreign.key");
+	path_in(link, sizeof(link), "foreign-link.key");
+	CHECK_EQ(write_file(path, hex, strlen(hex), 0600), 0);
+	CHECK_EQ(symlink(path, link), 0);
+	if (!give_away(path, "key file"))
+		return;
+	CHECK_EQ(load(path, key, &keylen, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "key file %s is owned by uid 65534, not by "
+	    "root", path);
+	CHECK_STR(err, want);
+	CHECK_EQ(keylen, 0);
+	/* a root-owned link to it: the file it names is judged */
+	CHECK_EQ(load(link, key, &keylen, err, sizeof(err)), -1);
+	CHECK(strstr(err, "owned by uid 65534") != NULL && strstr(err, link) != NULL);
+	CHECK_EQ(lchown(path, 0, (gid_t)-1), 0);
+	CHECK_EQ(load(link, key, &keylen, err, sizeof(err)), 0);
+	CHECK(keylen == 32 && seq_bytes(key, 32));
+}
+
+/* state_dir gets the checks runtime_dir gets; the epoch file is never followed. */
+static void
+test_state_dir(void)
+{
+	char dir[128], real[128], path[256], target[256], err[512], want[640];
+	char text[64];
+	uint64_t e = 42;
+
+	path_in(real, sizeof(real), "real-state");
+	CHECK_EQ(mkdir(real, 0700), 0);
+	/* a symlink to a good directory */
+	path_in(dir, sizeof(dir), "linked-state");
+	CHECK_EQ(symlink(real, dir), 0);
+	CHECK_EQ(epoch_next(dir, &e, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "state_dir %s is a symlink: refusing "
+	    "it; name the real directory", dir);
+	CHECK_STR(err, want);
+	CHECK_EQ(count_entries(real), 0);
+	CHECK_EQ(e, 42);
+
+	/* not a directory */
+	path_in(dir, sizeof(dir), "state-file");
+	CHECK_EQ(write_file(dir, "x", 1, 0600), 0);
+	CHECK_EQ(epoch_next(dir, &e, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "state_dir %s is not a directory", dir);
+	CHECK_STR(err, want);
+
+	/* writable by group or others */
+	CHECK_EQ(chmod(real, 0770), 0);
+	CHECK_EQ(epoch_next(real, &e, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "state_dir %s is writable by group or "
+	    "others (mode 0770); run chmod go-w %s", real, real);
+	CHECK_STR(err, want);
+	CHECK_EQ(chmod(real, 01777), 0);	/* no sticky-bit exception here */
+	CHECK_EQ(epoch_next(real, &e, err, sizeof(err)), -1);
+	CHECK(strstr(err, "(mode 1777)") != NULL);
+	CHECK_EQ(count_entries(real), 0);
+	CHECK_EQ(chmod(real, 0755), 0);		/* readable is fine */
+	CHECK_EQ(epoch_next(real, &e, err, sizeof(err)), 0);
+	CHECK_EQ(count_entries(real), 1);
+
+	/* an epoch file that is a symlink, to a file or to nothing: refused, target untouched */
+	snprintf(path, sizeof(path), "%s/epoch", real);
+	path_in(target, sizeof(target), "elsewhere");
+	CHECK_EQ(write_file(target, "99999999999\n", 12, 0600), 0);
+	CHECK_EQ(unlink(path), 0);
+	CHECK_EQ(symlink(target, path), 0);
+	e = 42;
+	CHECK_EQ(epoch_next(real, &e, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s is a symbolic link: refusing to follow "
+	    "it; remove it", path);
+	CHECK_STR(err, want);
+	CHECK_EQ(e, 42);
+	CHECK_EQ(read_epoch_file(target, text, sizeof(text)), 0);
+	CHECK_STR(text, "99999999999\n");
+	CHECK_EQ(unlink(target), 0);
+	CHECK_EQ(epoch_next(real, &e, err, sizeof(err)), -1);
+	CHECK_STR(err, want);
+	CHECK_EQ(access(target, F_OK), -1);
+	CHECK_EQ(unlink(path), 0);
+
+	/* not a regular file */
+	CHECK_EQ(mkdir(path, 0700), 0);
+	CHECK_EQ(epoch_next(real, &e, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s is not a regular file; remove it", path);
+	CHECK_STR(err, want);
+	CHECK_EQ(rmdir(path), 0);
+
+	/* owned by someone else */
+	path_in(dir, sizeof(dir), "foreign-state");
+	CHECK_EQ(mkdir(dir, 0700), 0);
+	if (!give_away(dir, "state_dir"))
+		return;
+	CHECK_EQ(epoch_next(dir, &e, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "state_dir %s is owned by uid 65534, not "
+	    "by root", dir);
+	CHECK_STR(err, want);
+	CHECK_EQ(count_entries(dir), 0);
+}
+
 int
 main(void)
 {
@@ -532,6 +654,8 @@ main(void)
 	test_keygen();
 	test_replay();
 	test_epoch();
+	test_key_owner();
+	test_state_dir();
 	cleanup();
 	return unit_summary("test_auth");
 }

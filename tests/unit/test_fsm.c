@@ -24,11 +24,22 @@ peer(const char *name, enum fsm_state st, int prio)
 	return p;
 }
 
+/* A message that echoes the heartbeat we sent acked_at (0: none). */
+static unsigned
+hear_acked(struct fsm *f, const char *name, enum fsm_state st, int prio,
+    uint64_t acked_at, uint64_t now)
+{
+	struct fsm_peer p = peer(name, st, prio);
+
+	p.acked_at = acked_at;
+	return fsm_event(f, EV_PEER, &p, NULL, now);
+}
+
+/* Two-way: the peer echoes what we sent a moment ago. */
 static unsigned
 hear(struct fsm *f, const char *name, enum fsm_state st, int prio, uint64_t now)
 {
-	struct fsm_peer p = peer(name, st, prio);
-	return fsm_event(f, EV_PEER, &p, NULL, now);
+	return hear_acked(f, name, st, prio, now ? now - 1 : 0, now);
 }
 
 static void
@@ -159,12 +170,83 @@ test_dual_active(void)
 	CHECK_EQ(w.state, FSM_ACTIVE);
 	CHECK(a & ACT_ANNOUNCE);
 	CHECK(!(a & ACT_DEL_VIPS));
-	a = hear(&l, "alpha", FSM_ACTIVE, 150, 1100);
+	/* the loser keeps serving until the winner heard it active (and announced) */
+	a = hear_acked(&l, "alpha", FSM_ACTIVE, 150, 900, 1100);
+	CHECK_EQ(l.state, FSM_ACTIVE);
+	CHECK(a & ACT_SEND_NOW);
+	CHECK(!(a & ACT_DEL_VIPS));
+	CHECK_EQ(fsm_next_deadline(&l), 1600);
+	CHECK_EQ(hear_acked(&l, "alpha", FSM_ACTIVE, 150, 1099, 1101) & ACT_DEL_VIPS, 0);
+	CHECK_EQ(l.state, FSM_ACTIVE);
+	a = hear_acked(&l, "alpha", FSM_ACTIVE, 150, 1100, 1102);
 	CHECK_EQ(l.state, FSM_STANDBY);
 	CHECK_STR(l.reason, "dual-active");
 	CHECK(a & ACT_DEL_VIPS);
 	CHECK(a & ACT_DEMOTE);
 	CHECK(!(a & ACT_ADD_VIPS));
+
+	/* a winner that never hears the loser: released after dead_ms all the same */
+	fsm_init(&l, &cl, 0);
+	fsm_event(&l, EV_TICK, NULL, NULL, 1000);
+	hear_acked(&l, "alpha", FSM_ACTIVE, 150, 0, 1100);
+	CHECK_EQ(fsm_event(&l, EV_TICK, NULL, NULL, 1599) & ACT_DEL_VIPS, 0);
+	a = fsm_event(&l, EV_TICK, NULL, NULL, 1600);
+	CHECK_EQ(l.state, FSM_STANDBY);
+	CHECK_STR(l.reason, "dual-active");
+	CHECK(a & ACT_DEL_VIPS);
+
+	/* the winner let go meanwhile (it stopped, say): no yielding left */
+	fsm_init(&l, &cl, 0);
+	fsm_event(&l, EV_TICK, NULL, NULL, 1000);
+	hear_acked(&l, "alpha", FSM_ACTIVE, 150, 0, 1100);
+	hear_acked(&l, "alpha", FSM_STANDBY, 150, 0, 1120);
+	CHECK(!l.yielding);
+	CHECK_EQ(fsm_next_deadline(&l), UINT64_MAX);
+}
+
+/*
+ * Preempt, switchover and a graceful stop hand over only on two-way
+ * evidence: after a link heal we may hear the peer while our heartbeats
+ * still wait for ARP, and the peer would keep the VIPs we take.
+ */
+static void
+test_two_way_evidence(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("alpha", 150, true, 0);
+	const char *why;
+	unsigned a;
+
+	fsm_init(&f, &c, 0);
+	a = hear_acked(&f, "beta", FSM_ACTIVE, 100, 0, 10);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK(!(a & ACT_ADD_VIPS));
+	/* no busy timer while we wait for an echo */
+	CHECK_EQ(fsm_next_deadline(&f), 10 + 500);
+	/* an echo older than dead_ms proves nothing now */
+	hear_acked(&f, "beta", FSM_ACTIVE, 100, 5, 600);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	a = hear_acked(&f, "beta", FSM_ACTIVE, 100, 590, 620);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "preempt");
+	CHECK(a & ACT_ADD_VIPS);
+
+	/* switchover */
+	fsm_init(&f, &c, 0);
+	hear_acked(&f, "beta", FSM_STANDBY, 100, 0, 10);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK(!fsm_can_switchover(&f, 20, &why));
+	CHECK_STR(why, "the peer does not hear this node");
+	CHECK_EQ(fsm_event(&f, EV_SWITCHOVER, NULL, NULL, 20), 0);
+	hear_acked(&f, "beta", FSM_STANDBY, 100, 15, 30);
+	CHECK(fsm_can_switchover(&f, 40, &why));
+
+	/* graceful stop: a peer that does not hear us cannot take over: leave */
+	fsm_init(&f, &c, 0);
+	hear_acked(&f, "beta", FSM_STANDBY, 100, 0, 10);
+	a = fsm_event(&f, EV_STOP, NULL, NULL, 20);
+	CHECK(a & ACT_EXIT);
+	CHECK(a & ACT_DEL_VIPS);
 }
 
 static void
@@ -589,6 +671,7 @@ test_history(void)
 	fsm_init(&f, &c, 0);
 	fsm_event(&f, EV_TICK, NULL, NULL, 1000);
 	hear(&f, "beta", FSM_ACTIVE, 200, 1100);
+	hear(&f, "beta", FSM_ACTIVE, 200, 1120);
 	CHECK_EQ(f.nhistory, 2);
 	CHECK_EQ(f.history[0].from, FSM_INIT);
 	CHECK_EQ(f.history[0].to, FSM_ACTIVE);
@@ -607,6 +690,7 @@ main(void)
 	test_peer_dead();
 	test_peer_resigns();
 	test_dual_active();
+	test_two_way_evidence();
 	test_heal_reannounce();
 	test_preempt();
 	test_graceful_stop();

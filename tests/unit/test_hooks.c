@@ -684,6 +684,276 @@ test_background(void)
 	free(log);
 }
 
+/*
+ * A background process that writes after its hook exited is logged and
+ * does not die of SIGPIPE; the job was over when the hook exited.
+ */
+static void
+test_background_writer(void)
+{
+	struct result r = { 0 };
+	char *log, *s;
+
+	make_dir("h19", 0755);
+	make_dir("h19/notify.d", 0755);
+	hook("h19/notify.d/10-bg", 0755,
+	    "(sleep 0.5; echo 'from the background'; echo $? > BASE/bg19.status) &\n"
+	    "echo $! > BASE/bg19.pid\n"
+	    "echo 'hook done'\n");
+	init_dir("h19", 5000);
+	unit_capture_start("log19.out");
+	CHECK_EQ(hooks_run("notify", &env_a, done_cb, &r), 0);
+	CHECK(run_until(&r.done, 5000));
+	CHECK(unit_wait_file("bg19.status", "\n", 1, 5000));
+	CHECK(unit_wait_file("log19.out", "hook 10-bg: from the background\n", 1,
+	    5000));
+	log = unit_capture_stop("log19.out");
+	CHECK(r.ok);
+	s = unit_file("bg19.status");
+	CHECK_STR(s, "0\n");
+	free(s);
+	CHECK(strstr(log, "hook 10-bg: hook done\n") != NULL);
+	CHECK(strstr(log, "hook 10-bg exited with status 0") != NULL &&
+	    strstr(log, "hook 10-bg exited with status 0") <
+	    strstr(log, "hook 10-bg: from the background"));
+	CHECK(strstr(log, "no longer reading") == NULL);
+	CHECK(gone(read_pid("bg19.pid"), 3000));
+	free(log);
+}
+
+/*
+ * What a hook leaves running is read for at most the hook timeout and
+ * PROC_LINGER_BYTES after the hook exited; then its pipe is closed.
+ */
+static void
+test_background_bounds(void)
+{
+	struct result r = { 0 };
+	uint64_t start;
+	pid_t hold;
+	char *log;
+
+	make_dir("h20", 0755);
+	make_dir("h20/notify.d", 0755);
+	hook("h20/notify.d/10-hold", 0755,
+	    "sleep 30 &\n"
+	    "echo $! > BASE/hold20.pid\n");
+	hook("h20/notify.d/20-flood", 0755,
+	    "(sleep 0.2; exec head -c 3000000 /dev/zero) &\n"
+	    "echo $! > BASE/flood20.pid\n");
+	init_dir("h20", 2000);
+	unit_capture_start("log20.out");
+	start = now_ms();
+	CHECK_EQ(hooks_run("notify", &env_a, done_cb, &r), 0);
+	CHECK(run_until(&r.done, 5000));
+	CHECK(unit_wait_file("log20.out", "hook 20-flood: more than 1048576 "
+	    "bytes of output after the run; no longer reading it", 1, 5000));
+	CHECK(unit_wait_file("log20.out", "hook 10-hold: output still open ",
+	    1, 5000));
+	CHECK(now_ms() - start >= 2000);
+	log = unit_capture_stop("log20.out");
+	CHECK(r.ok);
+	CHECK_EQ(count(log, "hook 20-flood: more than 65536 bytes of output, "
+	    "the rest is dropped"), 1);
+	CHECK(gone(read_pid("flood20.pid"), 3000));	/* SIGPIPE */
+	hold = read_pid("hold20.pid");
+	CHECK(hold > 0);
+	if (hold > 0)
+		kill(hold, SIGKILL);
+	CHECK(gone(hold, 3000));
+	free(log);
+}
+
+/*
+ * A notify hook that hangs holds up no promote or demote hook, and no job
+ * is refused: past 8 notify jobs, the newest replaces the last one queued,
+ * so that the newest transition is still notified.
+ */
+static void
+test_notify_lane(void)
+{
+	static struct result rn[41], rr[41];
+	struct hook_env e = env_a;
+	char reason[16], want[1024], *s, *log;
+	unsigned long skipped0 = hooks_skipped();
+	size_t off = 0;
+	int i;
+
+	make_dir("h16", 0755);
+	make_dir("h16/notify.d", 0755);
+	make_dir("h16/promote.d", 0755);
+	make_dir("h16/demote.d", 0755);
+	hook("h16/notify.d/10-note", 0755,
+	    "echo \"$FAILOVERD_REASON\" >> BASE/notes16.out\n"
+	    "[ \"$FAILOVERD_REASON\" = hang ] || exit 0\n"
+	    "echo $$ > BASE/hang16.pid\n"
+	    "while [ ! -e BASE/release16 ]; do sleep 0.02; done\n");
+	hook("h16/promote.d/10-p", 0755,
+	    "echo \"$FAILOVERD_EVENT $FAILOVERD_REASON\" >> BASE/roles16.out\n");
+	hook("h16/demote.d/10-d", 0755,
+	    "echo \"$FAILOVERD_EVENT $FAILOVERD_REASON\" >> BASE/roles16.out\n");
+	init_dir("h16", 20000);
+	unit_capture_start("log16.out");
+	e.reason = "hang";
+	CHECK_EQ(hooks_run("notify", &e, done_cb, &rn[0]), 0);
+	CHECK(unit_wait_file("hang16.pid", "\n", 1, 5000));
+
+	/* 40 transitions, each with a notify job and a role job */
+	for (i = 1; i <= 40; i++) {
+		snprintf(reason, sizeof(reason), "t%d", i);
+		e.reason = reason;
+		e.event = i % 2 ? "promote" : "demote";
+		CHECK_EQ(hooks_run("notify", &e, done_cb, &rn[i]), 0);
+		CHECK_EQ(hooks_run(e.event, &e, done_cb, &rr[i]), 0);
+		off += (size_t)snprintf(want + off, sizeof(want) - off,
+		    "%s t%d\n", e.event, i);
+		if (!unit_wait_file("roles16.out", "\n", i, 5000))
+			break;
+	}
+	CHECK_EQ(i, 41);	/* each role job ran at once */
+	s = unit_file("roles16.out");
+	CHECK_STR(s, want);
+	free(s);
+	CHECK(run_until(&rr[40].done, 5000));
+	CHECK(rr[40].ok);
+	/* the running one, t1..t6 queued, t40 in place of t7..t39 */
+	CHECK_EQ(hooks_pending(), 8);
+	CHECK_EQ(hooks_skipped() - skipped0, 33);
+
+	write_file(unit_path("release16"), "", 0644);
+	CHECK(run_until(&rn[40].done, 5000));
+	log = unit_capture_stop("log16.out");
+	CHECK_EQ(hooks_pending(), 0);
+	s = unit_file("notes16.out");
+	CHECK_STR(s, "hang\nt1\nt2\nt3\nt4\nt5\nt6\nt40\n");
+	free(s);
+	CHECK(rn[0].ok && rn[40].ok);
+	for (i = 1; i <= 39; i++)
+		CHECK_EQ(rn[i].done, i <= 6);
+	CHECK_EQ(count(log, "hooks: 8 notify jobs queued (notify.d is slow): "
+	    "the newest transition's replaces the last one queued"), 1);
+	CHECK(strstr(log, "hooks: notify hooks of 33 transitions skipped "
+	    "(notify.d is slow): running those of the newest") != NULL);
+	free(log);
+}
+
+/*
+ * A role hook that hangs while the node keeps flapping: no job is refused,
+ * the lane stays bounded, promote and demote hooks still alternate, and the
+ * newest active period's hooks run with its own environment.
+ */
+static void
+test_role_lane_bounded(void)
+{
+	static struct result rd[61], rf[61], rp[61];
+	static const char *const kinds3[] = { "demote", "fence", "promote" };
+	const char *tail = "demote t60\nfence t60\npromote t60\n";
+	struct result r0 = { 0 };
+	struct hook_env e = env_a;
+	unsigned long skipped0 = hooks_skipped();
+	char reason[16], *s, *log, *line, *next, last = 0;
+	int i, lines = 0, most = 0, bad = 0, refused = 0;
+
+	make_dir("h17", 0755);
+	for (i = 0; i < 3; i++) {
+		snprintf(reason, sizeof(reason), "h17/%s.d", kinds3[i]);
+		make_dir(reason, 0755);
+		snprintf(reason, sizeof(reason), "h17/%s.d/10-x", kinds3[i]);
+		hook(reason, 0755,
+		    "echo \"$FAILOVERD_EVENT $FAILOVERD_REASON\" >> BASE/roles17.out\n"
+		    "[ \"$FAILOVERD_REASON\" = hang ] || exit 0\n"
+		    "echo $$ > BASE/hang17.pid\n"
+		    "while [ ! -e BASE/release17 ]; do sleep 0.02; done\n");
+	}
+	init_dir("h17", 20000);
+	unit_capture_start("log17.out");
+	e.reason = "hang";
+	e.event = NULL;
+	CHECK_EQ(hooks_run("promote", &e, done_cb, &r0), 0);
+	CHECK(unit_wait_file("hang17.pid", "\n", 1, 5000));
+	/* 60 flaps, as the FSM orders them: demote, fence, promote */
+	for (i = 1; i <= 60; i++) {
+		struct result *rs[] = { &rd[i], &rf[i], &rp[i] };
+
+		snprintf(reason, sizeof(reason), "t%d", i);
+		e.reason = reason;
+		for (int k = 0; k < 3; k++)
+			refused += hooks_run(kinds3[k], &e, done_cb, rs[k]) != 0;
+		if (hooks_pending() > most)
+			most = hooks_pending();
+	}
+	CHECK_EQ(refused, 0);
+	CHECK(most <= 32);
+	write_file(unit_path("release17"), "", 0644);
+	CHECK(run_until(&rp[60].done, 10000));
+	log = unit_capture_stop("log17.out");
+	CHECK_EQ(hooks_pending(), 0);
+	CHECK(rp[60].ok && rf[60].ok);
+	CHECK_EQ(r0.done, 0);		/* superseded by demote t1 */
+
+	/* every job either ran once or was skipped, in order */
+	s = unit_file("roles17.out");
+	CHECK(s != NULL);
+	for (line = s; line && *line; line = next + 1) {
+		if ((next = strchr(line, '\n')) == NULL)
+			break;
+		lines++;
+		/* promote and demote alternate; a fence only before a promote */
+		if (line[0] == 'p' || line[0] == 'd') {
+			bad += last == line[0];
+			last = line[0];
+		} else
+			bad += last != 'd' || strncmp(next + 1, "demote", 6) == 0;
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(lines + (int)(hooks_skipped() - skipped0), 1 + 3 * 60);
+	CHECK(s && strncmp(s, "promote hang\ndemote t1\n", 23) == 0);
+	CHECK(s && strlen(s) > strlen(tail) &&
+	    strcmp(s + strlen(s) - strlen(tail), tail) == 0);
+	free(s);
+	CHECK(count(log, "are skipped") >= 1);
+	CHECK(count(log, "an older fence job, not started yet, is skipped") >= 1);
+	free(log);
+}
+
+/*
+ * A promote job that fails after a demote job was queued (the node left
+ * the active role) reports nothing: it must not fault the node. A later
+ * promote job, which applies, does.
+ */
+static void
+test_superseded_promote(void)
+{
+	struct result rp = { 0 }, rd = { 0 }, rp2 = { 0 };
+	char *log;
+
+	make_dir("h18", 0755);
+	make_dir("h18/promote.d", 0755);
+	hook("h18/promote.d/10-slow", 0755,
+	    "echo $$ >> BASE/slow18.pid\n"
+	    "while [ ! -e BASE/go18 ]; do sleep 0.02; done\n"
+	    "exit 1\n");
+	init_dir("h18", 20000);
+	unit_capture_start("log18.out");
+	CHECK_EQ(hooks_run("promote", &env_a, done_cb, &rp), 0);
+	CHECK(unit_wait_file("slow18.pid", "\n", 1, 5000));
+	CHECK_EQ(hooks_run("demote", &env_a, done_cb, &rd), 0);
+	write_file(unit_path("go18"), "", 0644);
+	CHECK(run_until(&rd.done, 5000));
+	CHECK_EQ(rp.done, 0);
+	CHECK(rd.ok);
+	CHECK_EQ(hooks_run("promote", &env_a, done_cb, &rp2), 0);
+	CHECK(run_until(&rp2.done, 5000));
+	log = unit_capture_stop("log18.out");
+	CHECK(!rp2.ok);
+	CHECK_STR(rp2.failed, "10-slow");
+	CHECK_EQ(rp.done, 0);
+	CHECK_EQ(count(log, "hook 10-slow failed: exit status 1"), 2);
+	CHECK_EQ(count(log, "hooks: promote hook 10-slow failed after this node "
+	    "left the active role: not a fault"), 1);
+	free(log);
+}
+
 static int sleepy_started;
 
 static void
@@ -758,6 +1028,11 @@ main(void)
 	test_refused_dirs();
 	test_output();
 	test_background();
+	test_background_writer();
+	test_background_bounds();
+	test_notify_lane();
+	test_role_lane_bounded();
+	test_superseded_promote();
 	test_finalise();
 
 	unit_sandbox_end();	/* also: no zombies, every child was reaped */

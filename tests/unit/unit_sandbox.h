@@ -130,6 +130,51 @@ unit_run_until(bool (*cond)(void *), void *arg, unsigned ms)
 	return cond && cond(arg);
 }
 
+struct unit_grep {
+	const char	*rel;
+	const char	*text;		/* NULL: the file exists */
+	int		 n;		/* at least this many times */
+};
+
+static inline bool
+unit_grep_cond(void *arg)
+{
+	const struct unit_grep *g = arg;
+	char *s;
+	bool hit;
+
+	fflush(stderr);
+	if ((s = unit_file(g->rel)) == NULL)
+		return false;
+	hit = g->text == NULL || unit_count(s, g->text) >= g->n;
+	free(s);
+	return hit;
+}
+
+static inline void
+unit_poll_cb(void *arg)
+{
+	loop_timer_set(arg, now_ms() + 10, unit_poll_cb, arg);
+}
+
+/*
+ * Runs the loop until the file rel holds text n times (text NULL: exists)
+ * or ms pass; true if it does. Polls: children write files without waking
+ * the loop.
+ */
+static inline bool
+unit_wait_file(const char *rel, const char *text, int n, unsigned ms)
+{
+	struct unit_grep g = { rel, text, n };
+	struct loop_timer poll = { 0 };
+	bool hit;
+
+	unit_poll_cb(&poll);
+	hit = unit_run_until(unit_grep_cond, &g, ms);
+	loop_timer_cancel(&poll);
+	return hit;
+}
+
 static inline int
 unit_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

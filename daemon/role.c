@@ -60,11 +60,16 @@ hook_done(void *arg, const char *kind, bool ok, const char *failed)
 	}
 }
 
+static uintptr_t fence_round;	/* the fencing whose verdict counts */
+
 static void
 fence_done(void *arg, const char *kind, bool ok, const char *failed)
 {
 	char why[FSM_REASON_MAX + 32];
 
+	/* a verdict on the peer's earlier death says nothing about this one */
+	if ((uintptr_t)arg != fence_round)
+		return;
 	if (ok)
 		log_info("fencing of %s done", d.fsm.peer.name);
 	else {
@@ -86,7 +91,8 @@ fence_none(void *arg)
 
 /* Hooks of one transition see that transition, not whatever came later. */
 static void
-run_hooks_for(const char *kind, const struct fsm_transition *t, hooks_done_cb done)
+run_hooks_for(const char *kind, const struct fsm_transition *t,
+    hooks_done_cb done, void *arg)
 {
 	char vips[1024];
 	struct hook_env env = {
@@ -102,14 +108,14 @@ run_hooks_for(const char *kind, const struct fsm_transition *t, hooks_done_cb do
 
 	vips_text(vips, sizeof(vips));
 	env.require_one = strcmp(kind, "fence") == 0 && d.cfg.fence == FENCE_REQUIRED;
-	if (hooks_run(kind, &env, done, NULL) == -1)
+	if (hooks_run(kind, &env, done, arg) == -1)
 		log_warnx("cannot queue %s hooks", kind);
 }
 
 static void
 run_hooks(const char *kind, hooks_done_cb done)
 {
-	run_hooks_for(kind, NULL, done);
+	run_hooks_for(kind, NULL, done, NULL);
 }
 
 static void
@@ -278,7 +284,8 @@ apply(unsigned acts)
 	    hooks_count("fence") == 0)
 		loop_timer_set(&fence_timer, now_ms(), fence_none, NULL);
 	else if (acts & ACT_FENCE)
-		run_hooks("fence", fence_done);
+		run_hooks_for("fence", NULL, fence_done,
+		    (void *)++fence_round);
 	if (acts & ACT_ARBITER) {
 		log_info("peer %s silent: taking over once an arbiter target "
 		    "answers", d.fsm.peer_known ? d.fsm.peer.name : "(unknown)");
@@ -314,7 +321,7 @@ apply(unsigned acts)
 
 		log_info("state %s -> %s (%s)", fsm_state_name(t->from),
 		    fsm_state_name(t->to), t->reason);
-		run_hooks_for("notify", t, hook_done);
+		run_hooks_for("notify", t, hook_done, NULL);
 	}
 	if (acts & ACT_EXIT)
 		d.exiting = true;

@@ -80,7 +80,8 @@ void	link_iface_changed(const char *ifname, int ifindex, bool carrier);
 /* role.c */
 void	role_start(void);
 void	role_feed(enum fsm_event, const struct fsm_peer *, const char *reason);
-void	role_reschedule(void);
+void	role_reload_begin(const struct config *nc);
+void	role_reload_end(void);
 void	role_release(void);
 void	role_stop_now(void);
 unsigned role_stop_timeout_ms(const struct config *);

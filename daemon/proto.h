@@ -1,13 +1,22 @@
 /*
- * Wire format. One UDP datagram = one message of exactly PROTO_LEN bytes,
- * big-endian, HMAC-SHA256 trailer over everything before it.
+ * Wire format. One UDP datagram = one message, big-endian, HMAC-SHA256
+ * trailer over everything before it.
  *
+ * Version 1 (0.1; one VIP set), exactly PROTO_LEN bytes:
  *   0 magic "FOVD"   4 version  5 type  6 cluster_id(16)
  *   8 epoch(64)     16 seq(64)  24 echo_epoch(64)
  *  32 tx_time_us(64)  40 echo_time_us(64)  48 echo_delay_us(32)
  *  52 state  53 priority  54 flags  55 link_id
  *  56 name[32] (NUL padded, NUL terminated)   88 reserved(64, zero)
  *  96 hmac[32]                                  128 end
+ *
+ * Version 2 (VIP groups): the same first 52 bytes, then
+ *  52 reserved(8, zero)  53 reserved(8, zero)  54 ngroups (1..32)  55 link_id
+ *  56 name[32]   88 reserved(64, zero)
+ *  96 ngroups x { name[32], state, priority, flags, reserved(8, zero) }
+ *  96 + 36 * ngroups: hmac[32]
+ * A node whose only group is the implicit "default" speaks version 1, so a
+ * 0.1 peer understands it (rolling upgrade); both versions are understood.
  */
 #ifndef FOD_PROTO_H
 #define FOD_PROTO_H
@@ -18,10 +27,15 @@
 #include "auth.h"
 
 #define PROTO_MAGIC	0x464f5644u	/* "FOVD" */
-#define PROTO_VERSION	1
-#define PROTO_LEN	128
-#define PROTO_MAC_OFF	96
+#define PROTO_VERSION	2	/* the newest we speak; we also speak 1 */
+#define PROTO_LEN	128	/* version 1 */
+#define PROTO_MAC_OFF	96	/* version 1 */
 #define PROTO_NAME_LEN	32
+#define PROTO_MAX_GROUPS 32
+#define PROTO_GROUP_LEN	36
+#define PROTO_V2_LEN(n)	(96 + PROTO_GROUP_LEN * (n) + 32)
+#define PROTO_MAX_LEN	PROTO_V2_LEN(PROTO_MAX_GROUPS)
+#define PROTO_V1_GROUP	"default"	/* the one group of a version 1 message */
 
 #define PROTO_T_HEARTBEAT 1
 
@@ -31,6 +45,14 @@
 #define PROTO_F_HOLDS		0x08	/* sender holds the VIPs */
 #define PROTO_F_YIELDED		0x10	/* sender released the VIPs: both were active */
 #define PROTO_F_DEGRADED	0x20	/* failing checks lower the sender's priority */
+
+/* One VIP group as the sender sees it; flags are PROTO_F_*. */
+struct msg_group {
+	char		name[PROTO_NAME_LEN];
+	uint8_t		state;		/* enum fsm_state */
+	uint8_t		priority;	/* effective priority */
+	uint8_t		flags;
+};
 
 struct msg {
 	uint8_t		version;
@@ -42,17 +64,16 @@ struct msg {
 	uint64_t	tx_time_us;	/* sender's monotonic clock */
 	uint64_t	echo_time_us;	/* last tx_time_us the sender got from us on this link */
 	uint32_t	echo_delay_us;	/* how long the sender held that echo */
-	uint8_t		state;		/* enum fsm_state */
-	uint8_t		priority;	/* effective priority */
-	uint8_t		flags;
 	uint8_t		link_id;
 	char		name[PROTO_NAME_LEN];
+	int		ngroups;	/* version 1: one, named PROTO_V1_GROUP */
+	struct msg_group groups[PROTO_MAX_GROUPS];
 };
 
 enum proto_result {
 	PROTO_OK = 0,
-	PROTO_TRUNCATED,	/* shorter than PROTO_LEN */
-	PROTO_OVERSIZED,	/* longer than PROTO_LEN */
+	PROTO_TRUNCATED,	/* shorter than its version's length */
+	PROTO_OVERSIZED,	/* longer than its version's length */
 	PROTO_BAD_MAGIC,
 	PROTO_BAD_VERSION,
 	PROTO_FOREIGN,		/* another cluster id */
@@ -61,7 +82,11 @@ enum proto_result {
 	PROTO_NRESULTS
 };
 
-/* Encode and seal (HMAC) m into buf; returns PROTO_LEN, or 0 if buflen is too small. */
+/*
+ * Encode and seal (HMAC) m into buf in version m->version (1: exactly one
+ * group, whose name is not sent); returns the length, or 0 if buflen is too
+ * small or m does not fit its version.
+ */
 size_t		 proto_encode(const struct msg *m, struct auth *a, uint8_t *buf, size_t buflen);
 /*
  * Pure parser: classify buf[0..len) and, on PROTO_OK, fill *out.

@@ -5,29 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "announce.h"
 #include "failoverd.h"
 #include "hooks.h"
 #include "log.h"
 #include "sdnotify.h"
 #include "vip.h"
-
-static bool
-same_vip(const struct cfg_vip *a, const struct cfg_vip *b)
-{
-	return a->family == b->family && a->prefixlen == b->prefixlen &&
-	    memcmp(a->addr, b->addr, 16) == 0 && strcmp(a->ifname, b->ifname) == 0 &&
-	    strcmp(a->label, b->label) == 0;
-}
-
-static bool
-has_vip(const struct config *c, const struct cfg_vip *v)
-{
-	for (int i = 0; i < c->nvips; i++)
-		if (same_vip(&c->vips[i], v))
-			return true;
-	return false;
-}
 
 static bool
 same_links(const struct config *a, const struct config *b)
@@ -77,23 +59,13 @@ reload_load(struct config *nc, char *err, size_t errlen)
 static void
 reload_apply(struct config *nc, struct auth *na)
 {
-	bool holds = fsm_holds_vips(&d.fsm), relink;
+	bool relink;
 
 	auth_free(d.auth);
 	d.auth = na;
 	if (hooks_init(nc->hooks_dir, nc->hooks_timeout_ms) == -1)
 		log_warnx("reload: hooks in %s cannot be set up", nc->hooks_dir);
-	for (int i = 0; holds && i < d.cfg.nvips; i++)
-		if (!has_vip(nc, &d.cfg.vips[i])) {
-			log_info("reload: removing VIP %s", d.cfg.vips[i].text);
-			vip_del(&d.cfg.vips[i]);
-		}
-	for (int i = 0; holds && i < nc->nvips; i++)
-		if (!has_vip(&d.cfg, &nc->vips[i])) {
-			log_info("reload: adding VIP %s", nc->vips[i].text);
-			if (vip_add(&nc->vips[i], nc->vip_lease_s) == 0)
-				announce_vip(&nc->vips[i]);
-		}
+	role_reload_begin(nc);
 	relink = !same_links(&d.cfg, nc);
 	if (relink)
 		link_close_all();	/* by the old configuration */
@@ -104,7 +76,7 @@ reload_apply(struct config *nc, struct auth *na)
 			log_warnx("reload: some heartbeat links could not be opened");
 	}
 	role_fsm_config(nc, &d.fsm.cfg);	/* name and id cannot change */
-	role_reschedule();
+	role_reload_end();
 	faults_restart();	/* what did not change keeps its verdict */
 }
 

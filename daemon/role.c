@@ -8,6 +8,7 @@
 #include "announce.h"
 #include "checks.h"
 #include "failoverd.h"
+#include "holder.h"
 #include "hooks.h"
 #include "log.h"
 #include "loop.h"
@@ -15,20 +16,16 @@
 #include "sdnotify.h"
 #include "vip.h"
 
-#define VIP_READY_MAX_MS 20	/* bound on waiting for the kernel's word */
 
-static struct loop_timer hb_timer, fsm_timer, announce_timer, refresh_timer,
-    reannounce_timer, ready_timer, fence_timer;
-static bool vip_waiting[CFG_MAX_VIPS];	/* added, not yet usable (IPv6) */
+static struct loop_timer hb_timer, fsm_timer, fence_timer;
+static struct holder vipset;
 static bool ready_sent;
 static unsigned notified;	/* transitions of fsm.history already announced */
-static unsigned announce_left;
 static bool promote_after_ready;	/* promote hooks wait for vips_ready() */
 
 static uint64_t hb_due;		/* when the heartbeat tick is due */
 static uint64_t hb_due_boot;	/* the same on CLOCK_BOOTTIME (counts suspend) */
 
-static void vips_up_now(void);
 static bool check_stall(void);
 
 static void
@@ -55,7 +52,7 @@ hook_done(void *arg, const char *kind, bool ok, const char *failed)
 	/* hooks-first: the VIPs come up only now, if still wanted */
 	if (d.promote_gate && fsm_holds_vips(&d.fsm)) {
 		d.promote_gate = false;
-		vips_up_now();
+		holder_up(&vipset);
 		link_send_all();
 	}
 }
@@ -118,59 +115,6 @@ run_hooks(const char *kind, hooks_done_cb done)
 	run_hooks_for(kind, NULL, done, NULL);
 }
 
-static void
-announce_all(void)
-{
-	for (int i = 0; i < d.cfg.nvips; i++)
-		announce_vip(&d.cfg.vips[i]);
-}
-
-static void
-announce_tick(void *arg)
-{
-	if (!fsm_holds_vips(&d.fsm))
-		return;
-	if (check_stall()) {	/* announce only what we still hold */
-		loop_timer_set(&announce_timer, now_ms() + d.cfg.interval_ms,
-		    announce_tick, NULL);
-		return;
-	}
-	announce_all();
-	if (--announce_left > 0)
-		loop_timer_set(&announce_timer, now_ms() + d.cfg.announce_interval_ms,
-		    announce_tick, NULL);
-}
-
-static void
-reannounce_tick(void *arg)
-{
-	if (!fsm_holds_vips(&d.fsm) || d.cfg.announce_refresh_ms == 0)
-		return;
-	if (check_stall()) {
-		loop_timer_set(&reannounce_timer, now_ms() + d.cfg.interval_ms,
-		    reannounce_tick, NULL);
-		return;
-	}
-	announce_all();
-	loop_timer_set(&reannounce_timer, now_ms() + d.cfg.announce_refresh_ms,
-	    reannounce_tick, NULL);
-}
-
-static void
-announce_start(void)
-{
-	if (d.cfg.announce_count == 0)
-		return;
-	announce_all();
-	announce_left = d.cfg.announce_count;
-	if (--announce_left > 0)
-		loop_timer_set(&announce_timer, now_ms() + d.cfg.announce_interval_ms,
-		    announce_tick, NULL);
-	if (d.cfg.announce_refresh_ms)
-		loop_timer_set(&reannounce_timer, now_ms() + d.cfg.announce_refresh_ms,
-		    reannounce_tick, NULL);
-}
-
 /* how long a graceful stop waits for the peer to take the VIPs */
 unsigned
 role_stop_timeout_ms(const struct config *c)
@@ -178,96 +122,25 @@ role_stop_timeout_ms(const struct config *c)
 	return c->dead_ms * 4 > 2000 ? c->dead_ms * 4 : 2000;
 }
 
-static unsigned
-refresh_period_ms(void)
-{
-	unsigned p = d.cfg.vip_lease_s * 1000 / 3;
-
-	return p < 250 ? 250 : p;
-}
-
-/* Add (or refresh) every VIP; with waiting, mark the IPv6 ones added. */
-static bool
-vips_add_all(bool *waiting)
-{
-	bool any = false;
-
-	for (int i = 0; i < d.cfg.nvips; i++)
-		if (vip_add(&d.cfg.vips[i], d.cfg.vip_lease_s) == -1)
-			log_warnx("could not add VIP %s on %s", d.cfg.vips[i].text,
-			    d.cfg.vips[i].ifname);
-		else if (waiting && d.cfg.vips[i].family == AF_INET6)
-			any = waiting[i] = true;
-	return any;
-}
-
-static void
-refresh_tick(void *arg)
-{
-	if (!fsm_holds_vips(&d.fsm) || d.cfg.vip_lease_s == 0)
-		return;
-	/* after a freeze: only once we know the peer did not take over */
-	if (check_stall()) {
-		loop_timer_set(&refresh_timer, now_ms() + d.cfg.interval_ms,
-		    refresh_tick, NULL);
-		return;
-	}
-	vips_add_all(NULL);	/* NLM_F_REPLACE: renews the lifetime */
-	loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
-	    refresh_tick, NULL);
-}
-
 void
 role_release(void)
 {
 	d.vips_up = false;
 	promote_after_ready = false;
-	memset(vip_waiting, 0, sizeof(vip_waiting));
-	loop_timer_cancel(&ready_timer);
-	loop_timer_cancel(&refresh_timer);
-	loop_timer_cancel(&announce_timer);
-	loop_timer_cancel(&reannounce_timer);
-	for (int i = 0; i < d.cfg.nvips; i++)
-		if (vip_del(&d.cfg.vips[i]) == -1)
-			log_warnx("could not remove VIP %s from %s",
-			    d.cfg.vips[i].text, d.cfg.vips[i].ifname);
+	holder_release(&vipset);
 }
 
 /* Every VIP usable: clients may be told, and the peer may let go of its copy. */
 static void
 vips_ready(void *arg)
 {
-	if (arg != NULL)
-		log_debug("no word from the kernel on the new VIPs after %d ms",
-		    VIP_READY_MAX_MS);
-	memset(vip_waiting, 0, sizeof(vip_waiting));
-	loop_timer_cancel(&ready_timer);
-	if (!fsm_holds_vips(&d.fsm) || d.vips_up)
-		return;
 	d.vips_up = true;
-	announce_start();
+	holder_announce(&vipset);
 	link_send_all();
 	if (promote_after_ready) {
 		promote_after_ready = false;
 		run_hooks("promote", hook_done);
 	}
-}
-
-static void
-vips_up_now(void)
-{
-	bool wait = vips_add_all(vip_waiting);
-
-	if (d.cfg.vip_lease_s)
-		loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
-		    refresh_tick, NULL);
-	if (!wait) {
-		vips_ready(NULL);
-		return;
-	}
-	/* until then heartbeats say "active, not holding": make-before-break */
-	loop_timer_set(&ready_timer, now_ms() + VIP_READY_MAX_MS, vips_ready,
-	    &ready_timer);
 }
 
 static void
@@ -296,9 +169,9 @@ apply(unsigned acts)
 		d.promote_gate = true;
 		acts &= ~(unsigned)ACT_ANNOUNCE;
 	} else if (acts & ACT_ADD_VIPS)
-		vips_up_now();
+		holder_up(&vipset);
 	else if (acts & ACT_ANNOUNCE)
-		announce_start();
+		holder_announce(&vipset);
 	if (acts & ACT_DEL_VIPS) {
 		d.promote_gate = false;
 		role_release();
@@ -557,63 +430,19 @@ heartbeat_tick(void *arg)
 	loop_timer_set(&hb_timer, hb_due, heartbeat_tick, NULL);
 }
 
-static bool
-our_vip(int family, const unsigned char *addr, int plen, int ifindex,
-    const struct cfg_vip **out)
-{
-	for (int i = 0; i < d.cfg.nvips; i++) {
-		const struct cfg_vip *v = &d.cfg.vips[i];
-
-		if (v->family != family || v->prefixlen != plen ||
-		    memcmp(v->addr, addr, family == AF_INET ? 4 : 16) != 0)
-			continue;
-		if (vip_ifindex(v->ifname) != ifindex)
-			continue;
-		*out = v;
-		return true;
-	}
-	return false;
-}
-
 void
 role_addr_deleted(void *arg, int family, const unsigned char *addr, int plen,
     int ifindex)
 {
-	const struct cfg_vip *v;
-
-	if (!fsm_holds_vips(&d.fsm) || !our_vip(family, addr, plen, ifindex, &v))
-		return;
-	/* the news may be of our own removal, before we added it again */
-	if (vip_present(v) == 1)
-		return;
-	/* expired while we were frozen: the refresh restores it if still ours */
-	if (check_stall())
-		return;
-	/* the news of our own release may arrive after we took the VIPs back */
-	if (vip_present(v) == 1)
-		return;
-	/* someone removed our VIP while we serve it: put it back at once */
-	d.cnt.vip_repairs++;
-	log_warnx("VIP %s was removed from %s by someone else: restoring it",
-	    v->text, v->ifname);
-	if (vip_add(v, d.cfg.vip_lease_s) == 0)
-		announce_vip(v);
+	holder_addr_deleted(&vipset, family, addr, plen, ifindex);
+	d.cnt.vip_repairs = vipset.repairs;
 }
 
 void
 role_addr_ready(void *arg, int family, const unsigned char *addr, int plen,
     int ifindex)
 {
-	const struct cfg_vip *v;
-	bool waiting = false;
-
-	if (!our_vip(family, addr, plen, ifindex, &v))
-		return;
-	vip_waiting[v - d.cfg.vips] = false;
-	for (int i = 0; i < d.cfg.nvips; i++)
-		waiting |= vip_waiting[i];
-	if (!waiting && ready_timer.when != 0)
-		vips_ready(NULL);
+	holder_addr_ready(&vipset, family, addr, plen, ifindex);
 }
 
 /* The state machine's view of a configuration (start and reload). */
@@ -638,21 +467,40 @@ role_fsm_config(const struct config *c, struct fsm_config *fc)
 	fc->arbiter = c->narbiter > 0;
 }
 
+static bool
+vips_held_off(void *arg)
+{
+	return check_stall();
+}
+
 /* Start heartbeats and the state machine's clock. */
 void
 role_start(void)
 {
+	static const struct holder_events ev = {
+		.ready = vips_ready, .hold_off = vips_held_off,
+	};
+
+	holder_init(&vipset, &d.cfg, 0, d.cfg.nvips, &ev);
 	heartbeat_tick(NULL);
 	role_feed(EV_TICK, NULL, NULL);
 }
 
-/* After a reload: new interval and lease apply from now. */
+/* Reload, before nc replaces the running config: VIPs it drops go now. */
 void
-role_reschedule(void)
+role_reload_begin(const struct config *nc)
 {
-	if (fsm_holds_vips(&d.fsm) && d.cfg.vip_lease_s)
-		loop_timer_set(&refresh_timer, now_ms() + refresh_period_ms(),
-		    refresh_tick, NULL);
+	holder_reload(&vipset, nc, 0, nc->nvips);
+}
+
+/*
+ * Reload, after: new VIPs come up through the same gate as at takeover and
+ * are announced; the new interval and lease apply from now.
+ */
+void
+role_reload_end(void)
+{
+	holder_rebind(&vipset, &d.cfg, 0, d.cfg.nvips);
 	hb_due = now_ms() + d.cfg.interval_ms;
 	hb_due_boot = now_boot_ms() + d.cfg.interval_ms;
 	loop_timer_set(&hb_timer, hb_due, heartbeat_tick, NULL);

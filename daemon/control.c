@@ -544,9 +544,13 @@ socket_answers(const struct sockaddr_un *sun)
 {
 	int fd, r;
 
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	/* non-blocking: a frozen daemon with a full backlog answers EAGAIN */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
 		return false;
 	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	if (r == -1 && errno == EAGAIN)
+		r = 0;
 	close(fd);
 	return r == 0;
 }

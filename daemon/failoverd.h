@@ -40,6 +40,7 @@ struct link_state {
 	uint64_t	send_err_logged;	/* ms; rate limit of send errors */
 	int		ifindex;	/* what the socket is bound to */
 	bool		missing_logged;	/* the interface is missing: said once */
+	bool		open_failed;	/* opening failed otherwise: said once */
 	bool		reopened;	/* the interface was replaced: say when back */
 	bool		carrier;	/* as the netlink watch last said */
 	uint64_t	up_since_us;	/* heard again after silence since then */
@@ -74,6 +75,7 @@ int	link_open_all(void);
 void	link_close_all(void);
 void	link_send_all(void);
 bool	link_up(int i, uint64_t now);	/* heard within dead_ms */
+bool	link_any_open(void);		/* some heartbeat socket is open */
 /* From the netlink watch: ifname appeared, changed or went. */
 void	link_iface_changed(const char *ifname, int ifindex, bool carrier);
 

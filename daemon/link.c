@@ -117,8 +117,12 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 		dropped(i, "replayed or too old");
 		return;
 	}
-	if (m.epoch > d.peer_epoch)
+	if (m.epoch > d.peer_epoch) {
+		/* a new life of the peer: echoes of its old one would look late */
+		for (int k = 0; k < d.cfg.nlinks; k++)
+			d.links[k].peer_tx_us = 0;
 		d.peer_epoch = m.epoch;
+	}
 	/* made before we started: proves nothing about the peer now */
 	if (m.echo_epoch != d.epoch) {
 		d.cnt.unconfirmed++;
@@ -179,6 +183,17 @@ link_readable(int fd, uint32_t events, void *arg)
 	}
 }
 
+/*
+ * Our sends may have failed (carrier lost, no route): echoes of what we sent
+ * before prove nothing about the path now. Two-way evidence starts again.
+ */
+static void
+link_forget_echoes(int i)
+{
+	d.links[i].up_since_us = now_us();
+	d.links[i].acked_us = 0;
+}
+
 static void
 link_close(int i)
 {
@@ -218,6 +233,16 @@ link_down_until_reopened(int i)
 		    NULL);
 }
 
+/* Retried every second: said once until it works. */
+static void
+open_failed(int i, const char *what)
+{
+	if (!d.links[i].open_failed)
+		log_warn("link %d (%s): %s (retrying every %d ms)", i,
+		    d.cfg.links[i].ifname, what, REOPEN_MS);
+	d.links[i].open_failed = true;
+}
+
 static int
 link_open(int i)
 {
@@ -236,7 +261,7 @@ link_open(int i)
 	}
 	fd = socket(l->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
-		log_warn("link %d: socket", i);
+		open_failed(i, "socket");
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio));
@@ -255,24 +280,24 @@ link_open(int i)
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, l->ifname,
 	    (socklen_t)strlen(l->ifname)) == -1) {
-		log_warn("link %d: bind to device %s", i, l->ifname);
+		open_failed(i, "bind to the device");
 		close(fd);
 		return -1;
 	}
 	if (bind(fd, (const struct sockaddr *)&l->local, l->salen) == -1) {
-		log_warn("link %d: bind to the local address on %s", i, l->ifname);
+		open_failed(i, "bind to the local address");
 		close(fd);
 		return -1;
 	}
 	if (loop_add_fd(fd, EPOLLIN, link_readable, (void *)(intptr_t)i) == -1) {
-		log_warn("link %d: event loop", i);
+		open_failed(i, "event loop");
 		close(fd);
 		return -1;
 	}
 	if (ls->missing_logged || ls->reopened)
 		log_info("link %d: interface %s (index %u) is back: heartbeat "
 		    "socket open", i, l->ifname, ifindex);
-	ls->missing_logged = ls->reopened = false;
+	ls->missing_logged = ls->reopened = ls->open_failed = false;
 	ls->ifindex = (int)ifindex;
 	ls->heard = false;
 	return fd;
@@ -320,7 +345,8 @@ unstick_tick(void *arg)
 	    (const void *)&((const struct sockaddr_in *)&l->peer)->sin_addr :
 	    (const void *)&((const struct sockaddr_in6 *)&l->peer)->sin6_addr;
 
-	if (d.links[i].fd == -1 || link_up(i, now_ms()) ||
+	/* until the peer echoes us: hearing it proves nothing about our ARP */
+	if (d.links[i].fd == -1 || d.links[i].acked_us ||
 	    unstick[i].tries >= UNSTICK_TRIES)
 		return;
 	vip_neigh_unstick(d.links[i].ifindex, l->family, peer);
@@ -344,22 +370,35 @@ link_iface_changed(const char *ifname, int ifindex, bool carrier)
 			continue;
 		now_index = if_nametoindex(ifname);
 		if (ls->fd == -1 || (int)now_index != ls->ifindex) {
-			if (ls->fd != -1) {
+			if (ls->fd != -1 && now_index)
 				log_warnx("link %d: interface %s was replaced "
 				    "(index %d -> %u): reopening", i, ifname,
 				    ls->ifindex, now_index);
-				ls->reopened = true;
-			}
+			else if (ls->fd != -1)
+				log_warnx("link %d: interface %s is gone: link "
+				    "down until it is back", i, ifname);
+			ls->reopened |= ls->fd != -1;
 			link_close(i);
 			if (now_index == 0 || (ls->fd = link_open(i)) == -1)
 				link_down_until_reopened(i);
 		}
+		if (carrier != ls->carrier)
+			link_forget_echoes(i);
 		if (carrier && !ls->carrier) {
 			unstick[i].tries = 0;
 			unstick_tick((void *)(intptr_t)i);
 		}
 		ls->carrier = carrier;
 	}
+}
+
+bool
+link_any_open(void)
+{
+	for (int i = 0; i < d.cfg.nlinks; i++)
+		if (d.links[i].fd != -1)
+			return true;
+	return false;
 }
 
 bool
@@ -409,6 +448,7 @@ link_send(int i)
 		fatalx("proto_encode");
 	if (sendto(ls->fd, buf, sizeof(buf), 0,
 	    (const struct sockaddr *)&l->peer, l->salen) == -1) {
+		link_forget_echoes(i);
 		/* bound to an interface that is gone: wait for its successor */
 		if (errno == ENODEV) {
 			ls->reopened = true;

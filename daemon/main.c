@@ -180,7 +180,7 @@ static int
 cleanup(void)
 {
 	static const struct vip_events none;
-	int removed = 0;
+	int removed = 0, rc = 0;
 
 	if (control_daemon_running(d.cfg.runtime_dir)) {
 		fprintf(stderr, "failoverd --cleanup: a daemon is running for %s "
@@ -193,18 +193,25 @@ cleanup(void)
 		    "sockets\n");
 		return 1;
 	}
-	for (int i = 0; i < d.cfg.nvips; i++)
-		if (vip_present(&d.cfg.vips[i]) == 1) {
-			if (vip_del(&d.cfg.vips[i]) == -1)
-				return 1;
-			log_info("cleanup: removed VIP %s from %s",
-			    d.cfg.vips[i].text, d.cfg.vips[i].ifname);
+	for (int i = 0; i < d.cfg.nvips; i++) {
+		const struct cfg_vip *v = &d.cfg.vips[i];
+		int present = vip_present(v);
+
+		/* one that fails does not keep the others */
+		if (present == -1 || (present == 1 && vip_del(v) == -1)) {
+			log_warnx("cleanup: cannot remove VIP %s from %s", v->text,
+			    v->ifname);
+			rc = 1;
+		} else if (present == 1) {
+			log_info("cleanup: removed VIP %s from %s", v->text,
+			    v->ifname);
 			removed++;
 		}
-	if (removed == 0)
+	}
+	if (removed == 0 && rc == 0)
 		log_info("cleanup: no VIP of %s was present", d.cfg.path);
 	vip_finalise();
-	return 0;
+	return rc;
 }
 
 int
@@ -224,6 +231,7 @@ main(int argc, char **argv)
 	size_t keylen;
 	struct fsm_config fc;
 	int ch, test = 0, verbose = 0, clean = 0;
+	bool links_open;
 	uint64_t exit_deadline = 0;
 
 	while ((ch = getopt_long(argc, argv, "f:tvV", longopts, NULL)) != -1) {
@@ -321,10 +329,18 @@ main(int argc, char **argv)
 	if (faults_start() == -1)
 		fatalx("cannot start interface tracking, health checks or arbiter");
 	role_start();
+	links_open = link_any_open();
+	if (!links_open)
+		fault_set("no-heartbeat-link", true);
 
 	for (;;) {
 		if (loop_run_once() == -1)
 			fatal("epoll_wait");
+		/* no heartbeat socket (every link's interface gone): claim nothing */
+		if (link_any_open() != links_open) {
+			links_open = !links_open;
+			fault_set("no-heartbeat-link", !links_open);
+		}
 		if (d.reload_requested) {
 			d.reload_requested = false;
 			char rerr[CFG_ERR_MAX];

@@ -226,7 +226,8 @@ role_feed(enum fsm_event ev, const struct fsm_peer *p, const char *reason)
 }
 
 /*
- * Two active nodes: the loser releases at once. Both log the episode; the
+ * Two active nodes: the loser releases once the winner heard it (fsm.c:
+ * make-before-break) or after dead_ms. Both log the episode; the
  * winner too when the loser heard it first and released before the winner
  * ever heard it active (the loser then says so: PROTO_F_YIELDED). A peer
  * heard lately as standby, or still raising its VIPs, is preempting: no
@@ -250,7 +251,8 @@ dual_active_watch(const struct fsm_peer *p, unsigned flags)
 			d.yielded_at = now;
 		log_warnx("both nodes active (a healed partition?): %s",
 		    fsm_wins(&d.fsm, p) ? "this node wins and keeps the VIPs" :
-		    "the peer wins, this node releases the VIPs");
+		    "the peer wins, this node releases the VIPs once it has "
+		    "announced them");
 	} else if (!dual && d.dual_since) {
 		log_info("dual-active episode over after %llu ms",
 		    (unsigned long long)(now - d.dual_since));
@@ -272,15 +274,6 @@ dual_active_watch(const struct fsm_peer *p, unsigned flags)
 		d.dual_logged = false;
 }
 
-/*
- * Whatever runs first after a freeze (SIGSTOP, a VM pause, starvation) asks
- * this before it acts: a peer message, the heartbeat, the lease refresh, an
- * announcement, the FSM's clock, a netlink notification. More than dead_ms
- * past the heartbeat's due time we were frozen and the peer has likely
- * taken over: the FSM claims nothing until it has read the peer's messages,
- * and yields to an active peer instead of fighting it. The first heartbeat
- * on time again ends the stall.
- */
 /* How late the heartbeat tick is, in ms; the boot clock also counts a suspend. */
 static uint64_t
 tick_lateness(void)
@@ -295,6 +288,15 @@ tick_lateness(void)
 	return late;
 }
 
+/*
+ * Whatever runs first after a freeze (SIGSTOP, a VM pause, starvation) asks
+ * this before it acts: a peer message, the heartbeat, the lease refresh, an
+ * announcement, the FSM's clock, a netlink notification. More than dead_ms
+ * past the heartbeat's due time we were frozen and the peer has likely
+ * taken over: the FSM claims nothing until it has read the peer's messages,
+ * and yields to an active peer instead of fighting it. The first heartbeat
+ * on time again ends the stall.
+ */
 static bool
 check_stall(void)
 {
@@ -340,7 +342,9 @@ daemon_peer_message(int i, const struct msg *m, bool stood_still)
 		ls->up_since_us = t;
 		ls->acked_us = 0;
 	}
-	if (m->echo_time_us >= ls->up_since_us && m->echo_time_us > ls->acked_us)
+	/* an echo from our future is no evidence of anything */
+	if (m->echo_time_us >= ls->up_since_us && m->echo_time_us <= t &&
+	    m->echo_time_us > ls->acked_us)
 		ls->acked_us = m->echo_time_us;
 	ls->was_up = true;
 	ls->heard = true;

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,7 +30,19 @@ int
 secpath_dir(const char *what, const char *dir, char *err, size_t errlen)
 {
 	struct stat st;
+	char bare[PATH_MAX];
+	size_t n = strlen(dir);
 
+	/* lstat("link/") follows the link: judge the name without the slashes */
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n >= sizeof(bare)) {
+		snprintf(err, errlen, "%s %s: path too long", what, dir);
+		return -1;
+	}
+	memcpy(bare, dir, n);
+	bare[n] = '\0';
+	dir = bare;
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		snprintf(err, errlen, "%s %s: %s", what, dir, strerror(errno));
 		return -1;

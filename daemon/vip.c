@@ -516,37 +516,62 @@ vip_finalise(void)
 	nheld = 0;
 }
 
+static int
+neigh_state_cb(struct nl_msg *msg, void *arg)
+{
+	struct rtnl_neigh *n;
+
+	if (rtnl_neigh_parse(nlmsg_hdr(msg), &n) == 0) {
+		*(int *)arg = rtnl_neigh_get_state(n);
+		rtnl_neigh_put(n);
+	}
+	return NL_OK;
+}
+
 /*
  * A neighbour entry left unresolved while the link had no carrier is
  * retried only after retrans_time (a second): the heartbeats wait that
  * long. Drop it, so that the next one resolves at once. Static entries and
- * entries that work are left alone.
+ * entries that work are left alone. One entry is asked for, not the table.
  */
 void
 vip_neigh_unstick(int ifindex, int family, const void *addr)
 {
-	struct nl_cache *c = NULL;
-	struct nl_addr *dst;
-	struct rtnl_neigh *n;
-	int err;
+	struct ndmsg ndm = { .ndm_family = (uint8_t)family, .ndm_ifindex = ifindex };
+	struct nl_sock *sk;
+	struct nl_msg *msg = NULL;
+	struct nl_cb *cb;
+	struct timeval tv = { .tv_sec = REQ_TIMEOUT_S };
+	int state = 0, err, len = addr_len(family);
 
-	if ((dst = nl_addr_build(family, addr, (size_t)addr_len(family))) == NULL)
+	/* its own socket: whatever the kernel still sends goes with it */
+	if ((sk = nl_socket_alloc()) == NULL)
 		return;
-	for (int i = 0; i < DUMP_TRIES; i++)
-		if ((err = rtnl_neigh_alloc_cache(req_sk, &c)) != -NLE_DUMP_INTR)
-			break;
-	if (err < 0) {
-		log_warnx("netlink neighbour dump: %s", nl_geterror(err));
-		nl_addr_put(dst);
-		return;
-	}
-	if ((n = rtnl_neigh_get(c, ifindex, dst)) != NULL) {
-		if ((rtnl_neigh_get_state(n) & (NUD_INCOMPLETE | NUD_FAILED)) &&
-		    (err = rtnl_neigh_delete(req_sk, n, 0)) < 0)
-			log_warnx("netlink: cannot drop the unresolved neighbour "
-			    "entry: %s", nl_geterror(err));
-		rtnl_neigh_put(n);
-	}
-	nl_cache_free(c);
-	nl_addr_put(dst);
+	if (nl_connect(sk, NETLINK_ROUTE) < 0 ||
+	    setsockopt(nl_socket_get_fd(sk), SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)) == -1 ||
+	    (msg = nlmsg_alloc_simple(RTM_GETNEIGH, 0)) == NULL ||
+	    nlmsg_append(msg, &ndm, sizeof(ndm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put(msg, NDA_DST, len, addr) < 0 || nl_send_auto(sk, msg) < 0)
+		goto out;
+	if ((cb = nl_cb_clone(nl_socket_get_cb(sk))) == NULL)
+		goto out;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, neigh_state_cb, &state);
+	err = nl_recvmsgs(sk, cb);	/* no such entry: an error, nothing to do */
+	nl_cb_put(cb);
+	if (err < 0 || !(state & (NUD_INCOMPLETE | NUD_FAILED)))
+		goto out;
+	nlmsg_free(msg);
+	if ((msg = nlmsg_alloc_simple(RTM_DELNEIGH, 0)) == NULL ||
+	    nlmsg_append(msg, &ndm, sizeof(ndm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put(msg, NDA_DST, len, addr) < 0)
+		goto out;
+	err = nl_send_sync(sk, msg);	/* frees msg */
+	msg = NULL;
+	if (err < 0)
+		log_warnx("netlink: cannot drop the unresolved neighbour entry: %s",
+		    nl_geterror(err));
+out:
+	nlmsg_free(msg);
+	nl_socket_free(sk);
 }

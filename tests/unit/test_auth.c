@@ -579,6 +579,11 @@ test_state_dir(void)
 	CHECK_STR(err, want);
 	CHECK_EQ(count_entries(real), 0);
 	CHECK_EQ(e, 42);
+	/* with a trailing slash, which lstat() would follow */
+	snprintf(path, sizeof(path), "%s//", dir);
+	CHECK_EQ(epoch_next(path, &e, err, sizeof(err)), -1);
+	CHECK(strstr(err, "is a symlink") != NULL);
+	CHECK_EQ(count_entries(real), 0);
 
 	/* not a directory */
 	path_in(dir, sizeof(dir), "state-file");

@@ -53,7 +53,7 @@ test_late_delivery(void)
 	/* a withheld first message of a new life proves only its echo */
 	CHECK_EQ(fresh_check(&f, 8, 5 * S, 2 * S, 4 * S, DEAD), FRESH_LATE);
 	CHECK_EQ(fresh_check(&f, 9, 5 * S, 3800 * MS, 4 * S, DEAD), FRESH_OK);
-	/* an "echo" from our future is no proof */
+	/* an "echo" from our future is ignored: a new life without a proof is taken at its word, as before */
 	CHECK_EQ(fresh_check(&f, 10, 5 * S, 9 * S, 4 * S, DEAD), FRESH_OK);
 	CHECK_EQ(f.sent_after_us, 0);
 }

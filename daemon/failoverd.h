@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "config.h"
 #include "fsm.h"
+#include "holder.h"
 #include "loop.h"
 #include "proto.h"
 
@@ -47,11 +48,30 @@ struct link_state {
 	uint64_t	acked_us;	/* newest of our sends the peer echoed since then */
 };
 
+/* One VIP group: its own state machine, VIPs and hooks (role.c owns it). */
+struct group {
+	int		 idx;		/* d.cfg.groups[idx] */
+	struct fsm	 fsm;
+	struct holder	 vips;
+	bool		 promote_gate;	/* hooks-first: VIPs wait for promote hooks */
+	bool		 promote_after_ready; /* vip-first: promote hooks wait for usable VIPs */
+	bool		 exit_ok;	/* a stop may leave: nothing (more) to hand over */
+	bool		 peer_has;	/* the peer's heartbeats carry this group */
+	bool		 peer_lacks_logged;
+	unsigned	 notified;	/* transitions of fsm.history already announced */
+	uintptr_t	 fence_round;	/* the fencing whose verdict counts */
+	uint64_t	 dual_since;	/* ms; 0 = no dual-active episode */
+	uint64_t	 yielded_at;	/* ms; lost a dual-active episode: PROTO_F_YIELDED until echoed */
+	bool		 dual_logged;	/* the episode the peer's PROTO_F_YIELDED reports is logged */
+	struct loop_timer fsm_timer, fence_timer;
+};
+
 struct daemon {
 	const char	*conf_path;
 	struct config	 cfg;
 	struct auth	*auth;
-	struct fsm	 fsm;
+	struct group	 groups[CFG_MAX_GROUPS];
+	int		 ngroups;
 	uint64_t	 epoch;
 	uint64_t	 seq;
 	uint64_t	 peer_epoch;	/* what we echo */
@@ -61,11 +81,7 @@ struct daemon {
 	bool		 exiting;
 	bool		 reload_requested;
 	uint64_t	 started_ms;
-	uint64_t	 dual_since;	/* ms; 0 = no dual-active episode */
-	uint64_t	 yielded_at;	/* ms; we lost a dual-active episode: PROTO_F_YIELDED until echoed */
-	bool		 dual_logged;	/* the episode the peer's PROTO_F_YIELDED reports is logged */
-	bool		 vips_up;	/* our VIPs are installed (what PROTO_F_HOLDS says) */
-	bool		 promote_gate;	/* hooks-first: VIPs wait for promote hooks */
+	bool		 peer_v2;	/* the peer spoke protocol version 2 */
 };
 
 extern struct daemon d;
@@ -73,28 +89,37 @@ extern struct daemon d;
 /* link.c */
 int	link_open_all(void);
 void	link_close_all(void);
-void	link_send_all(void);
+/* Send body (version and groups; the rest is the link's) on every link. */
+void	link_send_all(const struct msg *body);
 bool	link_up(int i, uint64_t now);	/* heard within dead_ms */
 bool	link_any_open(void);		/* some heartbeat socket is open */
 /* From the netlink watch: ifname appeared, changed or went. */
 void	link_iface_changed(const char *ifname, int ifindex, bool carrier);
 
-/* role.c */
+/* role.c: the groups' state machines and what they decide */
+void	role_init(void);
 void	role_start(void);
-void	role_feed(enum fsm_event, const struct fsm_peer *, const char *reason);
+/* An event for group g (EV_FAULT, EV_FAULT_CLEAR), or for every group (g -1). */
+void	role_feed(int g, enum fsm_event, const char *reason);
+void	role_set_priority(int g, int eff);
+void	role_no_preempt(int g);
+void	role_stop(void);
+void	role_stop_now(void);
+bool	role_stopping(void);
+void	role_release_all(void);
+/* Reload: before nc replaces the running config, and after (same groups). */
 void	role_reload_begin(const struct config *nc);
 void	role_reload_end(void);
-void	role_release(void);
-void	role_stop_now(void);
 unsigned role_stop_timeout_ms(const struct config *);
-void	role_fsm_config(const struct config *, struct fsm_config *);
+void	role_status_line(char *buf, size_t len);
 void	role_addr_deleted(void *arg, int family, const unsigned char *addr,
 	    int prefixlen, int ifindex);
 void	role_addr_ready(void *arg, int family, const unsigned char *addr,
 	    int prefixlen, int ifindex);
 /* stood_still: the peer's clock counted time that ours missed (we were frozen) */
 void	daemon_peer_message(int link, const struct msg *m, bool stood_still);
-void	daemon_switchover(void);
+/* Groups by bit; 0: every group this node holds. -1 and why if none may. */
+int	daemon_switchover(uint32_t groups, const char **why);
 void	daemon_maintenance(bool on);
 
 /* faults.c */
@@ -103,7 +128,9 @@ void	faults_restart(void);
 void	faults_finalise(void);
 void	fault_set(const char *reason, bool on);
 int	faults_get(const char *out[], int max);
-void	faults_hook_failed(const char *name);
+/* The faults that keep group g out, for status. */
+int	faults_of_group(int g, const char *out[], int max);
+void	faults_hook_failed(int g, const char *name);
 void	faults_link_changed(void *arg, const char *ifname, int ifindex, bool carrier);
 
 /* reload.c: re-read the config; -1 (running config kept) with the errors in err. */

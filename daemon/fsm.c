@@ -514,6 +514,28 @@ fsm_event(struct fsm *f, enum fsm_event ev, const struct fsm_peer *peer,
 	return acts;
 }
 
+unsigned
+fsm_set_priority(struct fsm *f, int eff, uint64_t now)
+{
+	if (eff == f->eff_priority)
+		return 0;
+	f->eff_priority = eff;
+	return fsm_event(f, EV_PRIORITY, NULL, NULL, now);
+}
+
+void
+fsm_no_preempt(struct fsm *f)
+{
+	f->no_preempt = true;
+}
+
+/* The effective priority stays: the caller works out the new one (checks). */
+void
+fsm_reconfigure(struct fsm *f, const struct fsm_config *c)
+{
+	f->cfg = *c;
+}
+
 bool
 fsm_can_switchover(const struct fsm *f, uint64_t now, const char **why)
 {

@@ -118,6 +118,12 @@ void		 fsm_init(struct fsm *, const struct fsm_config *, uint64_t now);
 /* peer is used for EV_PEER only; reason for EV_FAULT (e.g. "check-failed:web"). */
 unsigned	 fsm_event(struct fsm *, enum fsm_event, const struct fsm_peer *peer,
 		    const char *reason, uint64_t now);
+/* The effective priority changed (failing checks with a penalty): EV_PRIORITY. */
+unsigned	 fsm_set_priority(struct fsm *, int eff, uint64_t now);
+/* After a failed promote hook's fault expired: do not preempt into it again. */
+void		 fsm_no_preempt(struct fsm *);
+/* Reload: new timers and priorities apply from now; state stays. */
+void		 fsm_reconfigure(struct fsm *, const struct fsm_config *);
 /* Earliest time at which EV_TICK may change something; UINT64_MAX if none. */
 uint64_t	 fsm_next_deadline(const struct fsm *);
 /* True if we should hold the VIPs in the current state. */

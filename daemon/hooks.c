@@ -23,27 +23,29 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "hooks.h"
 #include "log.h"
 #include "loop.h"
 #include "proc.h"
 
-#define HOOK_NENV	9		/* the FAILOVERD_* variables and PATH */
+#define HOOK_NENV	10		/* the FAILOVERD_* variables and PATH */
 #define HOOK_VALUE_MAX	255		/* a value is cut there, but FAILOVERD_VIPS */
-#define HOOK_VIPS_MAX	2047		/* CFG_MAX_VIPS addresses */
-#define HOOK_ENV_BYTES	4096		/* holds all the variables at their maximum */
+#define HOOK_VIPS_MAX	3583		/* CFG_MAX_VIPS addresses */
+#define HOOK_ENV_BYTES	6144		/* holds all the variables at their maximum */
 #define HOOK_TIMEOUT_MS	30000		/* when hooks_init() is given 0 */
-#define HOOKS_ROLE_MAX	32		/* promote, demote, fence jobs */
-#define HOOKS_NOTIFY_MAX 8		/* notify jobs; the newest replaces the last */
+#define HOOKS_ROLE_MAX	(2 * CFG_MAX_GROUPS + 32) /* promote, demote, fence jobs */
+#define HOOKS_NOTIFY_MAX (CFG_MAX_GROUPS + 8) /* the newest replaces the last */
 
-/* 7 variables of up to 20 + 1 + HOOK_VALUE_MAX + 1 bytes, and the VIPs */
-_Static_assert(7 * (22 + HOOK_VALUE_MAX) + 16 + HOOK_VIPS_MAX <= HOOK_ENV_BYTES,
+/* 8 variables of up to 20 + 1 + HOOK_VALUE_MAX + 1 bytes, and the VIPs */
+_Static_assert(8 * (22 + HOOK_VALUE_MAX) + 16 + HOOK_VIPS_MAX <= HOOK_ENV_BYTES,
     "HOOK_ENV_BYTES too small");
 
 struct hook_job {
 	TAILQ_ENTRY(hook_job)	 entry;
 	bool			 used;		/* a slot of its lane's pool */
 	char			 kind[16];
+	char			 group[CFG_NAME_MAX + 1];
 	char			 envbuf[HOOK_ENV_BYTES];
 	char			*env[HOOK_NENV + 1];
 	hooks_done_cb		 cb;
@@ -376,7 +378,8 @@ role_compact(struct hook_lane *lane)
 		if (a->started || (b = TAILQ_NEXT(a, entry)) == NULL)
 			continue;
 		if (strcmp(a->kind, "promote") == 0 &&
-		    strcmp(b->kind, "demote") == 0) {
+		    strcmp(b->kind, "demote") == 0 &&
+		    strcmp(a->group, b->group) == 0) {
 			log_warnx("hooks: %d promote, demote and fence jobs "
 			    "queued: the promote and demote hooks of an earlier "
 			    "active period, not started yet, are skipped",
@@ -387,7 +390,8 @@ role_compact(struct hook_lane *lane)
 			return 0;
 		}
 		if (strcmp(a->kind, "fence") == 0 &&
-		    strcmp(b->kind, "fence") == 0) {
+		    strcmp(b->kind, "fence") == 0 &&
+		    strcmp(a->group, b->group) == 0) {
 			log_warnx("hooks: %d promote, demote and fence jobs "
 			    "queued: an older fence job, not started yet, is "
 			    "skipped for a newer one", lane->njobs);
@@ -404,9 +408,9 @@ role_compact(struct hook_lane *lane)
  * refusing a role job, nor the newest notify job). NULL: nothing to free.
  */
 static struct hook_job *
-lane_slot(struct hook_lane *lane, unsigned *replaced)
+lane_slot(struct hook_lane *lane, const char *group, unsigned *replaced)
 {
-	struct hook_job *last;
+	struct hook_job *last, *j;
 
 	*replaced = 0;
 	if (lane->njobs < lane->max)
@@ -414,6 +418,12 @@ lane_slot(struct hook_lane *lane, unsigned *replaced)
 	else if (lane == &notify_lane) {
 		/* never the one that runs: HOOKS_NOTIFY_MAX > 1 */
 		last = TAILQ_LAST(&lane->jobs, hook_jobs);
+		/* the same group's newest news first: others keep theirs */
+		TAILQ_FOREACH_REVERSE(j, &lane->jobs, hook_jobs, entry)
+			if (!j->started && strcmp(j->group, group) == 0) {
+				last = j;
+				break;
+			}
 		*replaced = last->replaced + 1;
 		if (*replaced == 1)
 			log_warnx("hooks: %d notify jobs queued (notify.d is "
@@ -436,7 +446,7 @@ job_env(struct hook_job *job, const char *kind, const struct hook_env *env)
 	static const char *const names[HOOK_NENV - 1] = { "FAILOVERD_EVENT",
 	    "FAILOVERD_STATE", "FAILOVERD_PREV_STATE", "FAILOVERD_REASON",
 	    "FAILOVERD_NODE", "FAILOVERD_PEER", "FAILOVERD_VIPS",
-	    "FAILOVERD_CLUSTER_ID" };
+	    "FAILOVERD_CLUSTER_ID", "FAILOVERD_GROUP" };
 	const char *values[HOOK_NENV - 1];
 	char id[16];
 	size_t off = 0;
@@ -451,6 +461,7 @@ job_env(struct hook_job *job, const char *kind, const struct hook_env *env)
 	values[5] = env->peer;
 	values[6] = env->vips;
 	values[7] = id;
+	values[8] = env->group;
 	for (int i = 0; i < HOOK_NENV - 1; i++) {
 		n = snprintf(job->envbuf + off, sizeof(job->envbuf) - off,
 		    "%s=%.*s", names[i], i == 6 ? HOOK_VIPS_MAX : HOOK_VALUE_MAX,
@@ -493,7 +504,8 @@ hooks_run(const char *kind, const struct hook_env *env, hooks_done_cb cb,
 		return -1;
 	}
 	lane = strcmp(kind, "notify") == 0 ? &notify_lane : &role_lane;
-	if ((job = lane_slot(lane, &replaced)) == NULL) {
+	if ((job = lane_slot(lane, env && env->group ? env->group : "",
+	    &replaced)) == NULL) {
 		log_warnx("hooks: %d jobs queued, %s hooks not run", lane->njobs,
 		    kind);
 		errno = EAGAIN;
@@ -503,16 +515,19 @@ hooks_run(const char *kind, const struct hook_env *env, hooks_done_cb cb,
 		env = &none;
 	job->used = true;
 	snprintf(job->kind, sizeof(job->kind), "%s", kind);
+	snprintf(job->group, sizeof(job->group), "%s",
+	    env->group ? env->group : "");
 	job_env(job, kind, env);
 	job->cb = cb;
 	job->arg = arg;
 	job->ok = true;
 	job->require_one = env->require_one;
 	job->replaced = replaced;
-	/* the node left the active role: earlier promote jobs no longer apply */
+	/* the group left the active role: its earlier promote jobs no longer apply */
 	if (strcmp(kind, "demote") == 0)
 		TAILQ_FOREACH(j, &lane->jobs, entry)
-			if (strcmp(j->kind, "promote") == 0)
+			if (strcmp(j->kind, "promote") == 0 &&
+			    strcmp(j->group, job->group) == 0)
 				j->superseded = true;
 	TAILQ_INSERT_TAIL(&lane->jobs, job, entry);
 	lane->njobs++;

@@ -17,7 +17,8 @@ struct hook_env {
 	const char	*reason;
 	const char	*node;
 	const char	*peer;
-	const char	*vips;		/* space separated */
+	const char	*vips;		/* space separated: the group's */
+	const char	*group;		/* the VIP group ("default" without groups) */
 	unsigned	 cluster_id;
 	bool		 require_one;	/* a job that runs no hook fails (fencing) */
 };

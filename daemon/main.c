@@ -77,13 +77,13 @@ on_signal(int fd, uint32_t events, void *arg)
 		switch (si.ssi_signo) {
 		case SIGTERM:
 		case SIGINT:
-			if (d.fsm.state == FSM_STOPPING) {
+			if (role_stopping()) {
 				log_warnx("second stop signal: leaving now");
 				role_stop_now();
 				break;
 			}
 			log_info("stop requested");
-			role_feed(EV_STOP, NULL, NULL);
+			role_stop();
 			break;
 		case SIGHUP:
 			d.reload_requested = true;
@@ -229,7 +229,6 @@ main(int argc, char **argv)
 	char err[CFG_ERR_MAX];
 	uint8_t key[AUTH_KEY_MAX];
 	size_t keylen;
-	struct fsm_config fc;
 	int ch, test = 0, verbose = 0, clean = 0;
 	bool links_open;
 	uint64_t exit_deadline = 0;
@@ -316,12 +315,11 @@ main(int argc, char **argv)
 	if (link_open_all() == -1)
 		fatalx("cannot open heartbeat links");
 
-	role_fsm_config(&d.cfg, &fc);
 	d.started_ms = now_ms();
-	fsm_init(&d.fsm, &fc, d.started_ms);
-	log_info("started (version %s, epoch %llu, priority %d, %d link(s), %d VIP(s))",
-	    FOD_VERSION, (unsigned long long)d.epoch, d.cfg.priority,
-	    d.cfg.nlinks, d.cfg.nvips);
+	role_init();
+	log_info("started (version %s, epoch %llu, priority %d, %d link(s), "
+	    "%d VIP(s) in %d group(s))", FOD_VERSION, (unsigned long long)d.epoch,
+	    d.cfg.priority, d.cfg.nlinks, d.cfg.nvips, d.cfg.ngroups);
 
 	sdnotify_init();
 	if (sdnotify_watchdog_ms())
@@ -356,8 +354,7 @@ main(int argc, char **argv)
 			break;
 		loop_timer_set(&exit_timer, now_ms() + 50, wake, NULL);
 	}
-	if (fsm_holds_vips(&d.fsm))
-		role_release();
+	role_release_all();
 	faults_finalise();
 	hooks_finalise();
 	control_finalise();

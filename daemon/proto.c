@@ -17,17 +17,25 @@
 #define OFF_TX_TIME	32
 #define OFF_ECHO_TIME	40
 #define OFF_ECHO_DELAY	48
-#define OFF_STATE	52
-#define OFF_PRIORITY	53
-#define OFF_FLAGS	54
+#define OFF_STATE	52	/* v1; v2: reserved */
+#define OFF_PRIORITY	53	/* v1; v2: reserved */
+#define OFF_FLAGS	54	/* v1; v2: ngroups */
+#define OFF_NGROUPS	54
 #define OFF_LINK	55
 #define OFF_NAME	56
 #define OFF_RESERVED	88
 #define RESERVED_LEN	8
+#define OFF_GROUPS	96	/* v2 */
+#define G_STATE		32	/* within a group record */
+#define G_PRIORITY	33
+#define G_FLAGS		34
+#define G_RESERVED	35
 
 _Static_assert(OFF_NAME + PROTO_NAME_LEN == OFF_RESERVED, "name field");
 _Static_assert(OFF_RESERVED + RESERVED_LEN == PROTO_MAC_OFF, "reserved field");
 _Static_assert(PROTO_MAC_OFF + AUTH_MAC_LEN == PROTO_LEN, "mac trailer");
+_Static_assert(G_RESERVED + 1 == PROTO_GROUP_LEN, "group record");
+_Static_assert(PROTO_MAX_LEN <= 1280, "fits the IPv6 minimum MTU");
 
 static void
 put16(uint8_t *p, uint16_t v)
@@ -68,18 +76,12 @@ get64(const uint8_t *p)
 	return (uint64_t)get32(p) << 32 | get32(p + 4);
 }
 
-/*
- * The version byte is always ours: a caller cannot send a format it does
- * not speak. The name is cut to 31 bytes so that it stays NUL terminated.
- */
-size_t
-proto_encode(const struct msg *m, struct auth *a, uint8_t *buf, size_t buflen)
+/* The fields both versions share: everything up to the name. */
+static void
+encode_head(const struct msg *m, uint8_t *buf, uint8_t version)
 {
-	if (buflen < PROTO_LEN)
-		return 0;
-	memset(buf, 0, PROTO_LEN);
 	put32(buf + OFF_MAGIC, PROTO_MAGIC);
-	buf[OFF_VERSION] = PROTO_VERSION;
+	buf[OFF_VERSION] = version;
 	buf[OFF_TYPE] = m->type;
 	put16(buf + OFF_CLUSTER, m->cluster_id);
 	put64(buf + OFF_EPOCH, m->epoch);
@@ -88,13 +90,49 @@ proto_encode(const struct msg *m, struct auth *a, uint8_t *buf, size_t buflen)
 	put64(buf + OFF_TX_TIME, m->tx_time_us);
 	put64(buf + OFF_ECHO_TIME, m->echo_time_us);
 	put32(buf + OFF_ECHO_DELAY, m->echo_delay_us);
-	buf[OFF_STATE] = m->state;
-	buf[OFF_PRIORITY] = m->priority;
-	buf[OFF_FLAGS] = m->flags;
 	buf[OFF_LINK] = m->link_id;
 	memcpy(buf + OFF_NAME, m->name, strnlen(m->name, PROTO_NAME_LEN - 1));
-	auth_sign(a, buf, PROTO_MAC_OFF, buf + PROTO_MAC_OFF);
-	return PROTO_LEN;
+}
+
+/*
+ * The version is one we speak: a caller cannot send a format we do not.
+ * Names are cut to 31 bytes so that they stay NUL terminated.
+ */
+size_t
+proto_encode(const struct msg *m, struct auth *a, uint8_t *buf, size_t buflen)
+{
+	size_t len;
+
+	if (m->ngroups < 1 || m->ngroups > PROTO_MAX_GROUPS)
+		return 0;
+	if (m->version == 1) {
+		if (m->ngroups != 1 || buflen < PROTO_LEN)
+			return 0;
+		memset(buf, 0, PROTO_LEN);
+		encode_head(m, buf, 1);
+		buf[OFF_STATE] = m->groups[0].state;
+		buf[OFF_PRIORITY] = m->groups[0].priority;
+		buf[OFF_FLAGS] = m->groups[0].flags;
+		auth_sign(a, buf, PROTO_MAC_OFF, buf + PROTO_MAC_OFF);
+		return PROTO_LEN;
+	}
+	len = PROTO_V2_LEN(m->ngroups);
+	if (m->version != 2 || buflen < len)
+		return 0;
+	memset(buf, 0, len);
+	encode_head(m, buf, 2);
+	buf[OFF_NGROUPS] = (uint8_t)m->ngroups;
+	for (int i = 0; i < m->ngroups; i++) {
+		uint8_t *g = buf + OFF_GROUPS + PROTO_GROUP_LEN * i;
+
+		memcpy(g, m->groups[i].name,
+		    strnlen(m->groups[i].name, PROTO_NAME_LEN - 1));
+		g[G_STATE] = m->groups[i].state;
+		g[G_PRIORITY] = m->groups[i].priority;
+		g[G_FLAGS] = m->groups[i].flags;
+	}
+	auth_sign(a, buf, len - AUTH_MAC_LEN, buf + len - AUTH_MAC_LEN);
+	return len;
 }
 
 /*
@@ -120,18 +158,48 @@ name_valid(const uint8_t *p)
 }
 
 static int
-fields_valid(const uint8_t *buf)
+zero(const uint8_t *p, size_t n)
 {
-	if (buf[OFF_TYPE] != PROTO_T_HEARTBEAT)
-		return 0;
-	if (buf[OFF_STATE] >= FSM_NSTATES)
-		return 0;
-	if (!name_valid(buf + OFF_NAME))
-		return 0;
-	for (size_t i = 0; i < RESERVED_LEN; i++)
-		if (buf[OFF_RESERVED + i] != 0)
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
 			return 0;
 	return 1;
+}
+
+static int
+fields_valid(const uint8_t *buf, int ngroups)
+{
+	if (buf[OFF_TYPE] != PROTO_T_HEARTBEAT || !name_valid(buf + OFF_NAME) ||
+	    !zero(buf + OFF_RESERVED, RESERVED_LEN))
+		return 0;
+	if (buf[OFF_VERSION] == 1)
+		return buf[OFF_STATE] < FSM_NSTATES;
+	if (!zero(buf + OFF_STATE, 2))
+		return 0;
+	for (int i = 0; i < ngroups; i++) {
+		const uint8_t *g = buf + OFF_GROUPS + PROTO_GROUP_LEN * i;
+
+		if (!name_valid(g) || g[G_STATE] >= FSM_NSTATES ||
+		    g[G_RESERVED] != 0)
+			return 0;
+		for (int k = 0; k < i; k++)	/* one record per group */
+			if (memcmp(g, buf + OFF_GROUPS + PROTO_GROUP_LEN * k,
+			    PROTO_NAME_LEN) == 0)
+				return 0;
+	}
+	return 1;
+}
+
+/* The length a datagram of buf's version must have; 0 if not known yet. */
+static size_t
+expected_len(const uint8_t *buf, size_t len)
+{
+	if (buf[OFF_VERSION] == 1)
+		return PROTO_LEN;
+	if (len <= OFF_NGROUPS || buf[OFF_NGROUPS] == 0 ||
+	    buf[OFF_NGROUPS] > PROTO_MAX_GROUPS)
+		return 0;
+	return PROTO_V2_LEN(buf[OFF_NGROUPS]);
 }
 
 /*
@@ -142,20 +210,29 @@ enum proto_result
 proto_decode(const uint8_t *buf, size_t len, uint16_t cluster_id,
     struct auth *a, struct msg *out)
 {
+	size_t want;
+	int n = 1;
+
 	memset(out, 0, sizeof(*out));
-	if (len < PROTO_LEN)
+	if (len < OFF_CLUSTER + 2)
 		return PROTO_TRUNCATED;
-	if (len > PROTO_LEN)
-		return PROTO_OVERSIZED;
 	if (get32(buf + OFF_MAGIC) != PROTO_MAGIC)
-		return PROTO_BAD_MAGIC;
-	if (buf[OFF_VERSION] != PROTO_VERSION)
+		return len < PROTO_LEN ? PROTO_TRUNCATED : PROTO_BAD_MAGIC;
+	if (buf[OFF_VERSION] != 1 && buf[OFF_VERSION] != 2)
 		return PROTO_BAD_VERSION;
+	if ((want = expected_len(buf, len)) == 0)
+		return len <= OFF_NGROUPS ? PROTO_TRUNCATED : PROTO_BAD_FIELD;
+	if (len < want)
+		return PROTO_TRUNCATED;
+	if (len > want)
+		return PROTO_OVERSIZED;
 	if (get16(buf + OFF_CLUSTER) != cluster_id)
 		return PROTO_FOREIGN;
-	if (!auth_verify(a, buf, PROTO_MAC_OFF, buf + PROTO_MAC_OFF))
+	if (!auth_verify(a, buf, want - AUTH_MAC_LEN, buf + want - AUTH_MAC_LEN))
 		return PROTO_BAD_MAC;
-	if (!fields_valid(buf))
+	if (buf[OFF_VERSION] == 2)
+		n = buf[OFF_NGROUPS];
+	if (!fields_valid(buf, n))
 		return PROTO_BAD_FIELD;
 
 	out->version = buf[OFF_VERSION];
@@ -167,11 +244,24 @@ proto_decode(const uint8_t *buf, size_t len, uint16_t cluster_id,
 	out->tx_time_us = get64(buf + OFF_TX_TIME);
 	out->echo_time_us = get64(buf + OFF_ECHO_TIME);
 	out->echo_delay_us = get32(buf + OFF_ECHO_DELAY);
-	out->state = buf[OFF_STATE];
-	out->priority = buf[OFF_PRIORITY];
-	out->flags = buf[OFF_FLAGS];
 	out->link_id = buf[OFF_LINK];
 	memcpy(out->name, buf + OFF_NAME, PROTO_NAME_LEN);
+	out->ngroups = n;
+	if (out->version == 1) {
+		memcpy(out->groups[0].name, PROTO_V1_GROUP, sizeof(PROTO_V1_GROUP));
+		out->groups[0].state = buf[OFF_STATE];
+		out->groups[0].priority = buf[OFF_PRIORITY];
+		out->groups[0].flags = buf[OFF_FLAGS];
+		return PROTO_OK;
+	}
+	for (int i = 0; i < n; i++) {
+		const uint8_t *g = buf + OFF_GROUPS + PROTO_GROUP_LEN * i;
+
+		memcpy(out->groups[i].name, g, PROTO_NAME_LEN);
+		out->groups[i].state = g[G_STATE];
+		out->groups[i].priority = g[G_PRIORITY];
+		out->groups[i].flags = g[G_FLAGS];
+	}
 	return PROTO_OK;
 }
 

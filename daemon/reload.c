@@ -24,6 +24,17 @@ same_links(const struct config *a, const struct config *b)
 	return true;
 }
 
+static bool
+same_groups(const struct config *a, const struct config *b)
+{
+	if (a->ngroups != b->ngroups)
+		return false;
+	for (int i = 0; i < a->ngroups; i++)
+		if (strcmp(a->groups[i].name, b->groups[i].name) != 0)
+			return false;
+	return true;
+}
+
 /* Load and vet a new configuration; nothing running changes here. */
 static struct auth *
 reload_load(struct config *nc, char *err, size_t errlen)
@@ -40,6 +51,12 @@ reload_load(struct config *nc, char *err, size_t errlen)
 	    strcmp(nc->runtime_dir, d.cfg.runtime_dir) != 0) {
 		snprintf(err, errlen, "%s: node.name, cluster.id, state_dir and "
 		    "runtime_dir need a restart\n", d.conf_path);
+		return NULL;
+	}
+	if (!same_groups(&d.cfg, nc)) {
+		snprintf(err, errlen, "%s: adding, removing or renaming VIP groups "
+		    "needs a restart (their VIPs and settings do not)\n",
+		    d.conf_path);
 		return NULL;
 	}
 	if (daemon_load_key(nc, key, &keylen, err, errlen) == -1)
@@ -75,7 +92,6 @@ reload_apply(struct config *nc, struct auth *na)
 		if (link_open_all() == -1)
 			log_warnx("reload: some heartbeat links could not be opened");
 	}
-	role_fsm_config(nc, &d.fsm.cfg);	/* name and id cannot change */
 	role_reload_end();
 	faults_restart();	/* what did not change keeps its verdict */
 }
@@ -85,17 +101,20 @@ daemon_reload(char *err, size_t errlen)
 {
 	static struct config nc;
 	struct auth *na;
+	char status[512];
 
 	sdnotify("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now_us());
 	if ((na = reload_load(&nc, err, errlen)) == NULL) {
 		log_warnx("reload refused, keeping the running configuration: %s", err);
+		role_status_line(status, sizeof(status));
 		sdnotify("READY=1\nSTATUS=%s (reload refused)",
-		    fsm_state_name(d.fsm.state));
+		    status);
 		return -1;
 	}
 	daemon_config_warnings(&nc);
 	reload_apply(&nc, na);
-	sdnotify("READY=1\nSTATUS=%s (%s)", fsm_state_name(d.fsm.state), d.fsm.reason);
+	role_status_line(status, sizeof(status));
+	sdnotify("READY=1\nSTATUS=%s", status);
 	log_info("configuration reloaded from %s", d.conf_path);
 	return 0;
 }

@@ -1,11 +1,12 @@
 /*
- * Carrying out the role the state machine decides: VIPs (add, refresh,
- * remove, repair), announcements, hooks, heartbeats and what the peer says.
+ * Carrying out what each VIP group's state machine decides: its VIPs
+ * (through holder.c), its hooks, and what the heartbeats say about every
+ * group; what the peer says goes to each group it names. Node-wide events
+ * (stop, maintenance, a freeze) go to every group.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "announce.h"
 #include "checks.h"
 #include "failoverd.h"
 #include "holder.h"
@@ -16,103 +17,156 @@
 #include "sdnotify.h"
 #include "vip.h"
 
-
-static struct loop_timer hb_timer, fsm_timer, fence_timer;
-static struct holder vipset;
+static struct loop_timer hb_timer;
 static bool ready_sent;
-static unsigned notified;	/* transitions of fsm.history already announced */
-static bool promote_after_ready;	/* promote hooks wait for vips_ready() */
-
 static uint64_t hb_due;		/* when the heartbeat tick is due */
 static uint64_t hb_due_boot;	/* the same on CLOCK_BOOTTIME (counts suspend) */
+static uint64_t hb_due_send;	/* the next heartbeat sent without an event */
+static bool stalled;		/* every group's FSM has been told */
 
 static bool check_stall(void);
+static unsigned heartbeat_period(void);
+static void feed(struct group *, enum fsm_event, const struct fsm_peer *,
+    const char *reason);
+
+static const struct cfg_group *
+gcfg(const struct group *g)
+{
+	return &d.cfg.groups[g->idx];
+}
+
+static const char *
+gname(const struct group *g)
+{
+	return gcfg(g)->name;
+}
 
 static void
-vips_text(char *buf, size_t len)
+vips_text(const struct group *g, char *buf, size_t len)
 {
+	const struct cfg_group *cg = gcfg(g);
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (int i = 0; i < d.cfg.nvips && off < len; i++)
+	for (int i = 0; i < cg->nvips && off < len; i++)
 		off += (size_t)snprintf(buf + off, len - off, "%s%s",
-		    i ? " " : "", d.cfg.vips[i].text);
+		    i ? " " : "", d.cfg.vips[cg->first_vip + i].text);
 }
+
+/* What the heartbeats say: every group's state, sent on every link. */
+static void
+say(void)
+{
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	/* a node with only the implicit group speaks 0.1's format: rolling upgrade */
+	m.version = d.cfg.groups_explicit || d.peer_v2 ? 2 : 1;
+	m.ngroups = d.ngroups;
+	for (int i = 0; i < d.ngroups; i++) {
+		const struct group *g = &d.groups[i];
+		struct msg_group *mg = &m.groups[i];
+
+		snprintf(mg->name, sizeof(mg->name), "%s", gname(g));
+		mg->state = (uint8_t)g->fsm.state;
+		mg->priority = (uint8_t)g->fsm.eff_priority;
+		if (gcfg(g)->preempt)
+			mg->flags |= PROTO_F_PREEMPT;
+		if (g->fsm.state == FSM_MAINTENANCE)
+			mg->flags |= PROTO_F_MAINTENANCE;
+		if (g->fsm.handover)
+			mg->flags |= PROTO_F_HANDOVER;
+		if (holder_usable(&g->vips) && fsm_holds_vips(&g->fsm))
+			mg->flags |= PROTO_F_HOLDS;
+		if (g->fsm.eff_priority < gcfg(g)->priority)
+			mg->flags |= PROTO_F_DEGRADED;
+		/* until the peer echoes one of these (see role_peer_message) */
+		if (g->yielded_at)
+			mg->flags |= PROTO_F_YIELDED;
+	}
+	link_send_all(&m);
+}
+
+static void run_hooks_for(struct group *, const char *kind,
+    const struct fsm_transition *, hooks_done_cb, void *arg);
 
 static void
 hook_done(void *arg, const char *kind, bool ok, const char *failed)
 {
+	struct group *g = arg;
+
 	if (strcmp(kind, "promote") != 0)
 		return;
 	if (!ok) {
-		d.promote_gate = false;
-		faults_hook_failed(failed ? failed : "?");
+		g->promote_gate = false;
+		faults_hook_failed(g->idx, failed ? failed : "?");
 		return;
 	}
 	/* hooks-first: the VIPs come up only now, if still wanted */
-	if (d.promote_gate && fsm_holds_vips(&d.fsm)) {
-		d.promote_gate = false;
-		holder_up(&vipset);
-		link_send_all();
+	if (g->promote_gate && fsm_holds_vips(&g->fsm)) {
+		g->promote_gate = false;
+		holder_up(&g->vips);
+		say();
 	}
 }
 
-static uintptr_t fence_round;	/* the fencing whose verdict counts */
+/* A fence job's arg: its group and round (a later fencing makes it moot). */
+#define FENCE_ARG(gi, round)	((void *)((uintptr_t)(round) << 6 | (uintptr_t)(gi)))
+#define FENCE_GROUP(arg)	((int)((uintptr_t)(arg) & 63))
+#define FENCE_ROUND(arg)	((uintptr_t)(arg) >> 6)
+_Static_assert(CFG_MAX_GROUPS <= 64, "FENCE_ARG");
 
 static void
 fence_done(void *arg, const char *kind, bool ok, const char *failed)
 {
+	struct group *g = &d.groups[FENCE_GROUP(arg)];
 	char why[FSM_REASON_MAX + 32];
 
 	/* a verdict on the peer's earlier death says nothing about this one */
-	if ((uintptr_t)arg != fence_round)
+	if (FENCE_ROUND(arg) != g->fence_round)
 		return;
 	if (ok)
-		log_info("fencing of %s done", d.fsm.peer.name);
+		log_info("group %s: fencing of %s done", gname(g),
+		    g->fsm.peer.name);
 	else {
 		snprintf(why, sizeof(why), "fence hook %s failed", failed ? failed : "?");
-		log_warnx("FENCING FAILED: %s; %s", why,
+		log_warnx("group %s: FENCING FAILED: %s; %s", gname(g), why,
 		    d.cfg.fence == FENCE_REQUIRED ?
 		    "NOT taking over (cluster.fence = \"required\")" :
 		    "taking over anyway (cluster.fence = \"optional\")");
 	}
-	role_feed(EV_FENCED, NULL, ok ? NULL : why);
+	feed(g, EV_FENCED, NULL, ok ? NULL : why);
 }
 
 /* fence = "optional" with nothing in fence.d: nothing to wait for */
 static void
 fence_none(void *arg)
 {
-	role_feed(EV_FENCED, NULL, NULL);
+	feed(arg, EV_FENCED, NULL, NULL);
 }
 
 /* Hooks of one transition see that transition, not whatever came later. */
 static void
-run_hooks_for(const char *kind, const struct fsm_transition *t,
+run_hooks_for(struct group *g, const char *kind, const struct fsm_transition *t,
     hooks_done_cb done, void *arg)
 {
-	char vips[1024];
+	char vips[4096];
 	struct hook_env env = {
 		.event = kind,
-		.state = fsm_state_name(t ? t->to : d.fsm.state),
-		.prev_state = fsm_state_name(t ? t->from : d.fsm.prev),
-		.reason = t ? t->reason : d.fsm.reason,
+		.state = fsm_state_name(t ? t->to : g->fsm.state),
+		.prev_state = fsm_state_name(t ? t->from : g->fsm.prev),
+		.reason = t ? t->reason : g->fsm.reason,
 		.node = d.cfg.node_name,
-		.peer = d.fsm.peer_known ? d.fsm.peer.name : "",
+		.peer = g->fsm.peer_known ? g->fsm.peer.name : "",
 		.vips = vips,
+		.group = gname(g),
 		.cluster_id = d.cfg.cluster_id,
 	};
 
-	vips_text(vips, sizeof(vips));
+	vips_text(g, vips, sizeof(vips));
 	env.require_one = strcmp(kind, "fence") == 0 && d.cfg.fence == FENCE_REQUIRED;
 	if (hooks_run(kind, &env, done, arg) == -1)
-		log_warnx("cannot queue %s hooks", kind);
-}
-
-static void
-run_hooks(const char *kind, hooks_done_cb done)
-{
-	run_hooks_for(kind, NULL, done, NULL);
+		log_warnx("group %s: cannot queue %s hooks", gname(g), kind);
 }
 
 /* how long a graceful stop waits for the peer to take the VIPs */
@@ -122,107 +176,190 @@ role_stop_timeout_ms(const struct config *c)
 	return c->dead_ms * 4 > 2000 ? c->dead_ms * 4 : 2000;
 }
 
-void
-role_release(void)
+static void
+release(struct group *g)
 {
-	d.vips_up = false;
-	promote_after_ready = false;
-	holder_release(&vipset);
+	g->promote_after_ready = false;
+	holder_release(&g->vips);
+}
+
+void
+role_release_all(void)
+{
+	for (int i = 0; i < d.ngroups; i++)
+		if (fsm_holds_vips(&d.groups[i].fsm))
+			release(&d.groups[i]);
 }
 
 /* Every VIP usable: clients may be told, and the peer may let go of its copy. */
 static void
 vips_ready(void *arg)
 {
-	d.vips_up = true;
-	holder_announce(&vipset);
-	link_send_all();
-	if (promote_after_ready) {
-		promote_after_ready = false;
-		run_hooks("promote", hook_done);
+	struct group *g = arg;
+
+	holder_announce(&g->vips);
+	say();
+	if (g->promote_after_ready) {
+		g->promote_after_ready = false;
+		run_hooks_for(g, "promote", NULL, hook_done, g);
 	}
 }
 
-static void
-apply(unsigned acts)
+/* systemd's STATUS=: every group's state */
+void
+role_status_line(char *buf, size_t len)
 {
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (d.ngroups == 1 && !d.cfg.groups_explicit) {
+		snprintf(buf, len, "%s (%s)", fsm_state_name(d.groups[0].fsm.state),
+		    d.groups[0].fsm.reason);
+		return;
+	}
+	for (int i = 0; i < d.ngroups && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s %s",
+		    i ? ", " : "", gname(&d.groups[i]),
+		    fsm_state_name(d.groups[i].fsm.state));
+}
+
+bool
+role_stopping(void)
+{
+	return d.ngroups > 0 && d.groups[0].fsm.state == FSM_STOPPING;
+}
+
+static void
+apply(struct group *g, unsigned acts)
+{
+	char status[512];
+
 	if (acts & ACT_NOTIFY) {
 		/* READY once we have a role, not merely once we run */
-		sdnotify("%s%sSTATUS=%s (%s)", ready_sent ? "" : "READY=1\n",
-		    d.fsm.state == FSM_STOPPING ? "STOPPING=1\n" : "",
-		    fsm_state_name(d.fsm.state), d.fsm.reason);
+		role_status_line(status, sizeof(status));
+		sdnotify("%s%sSTATUS=%s", ready_sent ? "" : "READY=1\n",
+		    g->fsm.state == FSM_STOPPING ? "STOPPING=1\n" : "", status);
 		ready_sent = true;
 	}
 	if ((acts & ACT_FENCE) && d.cfg.fence == FENCE_OPTIONAL &&
 	    hooks_count("fence") == 0)
-		loop_timer_set(&fence_timer, now_ms(), fence_none, NULL);
+		loop_timer_set(&g->fence_timer, now_ms(), fence_none, g);
 	else if (acts & ACT_FENCE)
-		run_hooks_for("fence", NULL, fence_done,
-		    (void *)++fence_round);
+		run_hooks_for(g, "fence", NULL, fence_done,
+		    FENCE_ARG(g - d.groups, ++g->fence_round));
 	if (acts & ACT_ARBITER) {
-		log_info("peer %s silent: taking over once an arbiter target "
-		    "answers", d.fsm.peer_known ? d.fsm.peer.name : "(unknown)");
+		log_info("group %s: peer %s silent: taking over once an arbiter "
+		    "target answers", gname(g), g->fsm.peer_known ?
+		    g->fsm.peer.name : "(unknown)");
 		arbiter_probe();
 	}
 	if ((acts & ACT_ADD_VIPS) && d.cfg.hooks_order == HOOKS_HOOKS_FIRST) {
 		/* promote hooks gate the VIPs: hook_done() brings them up */
-		d.promote_gate = true;
+		g->promote_gate = true;
 		acts &= ~(unsigned)ACT_ANNOUNCE;
 	} else if (acts & ACT_ADD_VIPS)
-		holder_up(&vipset);
+		holder_up(&g->vips);
 	else if (acts & ACT_ANNOUNCE)
-		holder_announce(&vipset);
+		holder_announce(&g->vips);
 	if (acts & ACT_DEL_VIPS) {
-		d.promote_gate = false;
-		role_release();
+		g->promote_gate = false;
+		release(g);
 	}
 	/* after the VIPs changed: the peer learns the outcome, not the intent */
-	if (acts & ACT_SEND_NOW)
-		link_send_all();
+	if (acts & ACT_SEND_NOW) {
+		say();
+		hb_due_send = now_ms() + heartbeat_period();
+	}
 	/* vip-first: promote hooks see usable VIPs (IPv6 may need a moment) */
-	if ((acts & ACT_PROMOTE) && !d.promote_gate && !d.vips_up &&
-	    fsm_holds_vips(&d.fsm))
-		promote_after_ready = true;
+	if ((acts & ACT_PROMOTE) && !g->promote_gate &&
+	    !holder_usable(&g->vips) && fsm_holds_vips(&g->fsm))
+		g->promote_after_ready = true;
 	else if (acts & ACT_PROMOTE)
-		run_hooks("promote", hook_done);
+		run_hooks_for(g, "promote", NULL, hook_done, g);
 	if (acts & ACT_DEMOTE)
-		run_hooks("demote", hook_done);
+		run_hooks_for(g, "demote", NULL, hook_done, g);
 	/* one event may pass through two states (init -> standby -> active) */
-	for (; notified < d.fsm.nhistory; notified++) {
+	for (; g->notified < g->fsm.nhistory; g->notified++) {
 		const struct fsm_transition *t =
-		    &d.fsm.history[notified % FSM_HISTORY];
+		    &g->fsm.history[g->notified % FSM_HISTORY];
 
-		log_info("state %s -> %s (%s)", fsm_state_name(t->from),
-		    fsm_state_name(t->to), t->reason);
-		run_hooks_for("notify", t, hook_done, NULL);
+		if (d.cfg.groups_explicit)
+			log_info("group %s: state %s -> %s (%s)", gname(g),
+			    fsm_state_name(t->from), fsm_state_name(t->to),
+			    t->reason);
+		else
+			log_info("state %s -> %s (%s)", fsm_state_name(t->from),
+			    fsm_state_name(t->to), t->reason);
+		run_hooks_for(g, "notify", t, hook_done, g);
 	}
 	if (acts & ACT_EXIT)
-		d.exiting = true;
+		g->exit_ok = true;
+	if (acts & ACT_EXIT) {
+		bool all = true;
+
+		for (int i = 0; i < d.ngroups; i++)
+			all &= d.groups[i].exit_ok;
+		d.exiting = all;
+	}
 }
 
 static void
 fsm_tick(void *arg)
 {
+	struct group *g = arg;
+
 	/* a peer silent "for dead_ms" while we were frozen may be alive */
 	if (check_stall()) {
-		loop_timer_set(&fsm_timer, now_ms() + d.cfg.interval_ms,
-		    fsm_tick, NULL);
+		loop_timer_set(&g->fsm_timer, now_ms() + d.cfg.interval_ms,
+		    fsm_tick, g);
 		return;
 	}
-	role_feed(EV_TICK, NULL, NULL);
+	feed(g, EV_TICK, NULL, NULL);
+}
+
+static void
+schedule(struct group *g)
+{
+	uint64_t next = fsm_next_deadline(&g->fsm);
+
+	if (next == UINT64_MAX)
+		loop_timer_cancel(&g->fsm_timer);
+	else
+		loop_timer_set(&g->fsm_timer, next, fsm_tick, g);
+}
+
+static void
+feed(struct group *g, enum fsm_event ev, const struct fsm_peer *p,
+    const char *reason)
+{
+	apply(g, fsm_event(&g->fsm, ev, p, reason, now_ms()));
+	schedule(g);
 }
 
 void
-role_feed(enum fsm_event ev, const struct fsm_peer *p, const char *reason)
+role_feed(int gi, enum fsm_event ev, const char *reason)
 {
-	uint64_t next;
+	if (gi >= 0) {
+		feed(&d.groups[gi], ev, NULL, reason);
+		return;
+	}
+	for (int i = 0; i < d.ngroups; i++)
+		feed(&d.groups[i], ev, NULL, reason);
+}
 
-	apply(fsm_event(&d.fsm, ev, p, reason, now_ms()));
-	next = fsm_next_deadline(&d.fsm);
-	if (next == UINT64_MAX)
-		loop_timer_cancel(&fsm_timer);
-	else
-		loop_timer_set(&fsm_timer, next, fsm_tick, NULL);
+void
+role_set_priority(int gi, int eff)
+{
+	struct group *g = &d.groups[gi];
+
+	apply(g, fsm_set_priority(&g->fsm, eff, now_ms()));
+	schedule(g);
+}
+
+void
+role_no_preempt(int gi)
+{
+	fsm_no_preempt(&d.groups[gi].fsm);
 }
 
 /*
@@ -234,44 +371,45 @@ role_feed(enum fsm_event ev, const struct fsm_peer *p, const char *reason)
  * split brain.
  */
 static void
-dual_active_watch(const struct fsm_peer *p, unsigned flags)
+dual_active_watch(struct group *g, const struct fsm_peer *p, unsigned flags)
 {
+	const struct fsm *f = &g->fsm;
 	/* not after a freeze: we yield, and the peer's message is old news */
-	bool dual = d.fsm.state == FSM_ACTIVE && p->state == FSM_ACTIVE &&
-	    !p->handover && !d.fsm.handover && !d.fsm.stalled;
+	bool dual = f->state == FSM_ACTIVE && p->state == FSM_ACTIVE &&
+	    !p->handover && !f->handover && !f->stalled;
 	uint64_t now = now_ms(), gap;
-	bool preempting = d.fsm.peer_known &&
-	    now - d.fsm.peer_heard < d.cfg.dead_ms &&
-	    (d.fsm.peer.state != FSM_ACTIVE || !d.fsm.peer.holds);
+	bool preempting = f->peer_known && now - f->peer_heard < d.cfg.dead_ms &&
+	    (f->peer.state != FSM_ACTIVE || !f->peer.holds);
 
-	if (dual && d.dual_since == 0 && !preempting) {
-		d.dual_since = now;
+	if (dual && g->dual_since == 0 && !preempting) {
+		g->dual_since = now;
 		d.cnt.dual_active++;
-		if (!fsm_wins(&d.fsm, p))
-			d.yielded_at = now;
-		log_warnx("both nodes active (a healed partition?): %s",
-		    fsm_wins(&d.fsm, p) ? "this node wins and keeps the VIPs" :
+		if (!fsm_wins(f, p))
+			g->yielded_at = now;
+		log_warnx("group %s: both nodes active (a healed partition?): %s",
+		    gname(g), fsm_wins(f, p) ? "this node wins and keeps the VIPs" :
 		    "the peer wins, this node releases the VIPs once it has "
 		    "announced them");
-	} else if (!dual && d.dual_since) {
-		log_info("dual-active episode over after %llu ms",
-		    (unsigned long long)(now - d.dual_since));
-		d.dual_since = 0;
-		d.dual_logged = true;
-	} else if (!dual && (flags & PROTO_F_YIELDED) && !d.dual_logged &&
-	    d.fsm.state == FSM_ACTIVE) {
+	} else if (!dual && g->dual_since) {
+		log_info("group %s: dual-active episode over after %llu ms",
+		    gname(g), (unsigned long long)(now - g->dual_since));
+		g->dual_since = 0;
+		g->dual_logged = true;
+	} else if (!dual && (flags & PROTO_F_YIELDED) && !g->dual_logged &&
+	    f->state == FSM_ACTIVE) {
 		/* silent for the partition; it held the VIPs after dead_ms */
-		gap = now - d.fsm.peer_heard;
+		gap = now - f->peer_heard;
 		d.cnt.dual_active++;
-		log_warnx("both nodes were active (a healed partition?): the peer "
-		    "heard this node first and released the VIPs");
-		log_info("dual-active episode over after %llu ms (estimated)",
-		    (unsigned long long)(gap > d.cfg.dead_ms ?
-		    gap - d.cfg.dead_ms : 0));
-		d.dual_logged = true;
+		log_warnx("group %s: both nodes were active (a healed partition?): "
+		    "the peer heard this node first and released the VIPs",
+		    gname(g));
+		log_info("group %s: dual-active episode over after %llu ms "
+		    "(estimated)", gname(g), (unsigned long long)(gap >
+		    d.cfg.dead_ms ? gap - d.cfg.dead_ms : 0));
+		g->dual_logged = true;
 	}
-	if (!(flags & PROTO_F_YIELDED) && !d.dual_since)
-		d.dual_logged = false;
+	if (!(flags & PROTO_F_YIELDED) && !g->dual_since)
+		g->dual_logged = false;
 }
 
 /* How late the heartbeat tick is, in ms; the boot clock also counts a suspend. */
@@ -288,27 +426,34 @@ tick_lateness(void)
 	return late;
 }
 
+static void
+set_stalled(bool on)
+{
+	stalled = on;
+	role_feed(-1, on ? EV_STALLED : EV_RESUMED, NULL);
+}
+
 /*
  * Whatever runs first after a freeze (SIGSTOP, a VM pause, starvation) asks
  * this before it acts: a peer message, the heartbeat, the lease refresh, an
  * announcement, the FSM's clock, a netlink notification. More than dead_ms
  * past the heartbeat's due time we were frozen and the peer has likely
- * taken over: the FSM claims nothing until it has read the peer's messages,
- * and yields to an active peer instead of fighting it. The first heartbeat
- * on time again ends the stall.
+ * taken over: the FSMs claim nothing until they have read the peer's
+ * messages, and yield to an active peer instead of fighting it. The first
+ * heartbeat on time again ends the stall.
  */
 static bool
 check_stall(void)
 {
 	uint64_t late;
 
-	if (d.fsm.stalled)
+	if (stalled)
 		return true;
 	if ((late = tick_lateness()) < d.cfg.dead_ms)
 		return false;
 	log_warnx("event loop stalled for about %llu ms (frozen?): yielding to "
 	    "an active peer", (unsigned long long)(late + d.cfg.interval_ms));
-	role_feed(EV_STALLED, NULL, NULL);
+	set_stalled(true);
 	return true;
 }
 
@@ -328,12 +473,50 @@ peer_acked_at(void)
 	return acked;
 }
 
+static const struct msg_group *
+peer_group(const struct msg *m, const char *name)
+{
+	for (int i = 0; i < m->ngroups; i++)
+		if (strncmp(m->groups[i].name, name, PROTO_NAME_LEN) == 0)
+			return &m->groups[i];
+	return NULL;
+}
+
+/* Groups only one side configures hold their VIPs alone: say so once. */
+static void
+groups_compare(const struct msg *m)
+{
+	static char unknown_logged[PROTO_MAX_GROUPS][PROTO_NAME_LEN];
+	bool ours;
+
+	for (int i = 0; i < d.ngroups; i++) {
+		struct group *g = &d.groups[i];
+
+		g->peer_has = peer_group(m, gname(g)) != NULL;
+		if (!g->peer_has && !g->peer_lacks_logged)
+			log_warnx("group %s: the peer %s does not configure it: "
+			    "this node holds it alone", gname(g), m->name);
+		g->peer_lacks_logged = !g->peer_has;
+	}
+	for (int k = 0; k < m->ngroups; k++) {
+		ours = false;
+		for (int i = 0; i < d.ngroups; i++)
+			ours |= strcmp(gname(&d.groups[i]), m->groups[k].name) == 0;
+		if (!ours && strncmp(unknown_logged[k], m->groups[k].name,
+		    PROTO_NAME_LEN) != 0) {
+			log_warnx("group %.31s: the peer %s configures it, this "
+			    "node does not", m->groups[k].name, m->name);
+			memcpy(unknown_logged[k], m->groups[k].name, PROTO_NAME_LEN);
+		}
+	}
+}
+
 void
 daemon_peer_message(int i, const struct msg *m, bool stood_still)
 {
 	struct link_state *ls = &d.links[i];
-	struct fsm_peer p = { 0 };
-	uint64_t now = now_ms(), t = now_us();
+	struct fsm_peer p;
+	uint64_t now = now_ms(), t = now_us(), acked;
 
 	if (!ls->was_up)
 		log_info("link %d (%s): peer %s heard", i, d.cfg.links[i].ifname,
@@ -355,42 +538,85 @@ daemon_peer_message(int i, const struct msg *m, bool stood_still)
 	}
 	ls->peer_tx_us = m->tx_time_us;
 	ls->peer_rx_us = t;
-	/* it heard a heartbeat sent after we yielded: it knows */
-	if (d.yielded_at && m->echo_time_us >= d.yielded_at * 1000)
-		d.yielded_at = 0;
-	if (stood_still && !d.fsm.stalled) {
+	if (m->version >= 2)
+		d.peer_v2 = true;
+	if (stood_still && !stalled) {
 		/* our clock missed time the peer's counted: a restored VM clock */
 		log_warnx("the peer's clock moved on while ours stood still "
 		    "(frozen?): yielding to an active peer");
-		role_feed(EV_STALLED, NULL, NULL);
+		set_stalled(true);
 	}
 	check_stall();
+	groups_compare(m);
+	acked = peer_acked_at();
+	for (int k = 0; k < d.ngroups; k++) {
+		struct group *g = &d.groups[k];
+		const struct msg_group *mg = peer_group(m, gname(g));
 
-	snprintf(p.name, sizeof(p.name), "%s", m->name);
-	p.state = (enum fsm_state)m->state;
-	p.priority = m->priority;
-	p.handover = (m->flags & PROTO_F_HANDOVER) != 0;
-	p.holds = (m->flags & PROTO_F_HOLDS) != 0;
-	p.degraded = (m->flags & PROTO_F_DEGRADED) != 0;
-	p.acked_at = peer_acked_at();
-	dual_active_watch(&p, m->flags);
-	role_feed(EV_PEER, &p, NULL);
+		/* it heard a heartbeat sent after we yielded: it knows */
+		if (g->yielded_at && m->echo_time_us >= g->yielded_at * 1000)
+			g->yielded_at = 0;
+		if (mg == NULL)
+			continue;
+		memset(&p, 0, sizeof(p));
+		snprintf(p.name, sizeof(p.name), "%s", m->name);
+		p.state = (enum fsm_state)mg->state;
+		p.priority = mg->priority;
+		p.handover = (mg->flags & PROTO_F_HANDOVER) != 0;
+		p.holds = (mg->flags & PROTO_F_HOLDS) != 0;
+		p.degraded = (mg->flags & PROTO_F_DEGRADED) != 0;
+		p.acked_at = acked;
+		dual_active_watch(g, &p, mg->flags);
+		feed(g, EV_PEER, &p, NULL);
+	}
 }
 
-void
-daemon_switchover(void)
+int
+daemon_switchover(uint32_t mask, const char **why)
 {
-	log_info("switchover to %s requested", d.fsm.peer.name);
-	role_feed(EV_SWITCHOVER, NULL, NULL);
+	const char *w = "this node holds no group";
+	int n = 0;
+
+	/* every group asked for must be able to go: all or nothing */
+	for (int i = 0; i < d.ngroups; i++) {
+		struct group *g = &d.groups[i];
+
+		if (mask == 0 ? g->fsm.state != FSM_ACTIVE :
+		    !(mask & (1u << i)))
+			continue;
+		if (!fsm_can_switchover(&g->fsm, now_ms(), &w))
+			break;
+		n++;
+		w = NULL;
+	}
+	if (w != NULL || n == 0) {
+		*why = w ? w : "this node holds no group";
+		return -1;
+	}
+	for (int i = 0; i < d.ngroups; i++) {
+		struct group *g = &d.groups[i];
+
+		if (mask == 0 ? g->fsm.state != FSM_ACTIVE :
+		    !(mask & (1u << i)))
+			continue;
+		log_info("group %s: switchover to %s requested", gname(g),
+		    g->fsm.peer.name);
+		feed(g, EV_SWITCHOVER, NULL, NULL);
+	}
+	return 0;
 }
 
 void
 daemon_maintenance(bool on)
 {
-	if (on == (d.fsm.state == FSM_MAINTENANCE))
+	bool changed = false;
+
+	for (int i = 0; i < d.ngroups; i++)
+		changed |= on != (d.groups[i].fsm.state == FSM_MAINTENANCE);
+	if (!changed)
 		return;
 	log_info("maintenance %s", on ? "on" : "off");
-	role_feed(on ? EV_MAINT_ON : EV_MAINT_OFF, NULL, NULL);
+	role_feed(-1, on ? EV_MAINT_ON : EV_MAINT_OFF, NULL);
 }
 
 static void
@@ -414,6 +640,20 @@ check_links(uint64_t now)
 	}
 }
 
+/*
+ * A node that holds nothing sends every standby_interval_ms (and at once on
+ * any change): the active node's heartbeats are what a takeover watches.
+ */
+static unsigned
+heartbeat_period(void)
+{
+	for (int i = 0; i < d.ngroups; i++)
+		if (d.groups[i].fsm.state != FSM_STANDBY &&
+		    d.groups[i].fsm.state != FSM_FAULT)
+			return d.cfg.interval_ms;
+	return d.cfg.standby_interval_ms;
+}
+
 static void
 heartbeat_tick(void *arg)
 {
@@ -422,10 +662,13 @@ heartbeat_tick(void *arg)
 	/* late: claim nothing before the peer's messages are read */
 	if (tick_lateness() >= d.cfg.dead_ms)
 		check_stall();
-	else if (d.fsm.stalled)
-		role_feed(EV_RESUMED, NULL, NULL);
-	if (!d.fsm.stalled) {
-		link_send_all();
+	else if (stalled)
+		set_stalled(false);
+	if (!stalled) {
+		if (now >= hb_due_send) {
+			say();
+			hb_due_send = now + heartbeat_period();
+		}
 		check_links(now);
 	}
 	/* fixed cadence from the previous slot; skip slots after a stall */
@@ -438,34 +681,39 @@ void
 role_addr_deleted(void *arg, int family, const unsigned char *addr, int plen,
     int ifindex)
 {
-	holder_addr_deleted(&vipset, family, addr, plen, ifindex);
-	d.cnt.vip_repairs = vipset.repairs;
+	d.cnt.vip_repairs = 0;
+	for (int i = 0; i < d.ngroups; i++) {
+		holder_addr_deleted(&d.groups[i].vips, family, addr, plen, ifindex);
+		d.cnt.vip_repairs += d.groups[i].vips.repairs;
+	}
 }
 
 void
 role_addr_ready(void *arg, int family, const unsigned char *addr, int plen,
     int ifindex)
 {
-	holder_addr_ready(&vipset, family, addr, plen, ifindex);
+	for (int i = 0; i < d.ngroups; i++)
+		holder_addr_ready(&d.groups[i].vips, family, addr, plen, ifindex);
 }
 
-/* The state machine's view of a configuration (start and reload). */
-void
-role_fsm_config(const struct config *c, struct fsm_config *fc)
+/* A group's state machine's view of a configuration (start and reload). */
+static void
+fsm_config(const struct config *c, int gi, struct fsm_config *fc)
 {
 	static const int fence[] = {
 		[FENCE_OFF] = FSM_FENCE_OFF,
 		[FENCE_OPTIONAL] = FSM_FENCE_OPTIONAL,
 		[FENCE_REQUIRED] = FSM_FENCE_REQUIRED,
 	};
+	const struct cfg_group *cg = &c->groups[gi];
 
 	memset(fc, 0, sizeof(*fc));
 	snprintf(fc->name, sizeof(fc->name), "%s", c->node_name);
-	fc->priority = c->priority;
+	fc->priority = cg->priority;
 	fc->dead_ms = c->dead_ms;
 	fc->init_dead_ms = c->init_dead_ms;
-	fc->preempt = c->preempt;
-	fc->preempt_delay_ms = c->preempt_delay_ms;
+	fc->preempt = cg->preempt;
+	fc->preempt_delay_ms = cg->preempt_delay_ms;
 	fc->stop_timeout_ms = role_stop_timeout_ms(c);
 	fc->fence = fence[c->fence];
 	fc->arbiter = c->narbiter > 0;
@@ -477,43 +725,80 @@ vips_held_off(void *arg)
 	return check_stall();
 }
 
-/* Start heartbeats and the state machine's clock. */
+/* The groups' state machines and VIPs, before anything feeds them. */
+void
+role_init(void)
+{
+	struct fsm_config fc;
+
+	d.ngroups = d.cfg.ngroups;
+	for (int i = 0; i < d.ngroups; i++) {
+		struct group *g = &d.groups[i];
+		const struct holder_events ev = {
+			.ready = vips_ready, .hold_off = vips_held_off, .arg = g,
+		};
+
+		g->idx = i;
+		fsm_config(&d.cfg, i, &fc);
+		fsm_init(&g->fsm, &fc, d.started_ms);
+		holder_init(&g->vips, &d.cfg, d.cfg.groups[i].first_vip,
+		    d.cfg.groups[i].nvips, &ev);
+	}
+}
+
+/* Start the heartbeats and the state machines' clocks. */
 void
 role_start(void)
 {
-	static const struct holder_events ev = {
-		.ready = vips_ready, .hold_off = vips_held_off,
-	};
-
-	holder_init(&vipset, &d.cfg, 0, d.cfg.nvips, &ev);
 	heartbeat_tick(NULL);
-	role_feed(EV_TICK, NULL, NULL);
+	role_feed(-1, EV_TICK, NULL);
 }
 
 /* Reload, before nc replaces the running config: VIPs it drops go now. */
 void
 role_reload_begin(const struct config *nc)
 {
-	holder_reload(&vipset, nc, 0, nc->nvips);
+	for (int i = 0; i < d.ngroups; i++)
+		holder_reload(&d.groups[i].vips, nc, nc->groups[i].first_vip,
+		    nc->groups[i].nvips);
 }
 
 /*
  * Reload, after: new VIPs come up through the same gate as at takeover and
- * are announced; the new interval and lease apply from now.
+ * are announced; priorities, preemption, the new interval and lease apply
+ * from now.
  */
 void
 role_reload_end(void)
 {
-	holder_rebind(&vipset, &d.cfg, 0, d.cfg.nvips);
+	struct fsm_config fc;
+
+	for (int i = 0; i < d.ngroups; i++) {
+		struct group *g = &d.groups[i];
+
+		fsm_config(&d.cfg, i, &fc);
+		fsm_reconfigure(&g->fsm, &fc);
+		holder_rebind(&g->vips, &d.cfg, d.cfg.groups[i].first_vip,
+		    d.cfg.groups[i].nvips);
+		schedule(g);
+	}
 	hb_due = now_ms() + d.cfg.interval_ms;
 	hb_due_boot = now_boot_ms() + d.cfg.interval_ms;
 	loop_timer_set(&hb_timer, hb_due, heartbeat_tick, NULL);
+}
+
+void
+role_stop(void)
+{
+	role_feed(-1, EV_STOP, NULL);
 }
 
 /* A second stop signal: do not wait for the peer. */
 void
 role_stop_now(void)
 {
-	d.fsm.stop_holds = false;
-	apply(ACT_DEL_VIPS | ACT_EXIT);
+	for (int i = 0; i < d.ngroups; i++) {
+		d.groups[i].fsm.stop_holds = false;
+		apply(&d.groups[i], ACT_DEL_VIPS | ACT_EXIT);
+	}
 }

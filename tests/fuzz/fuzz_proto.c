@@ -10,7 +10,7 @@
  * Built with -DFUZZ_PROTO_GEN_CORPUS instead, this file is the generator of
  * tests/fuzz/corpus/fuzz_proto/ (same key, same cluster id):
  *   cc -std=c11 -D_GNU_SOURCE -DFUZZ_PROTO_GEN_CORPUS -Idaemon \
- *       tests/fuzz/fuzz_proto.c daemon/proto.c daemon/auth.c daemon/log.c \
+ *       tests/fuzz/fuzz_proto.c daemon/proto.c daemon/auth.c daemon/log.c daemon/secpath.c \
  *       -lcrypto -o /tmp/gen && /tmp/gen tests/fuzz/corpus/fuzz_proto
  */
 #include <stdint.h>
@@ -47,16 +47,21 @@ static void
 decode_one(const uint8_t *buf, size_t len)
 {
 	struct msg m;
-	uint8_t again[PROTO_LEN];
+	uint8_t again[PROTO_MAX_LEN];
 
 	if (proto_decode(buf, len, FUZZ_CLUSTER, test_auth(), &m) != PROTO_OK)
 		return;
-	if (len != PROTO_LEN || m.name[0] == '\0' ||
-	    memchr(m.name, '\0', PROTO_NAME_LEN) == NULL ||
-	    m.state >= FSM_NSTATES || m.cluster_id != FUZZ_CLUSTER)
+	if (len != (m.version == 1 ? PROTO_LEN : PROTO_V2_LEN(m.ngroups)) ||
+	    m.name[0] == '\0' || memchr(m.name, '\0', PROTO_NAME_LEN) == NULL ||
+	    m.ngroups < 1 || m.ngroups > PROTO_MAX_GROUPS ||
+	    m.cluster_id != FUZZ_CLUSTER)
 		abort();
-	if (proto_encode(&m, test_auth(), again, sizeof(again)) != PROTO_LEN ||
-	    memcmp(again, buf, PROTO_LEN) != 0)
+	for (int i = 0; i < m.ngroups; i++)
+		if (m.groups[i].state >= FSM_NSTATES ||
+		    memchr(m.groups[i].name, '\0', PROTO_NAME_LEN) == NULL)
+			abort();
+	if (proto_encode(&m, test_auth(), again, sizeof(again)) != len ||
+	    memcmp(again, buf, len) != 0)
 		abort();
 }
 
@@ -120,13 +125,21 @@ replay_pairs(const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t buf[PROTO_LEN];
+	uint8_t buf[PROTO_MAX_LEN];
 
 	decode_one(data, size);
 	if (size >= PROTO_LEN) {
-		memcpy(buf, data, PROTO_LEN);
-		auth_sign(test_auth(), buf, PROTO_MAC_OFF, buf + PROTO_MAC_OFF);
-		decode_one(buf, PROTO_LEN);
+		/* signed at the length its version byte asks for (v1, or v2 by ngroups) */
+		size_t n = size > PROTO_MAX_LEN ? PROTO_MAX_LEN : size;
+		size_t want = data[4] == 2 && data[54] >= 1 &&
+		    data[54] <= PROTO_MAX_GROUPS ? PROTO_V2_LEN(data[54]) : PROTO_LEN;
+
+		if (want <= n) {
+			memcpy(buf, data, want);
+			auth_sign(test_auth(), buf, want - AUTH_MAC_LEN,
+			    buf + want - AUTH_MAC_LEN);
+			decode_one(buf, want);
+		}
 	}
 	replay_pairs(data, size);
 	return 0;
@@ -164,7 +177,7 @@ main(int argc, char *argv[])
 	};
 	static const size_t cuts[] = { 0, 4, 8, 56, 96, 127 };
 	struct msg m;
-	uint8_t buf[PROTO_LEN + 1];
+	uint8_t buf[PROTO_LEN + 1], v2[PROTO_MAX_LEN];
 	char name[64];
 
 	if (argc != 2) {
@@ -173,6 +186,7 @@ main(int argc, char *argv[])
 	}
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
 		memset(&m, 0, sizeof(m));
+		m.version = 1;
 		m.type = PROTO_T_HEARTBEAT;
 		m.cluster_id = FUZZ_CLUSTER;
 		m.epoch = 1764200000 + i;
@@ -181,9 +195,11 @@ main(int argc, char *argv[])
 		m.tx_time_us = 123456789 * (i + 1);
 		m.echo_time_us = i ? 987654321 : 0;
 		m.echo_delay_us = i ? 1500 : 0;
-		m.state = seeds[i].state;
-		m.priority = seeds[i].priority;
-		m.flags = seeds[i].flags;
+		m.ngroups = 1;
+		strcpy(m.groups[0].name, PROTO_V1_GROUP);
+		m.groups[0].state = seeds[i].state;
+		m.groups[0].priority = seeds[i].priority;
+		m.groups[0].flags = seeds[i].flags;
 		m.link_id = (uint8_t)i;
 		snprintf(m.name, sizeof(m.name), "%s", seeds[i].name);
 		proto_encode(&m, test_auth(), buf, sizeof(buf));
@@ -203,6 +219,17 @@ main(int argc, char *argv[])
 	buf[7] = FUZZ_CLUSTER;
 	buf[PROTO_MAC_OFF] ^= 1;
 	put(argv[1], "bad-mac", buf, PROTO_LEN);
+	/* version 2: three groups */
+	m.version = 2;
+	m.ngroups = 3;
+	for (int i = 0; i < 3; i++) {
+		snprintf(m.groups[i].name, PROTO_NAME_LEN, "group-%d", i);
+		m.groups[i].state = (uint8_t)(FSM_STANDBY + i);
+		m.groups[i].priority = (uint8_t)(50 * (i + 1));
+		m.groups[i].flags = i ? PROTO_F_HOLDS : PROTO_F_PREEMPT;
+	}
+	put(argv[1], "ok-v2-groups", v2, proto_encode(&m, test_auth(), v2,
+	    sizeof(v2)));
 	return 0;
 }
 

@@ -24,7 +24,7 @@ static void
 sample(struct msg *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->version = PROTO_VERSION;
+	m->version = 1;
 	m->type = PROTO_T_HEARTBEAT;
 	m->cluster_id = CLUSTER;
 	m->epoch = UINT64_C(0x0102030405060708);
@@ -33,9 +33,11 @@ sample(struct msg *m)
 	m->tx_time_us = UINT64_C(0x3132333435363738);
 	m->echo_time_us = UINT64_C(0x4142434445464748);
 	m->echo_delay_us = 0x51525354;
-	m->state = FSM_STANDBY;
-	m->priority = 150;
-	m->flags = PROTO_F_PREEMPT | PROTO_F_HOLDS;
+	m->ngroups = 1;
+	strcpy(m->groups[0].name, PROTO_V1_GROUP);
+	m->groups[0].state = FSM_STANDBY;
+	m->groups[0].priority = 150;
+	m->groups[0].flags = PROTO_F_PREEMPT | PROTO_F_HOLDS;
 	m->link_id = 3;
 	strcpy(m->name, "alpha");
 }
@@ -107,10 +109,13 @@ test_layout(void)
 	CHECK_EQ(proto_encode(&m, a, buf, PROTO_LEN - 1), 0);
 	CHECK_EQ(buf[0], 0xee);
 
-	/* the version byte is always ours */
+	/* a version we do not speak is not sent */
 	m.version = 7;
-	encode(&m, buf);
-	CHECK_EQ(buf[4], PROTO_VERSION);
+	CHECK_EQ(proto_encode(&m, a, buf, sizeof(buf)), 0);
+	/* version 1 carries exactly one group */
+	m.version = 1;
+	m.ngroups = 2;
+	CHECK_EQ(proto_encode(&m, a, buf, sizeof(buf)), 0);
 }
 
 static void
@@ -123,7 +128,9 @@ test_roundtrip(void)
 	encode(&m, buf);
 	memset(&out, 0xa5, sizeof(out));
 	CHECK_EQ(proto_decode(buf, sizeof(buf), CLUSTER, a, &out), PROTO_OK);
-	CHECK_EQ(out.version, PROTO_VERSION);
+	CHECK_EQ(out.version, 1);
+	CHECK_EQ(out.ngroups, 1);
+	CHECK_STR(out.groups[0].name, PROTO_V1_GROUP);
 	CHECK_EQ(out.type, PROTO_T_HEARTBEAT);
 	CHECK_EQ(out.cluster_id, CLUSTER);
 	CHECK(out.epoch == m.epoch);
@@ -132,9 +139,9 @@ test_roundtrip(void)
 	CHECK(out.tx_time_us == m.tx_time_us);
 	CHECK(out.echo_time_us == m.echo_time_us);
 	CHECK_EQ(out.echo_delay_us, m.echo_delay_us);
-	CHECK_EQ(out.state, FSM_STANDBY);
-	CHECK_EQ(out.priority, 150);
-	CHECK_EQ(out.flags, PROTO_F_PREEMPT | PROTO_F_HOLDS);
+	CHECK_EQ(out.groups[0].state, FSM_STANDBY);
+	CHECK_EQ(out.groups[0].priority, 150);
+	CHECK_EQ(out.groups[0].flags, PROTO_F_PREEMPT | PROTO_F_HOLDS);
 	CHECK_EQ(out.link_id, 3);
 	CHECK_STR(out.name, "alpha");
 	CHECK(is_zero(out.name + 5, PROTO_NAME_LEN - 5));
@@ -144,14 +151,16 @@ test_roundtrip(void)
 
 	/* extremes of every field */
 	memset(&e, 0, sizeof(e));
+	e.version = 1;
+	e.ngroups = 1;
 	e.type = PROTO_T_HEARTBEAT;
 	e.cluster_id = 0xffff;
 	e.epoch = e.seq = e.echo_epoch = UINT64_MAX;
 	e.tx_time_us = e.echo_time_us = UINT64_MAX;
 	e.echo_delay_us = UINT32_MAX;
-	e.state = FSM_NSTATES - 1;
-	e.priority = 255;
-	e.flags = 0xff;		/* unknown flags are not an error */
+	e.groups[0].state = FSM_NSTATES - 1;
+	e.groups[0].priority = 255;
+	e.groups[0].flags = 0xff;		/* unknown flags are not an error */
 	e.link_id = 255;
 	memset(e.name, 'z', PROTO_NAME_LEN - 1);
 	encode(&e, buf);
@@ -161,9 +170,9 @@ test_roundtrip(void)
 	CHECK(out.echo_epoch == UINT64_MAX);
 	CHECK(out.tx_time_us == UINT64_MAX && out.echo_time_us == UINT64_MAX);
 	CHECK(out.echo_delay_us == UINT32_MAX);
-	CHECK_EQ(out.state, FSM_NSTATES - 1);
-	CHECK_EQ(out.priority, 255);
-	CHECK_EQ(out.flags, 0xff);
+	CHECK_EQ(out.groups[0].state, FSM_NSTATES - 1);
+	CHECK_EQ(out.groups[0].priority, 255);
+	CHECK_EQ(out.groups[0].flags, 0xff);
 	CHECK_EQ(out.link_id, 255);
 	CHECK_EQ(strlen(out.name), PROTO_NAME_LEN - 1);
 
@@ -177,10 +186,10 @@ test_roundtrip(void)
 	/* every state is accepted */
 	for (int s = 0; s < FSM_NSTATES; s++) {
 		sample(&m);
-		m.state = (uint8_t)s;
+		m.groups[0].state = (uint8_t)s;
 		encode(&m, buf);
 		CHECK_EQ(proto_decode(buf, sizeof(buf), CLUSTER, a, &out), PROTO_OK);
-		CHECK_EQ(out.state, s);
+		CHECK_EQ(out.groups[0].state, s);
 	}
 }
 
@@ -216,7 +225,7 @@ test_header(void)
 	CHECK_EQ(decode(bad, sizeof(bad), CLUSTER), PROTO_BAD_MAGIC);
 
 	memcpy(bad, buf, sizeof(bad));
-	bad[4] = 2;
+	bad[4] = 3;
 	CHECK_EQ(decode(bad, sizeof(bad), CLUSTER), PROTO_BAD_VERSION);
 	resign(bad);
 	CHECK_EQ(decode(bad, sizeof(bad), CLUSTER), PROTO_BAD_VERSION);
@@ -328,6 +337,82 @@ test_fields(void)
 	CHECK_EQ(decode(buf, sizeof(buf), CLUSTER), PROTO_OK);
 }
 
+/* Version 2: several groups, each a record of its own. */
+static void
+test_v2(void)
+{
+	struct msg m, out;
+	uint8_t buf[PROTO_MAX_LEN + 1], again[PROTO_MAX_LEN];
+	size_t len;
+
+	sample(&m);
+	m.version = 2;
+	m.ngroups = 3;
+	for (int i = 0; i < 3; i++) {
+		snprintf(m.groups[i].name, PROTO_NAME_LEN, "g%d", i);
+		m.groups[i].state = (uint8_t)(FSM_STANDBY + i);
+		m.groups[i].priority = (uint8_t)(100 + i);
+		m.groups[i].flags = (uint8_t)(1 << i);
+	}
+	len = proto_encode(&m, a, buf, sizeof(buf));
+	CHECK_EQ(len, PROTO_V2_LEN(3));
+	CHECK_EQ(buf[4], 2);
+	CHECK_EQ(buf[54], 3);
+	CHECK(memcmp(buf + 96 + 36, "g1", 3) == 0);
+	CHECK_EQ(buf[96 + 36 + 32], FSM_STANDBY + 1);
+	CHECK_EQ(proto_decode(buf, len, CLUSTER, a, &out), PROTO_OK);
+	CHECK_EQ(out.version, 2);
+	CHECK_EQ(out.ngroups, 3);
+	CHECK_STR(out.name, "alpha");
+	CHECK(out.echo_time_us == m.echo_time_us);
+	for (int i = 0; i < 3; i++) {
+		CHECK_STR(out.groups[i].name, m.groups[i].name);
+		CHECK_EQ(out.groups[i].state, m.groups[i].state);
+		CHECK_EQ(out.groups[i].priority, m.groups[i].priority);
+		CHECK_EQ(out.groups[i].flags, m.groups[i].flags);
+	}
+	CHECK_EQ(proto_encode(&out, a, again, sizeof(again)), len);
+	CHECK(memcmp(buf, again, len) == 0);
+	/* lengths: exactly what ngroups says */
+	for (size_t l = 0; l < len; l++)
+		CHECK_EQ(decode(buf, l, CLUSTER), PROTO_TRUNCATED);
+	CHECK_EQ(decode(buf, len + 1, CLUSTER), PROTO_OVERSIZED);
+	/* a bad group count, state, name or duplicate: invalid (re-signed) */
+	memcpy(again, buf, len);
+	again[54] = 0;
+	CHECK_EQ(decode(again, len, CLUSTER), PROTO_BAD_FIELD);
+	again[54] = PROTO_MAX_GROUPS + 1;
+	CHECK_EQ(decode(again, len, CLUSTER), PROTO_BAD_FIELD);
+	memcpy(again, buf, len);
+	again[96 + 32] = FSM_NSTATES;
+	auth_sign(a, again, len - 32, again + len - 32);
+	CHECK_EQ(decode(again, len, CLUSTER), PROTO_BAD_FIELD);
+	memcpy(again, buf, len);
+	again[96 + 36 + 1] = '0';		/* "g1" -> "g0": twice */
+	auth_sign(a, again, len - 32, again + len - 32);
+	CHECK_EQ(decode(again, len, CLUSTER), PROTO_BAD_FIELD);
+	memcpy(again, buf, len);
+	again[96 + 35] = 1;			/* reserved */
+	auth_sign(a, again, len - 32, again + len - 32);
+	CHECK_EQ(decode(again, len, CLUSTER), PROTO_BAD_FIELD);
+	memcpy(again, buf, len);
+	again[52] = 1;				/* reserved in v2 */
+	auth_sign(a, again, len - 32, again + len - 32);
+	CHECK_EQ(decode(again, len, CLUSTER), PROTO_BAD_FIELD);
+	/* the MAC covers the group records */
+	memcpy(again, buf, len);
+	again[96 + 33] ^= 1;
+	CHECK_EQ(decode(again, len, CLUSTER), PROTO_BAD_MAC);
+	/* the most groups fit the IPv6 minimum MTU */
+	m.ngroups = PROTO_MAX_GROUPS;
+	for (int i = 0; i < PROTO_MAX_GROUPS; i++)
+		snprintf(m.groups[i].name, PROTO_NAME_LEN, "group-%d", i);
+	CHECK_EQ(proto_encode(&m, a, buf, sizeof(buf)), PROTO_MAX_LEN);
+	CHECK_EQ(proto_decode(buf, PROTO_MAX_LEN, CLUSTER, a, &out), PROTO_OK);
+	m.ngroups = PROTO_MAX_GROUPS + 1;
+	CHECK_EQ(proto_encode(&m, a, buf, sizeof(buf)), 0);
+}
+
 static void
 test_result_str(void)
 {
@@ -359,6 +444,7 @@ main(void)
 	test_bitflips();
 	test_wrong_key();
 	test_fields();
+	test_v2();
 	test_result_str();
 	auth_free(a);
 	return unit_summary("test_proto");

@@ -37,6 +37,10 @@
 #define CFG_MSG_MAX	256
 #define MS_MAX		86400000U	/* one day: far from overflow in timer math */
 #define PENALTY_MAX	253		/* on_fail = -1 .. -253 */
+#define TRACK_LIST_MAX	8		/* entries of one track_interfaces list */
+
+_Static_assert(CFG_MAX_CHECKS <= 32 && CFG_MAX_TRACK <= 32,
+    "cfg_group.checks and .track are 32-bit masks");
 
 #define DEFAULT_KEY_FILE	"/etc/failoverd/cluster.key"
 #define DEFAULT_HOOKS_DIR	"/etc/failoverd/hooks"
@@ -63,19 +67,25 @@ struct pctx {
 	/* Interfaces named by links, valid or not: for the VIP check. */
 	char			 link_ifs[CFG_MAX_LINKS][IF_NAMESIZE];
 	int			 nlink_ifs;
+	/* Where each VIP was written: for the duplicate check. */
+	char			 vip_where[CFG_MAX_VIPS][40];
+	unsigned		 vip_line[CFG_MAX_VIPS];
 };
 
 #define KEYPATH_MAX	96
 
 static const char *const root_keys[] = { "node", "cluster", "links", "vips",
-	"announce", "hooks", "checks", "track_interfaces", "track_debounce_ms",
-	"arbiter", "realtime", "runtime_dir", "state_dir", "control_group", NULL };
+	"groups", "announce", "hooks", "checks", "track_interfaces",
+	"track_debounce_ms", "arbiter", "realtime", "runtime_dir", "state_dir",
+	"control_group", NULL };
 static const char *const node_keys[] = { "name", "priority", NULL };
 static const char *const cluster_keys[] = { "id", "key_file", "port",
 	"interval_ms", "dead_ms", "init_dead_ms", "preempt", "preempt_delay_ms",
-	"fence", "vip_lease_s", NULL };
+	"standby_interval_ms", "fence", "vip_lease_s", NULL };
 static const char *const link_keys[] = { "interface", "local", "peer", NULL };
 static const char *const vip_keys[] = { "address", "interface", "label", NULL };
+static const char *const group_keys[] = { "name", "priority", "preempt",
+	"preempt_delay_ms", "vips", "checks", "track_interfaces", NULL };
 static const char *const announce_keys[] = { "count", "interval_ms",
 	"refresh_ms", NULL };
 static const char *const hooks_keys[] = { "dir", "timeout_ms", "order", NULL };
@@ -603,7 +613,7 @@ parse_cluster(struct pctx *p, const config_setting_t *root)
 	struct config *c = p->c;
 	const config_setting_t *g;
 	unsigned lease = c->vip_lease_s;
-	int ival, dead, initd, i;
+	int ival, dead, initd, sb, i;
 
 	if ((g = get_group(p, root, "cluster", REQ, cluster_keys)) == NULL)
 		return;
@@ -622,6 +632,8 @@ parse_cluster(struct pctx *p, const config_setting_t *root)
 	get_bool(p, g, "cluster", "preempt", &c->preempt);
 	get_uint(p, g, "cluster", "preempt_delay_ms", OPT, 0, MS_MAX,
 	    &c->preempt_delay_ms);
+	sb = get_uint(p, g, "cluster", "standby_interval_ms", OPT, 1, MS_MAX,
+	    &c->standby_interval_ms);
 	if (get_enum(p, g, "cluster", "fence", fence_names, &i) == 1)
 		c->fence = (enum fence_mode)i;
 	if (get_uint(p, g, "cluster", "vip_lease_s", OPT, 0, 3600, &lease) ==
@@ -647,6 +659,20 @@ parse_cluster(struct pctx *p, const config_setting_t *root)
 		    "cluster.init_dead_ms (%u) must be at least"
 		    " cluster.interval_ms (%u)", c->init_dead_ms,
 		    c->interval_ms);
+	/* Only once dead_ms >= 2 * interval_ms: the range is not empty. */
+	if (ival < 0 || dead < 0 ||
+	    (unsigned long long)c->dead_ms < 2ULL * c->interval_ms)
+		return;
+	if (sb == 0)
+		c->standby_interval_ms = c->dead_ms / 3 > c->interval_ms ?
+		    c->dead_ms / 3 : c->interval_ms;
+	else if (sb == 1 && (c->standby_interval_ms < c->interval_ms ||
+	    c->standby_interval_ms > c->dead_ms / 2))
+		perr(p, line_of(config_setting_get_member(g,
+		    "standby_interval_ms")), "cluster.standby_interval_ms (%u)"
+		    " must be between cluster.interval_ms (%u) and"
+		    " cluster.dead_ms / 2 (%u)", c->standby_interval_ms,
+		    c->interval_ms, c->dead_ms / 2);
 }
 
 static void
@@ -771,28 +797,38 @@ parse_vip_address(struct pctx *p, const config_setting_t *s,
 	return 0;
 }
 
+/* The vips list of parent (the root, or a group's entry), for group gi. */
 static void
-parse_vips(struct pctx *p, const config_setting_t *root)
+parse_vip_list(struct pctx *p, const config_setting_t *parent,
+    const char *pwhere, int gi)
 {
 	struct config *c = p->c;
 	const config_setting_t *list, *g, *s;
 	struct cfg_vip *v;
-	char where[32];
+	char kp[KEYPATH_MAX], where[40];
 	int i, j, n, bad;
 
-	n = get_list(p, root, "", "vips", REQ, CONFIG_TYPE_LIST, CFG_MAX_VIPS,
-	    &list);
+	n = get_list(p, parent, pwhere, "vips", REQ, CONFIG_TYPE_LIST,
+	    CFG_MAX_VIPS, &list);
+	keypath(kp, pwhere, "vips");
 	for (i = 0; i < n; i++) {
 		g = config_setting_get_elem(list, i);
-		snprintf(where, sizeof(where), "vips[%d]", i);
+		/* At most "groups[31].vips[63]". */
+		snprintf(where, sizeof(where), "%.24s[%d]", kp, i);
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 			perr(p, line_of(g), "%s must be a group { address"
 			    " = ...; interface = ...; }", where);
 			continue;
 		}
+		if (c->nvips == CFG_MAX_VIPS) {
+			perr(p, line_of(g), "%s: more than %d VIPs in all"
+			    " groups", where, CFG_MAX_VIPS);
+			break;
+		}
 		check_unknown(p, g, where, vip_keys);
 		v = &c->vips[c->nvips];
 		memset(v, 0, sizeof(*v));
+		v->group = gi;
 		bad = get_ifname(p, g, where, "interface", REQ, v->ifname) != 1;
 		if ((s = member(p, g, where, "address", REQ,
 		    CONFIG_TYPE_STRING, CONFIG_TYPE_STRING)) == NULL ||
@@ -821,14 +857,16 @@ parse_vips(struct pctx *p, const config_setting_t *root)
 		}
 		if (bad)
 			continue;
+		/* Over all groups: one address, one owner. */
 		for (j = 0; j < c->nvips; j++)
 			if (c->vips[j].family == v->family &&
 			    memcmp(c->vips[j].addr, v->addr, sizeof(v->addr)) ==
 			    0)
 				break;
 		if (j < c->nvips) {
-			perr(p, line_of(g), "%s: address %s is already vips[%d]"
-			    " (%s)", where, v->text, j, c->vips[j].text);
+			perr(p, line_of(g), "%s: address %s is already %s"
+			    " (%s, line %u)", where, v->text, p->vip_where[j],
+			    c->vips[j].text, p->vip_line[j]);
 			continue;
 		}
 		for (j = 0; j < p->nlink_ifs; j++)
@@ -841,6 +879,9 @@ parse_vips(struct pctx *p, const config_setting_t *root)
 			    " add a links entry for it", where, v->ifname);
 			continue;
 		}
+		snprintf(p->vip_where[c->nvips], sizeof(p->vip_where[0]), "%s",
+		    where);
+		p->vip_line[c->nvips] = line_of(g);
 		c->nvips++;
 	}
 }
@@ -1019,6 +1060,171 @@ parse_arbiter(struct pctx *p, const config_setting_t *root)
 	    &c->arbiter_fail_after);
 }
 
+static uint32_t
+low_bits(int n)
+{
+	return n >= 32 ? UINT32_MAX : (1U << n) - 1;
+}
+
+static int
+check_index(const struct config *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->nchecks; i++)
+		if (strcmp(c->checks[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static int
+check_checkname(struct pctx *p, const config_setting_t *s, const char *what,
+    const char *name)
+{
+	if (check_index(p->c, name) != -1)
+		return 1;
+	perr(p, line_of(s), "%s \"%s\" is not the name of an entry in checks",
+	    what, name);
+	return -1;
+}
+
+/* A group's checks = [ names ]: the mask of those checks. */
+static uint32_t
+parse_check_refs(struct pctx *p, const config_setting_t *g, const char *where)
+{
+	char names[CFG_MAX_CHECKS][CFG_NAME_MAX + 1];
+	uint32_t mask = 0;
+	int i, n = 0;
+
+	parse_strings(p, g, where, "checks", OPT, CFG_MAX_CHECKS, names[0],
+	    sizeof(names[0]), &n, check_checkname);
+	for (i = 0; i < n; i++)
+		mask |= 1U << check_index(p->c, names[i]);
+	return mask;
+}
+
+/*
+ * A track_interfaces list (top-level or a group's): its names join
+ * cfg.track_interfaces, each name once, so that one bit of a mask is one
+ * interface.  Returns the mask of the list.
+ */
+static uint32_t
+parse_track(struct pctx *p, const config_setting_t *g, const char *where)
+{
+	struct config *c = p->c;
+	char names[TRACK_LIST_MAX][IF_NAMESIZE], kp[KEYPATH_MAX];
+	uint32_t mask = 0;
+	int i, j, n = 0;
+
+	parse_strings(p, g, where, "track_interfaces", OPT, TRACK_LIST_MAX,
+	    names[0], sizeof(names[0]), &n, check_ifname);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < c->ntrack; j++)
+			if (strcmp(c->track_interfaces[j], names[i]) == 0)
+				break;
+		if (j == CFG_MAX_TRACK) {
+			perr(p, line_of(config_setting_get_member(g,
+			    "track_interfaces")), "%s: more than %d distinct"
+			    " interfaces in all track_interfaces lists",
+			    keypath(kp, where, "track_interfaces"),
+			    CFG_MAX_TRACK);
+			break;
+		}
+		if (j == c->ntrack)
+			memcpy(c->track_interfaces[c->ntrack++], names[i],
+			    IF_NAMESIZE);
+		mask |= 1U << j;
+	}
+	return mask;
+}
+
+/* Before its vips are parsed: first_vip is the next VIP. */
+static void
+group_defaults(struct config *c, struct cfg_group *gr)
+{
+	gr->priority = c->priority;
+	gr->preempt = c->preempt;
+	gr->preempt_delay_ms = c->preempt_delay_ms;
+	gr->first_vip = c->nvips;
+	gr->checks = low_bits(c->nchecks);
+	gr->track = c->track_top;
+}
+
+static void
+parse_group(struct pctx *p, const config_setting_t *g, int gi)
+{
+	struct config *c = p->c;
+	struct cfg_group *gr = &c->groups[gi];
+	char where[32];
+	unsigned u;
+	int j;
+
+	snprintf(where, sizeof(where), "groups[%d]", gi);
+	group_defaults(c, gr);
+	gr->line = line_of(g);
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		perr(p, line_of(g), "%s must be a group { name = ...;"
+		    " vips = ( ... ); }", where);
+		return;
+	}
+	check_unknown(p, g, where, group_keys);
+	if (get_name(p, g, where, "name", gr->name) == 1) {
+		for (j = 0; j < gi; j++)
+			if (strcmp(c->groups[j].name, gr->name) == 0)
+				break;
+		if (j < gi)
+			perr(p, line_of(config_setting_get_member(g, "name")),
+			    "%s.name \"%s\" is already used by groups[%d]"
+			    " (line %u)", where, gr->name, j,
+			    c->groups[j].line);
+	}
+	if (get_uint(p, g, where, "priority", OPT, 1, 254, &u) == 1)
+		gr->priority = (int)u;
+	get_bool(p, g, where, "preempt", &gr->preempt);
+	get_uint(p, g, where, "preempt_delay_ms", OPT, 0, MS_MAX,
+	    &gr->preempt_delay_ms);
+	parse_vip_list(p, g, where, gi);
+	gr->nvips = c->nvips - gr->first_vip;
+	if (present(g, "checks"))
+		gr->checks = parse_check_refs(p, g, where);
+	if (present(g, "track_interfaces"))
+		gr->track = parse_track(p, g, where);
+}
+
+/* Either top-level vips, which make the group "default", or groups. */
+static void
+parse_groups(struct pctx *p, const config_setting_t *root)
+{
+	struct config *c = p->c;
+	const config_setting_t *vs, *gs, *first, *second, *list;
+	int i, n;
+
+	vs = config_setting_get_member(root, "vips");
+	gs = config_setting_get_member(root, "groups");
+	if (vs != NULL && gs != NULL) {
+		first = line_of(vs) <= line_of(gs) ? vs : gs;
+		second = first == vs ? gs : vs;
+		perr(p, line_of(second), "%s cannot be used together with %s"
+		    " (line %u): put every VIP into a group",
+		    config_setting_name(second), config_setting_name(first),
+		    line_of(first));
+	}
+	if (gs == NULL) {
+		group_defaults(c, &c->groups[0]);
+		snprintf(c->groups[0].name, sizeof(c->groups[0].name),
+		    "default");
+		parse_vip_list(p, root, "", 0);
+		c->groups[0].nvips = c->nvips;
+		c->ngroups = 1;
+		return;
+	}
+	c->groups_explicit = true;
+	n = get_list(p, root, "", "groups", REQ, CONFIG_TYPE_LIST,
+	    CFG_MAX_GROUPS, &list);
+	for (i = 0; i < n; i++)
+		parse_group(p, config_setting_get_elem(list, i), c->ngroups++);
+}
+
 static void
 parse_root(struct pctx *p, const config_setting_t *root)
 {
@@ -1028,13 +1234,12 @@ parse_root(struct pctx *p, const config_setting_t *root)
 	parse_node(p, root);
 	parse_cluster(p, root);		/* before links: they need the port */
 	parse_links(p, root);
-	parse_vips(p, root);		/* after links: interfaces checked */
 	parse_announce(p, root);
 	parse_hooks(p, root);
 	parse_checks(p, root);
-	parse_strings(p, root, "", "track_interfaces", OPT, CFG_MAX_TRACK,
-	    c->track_interfaces[0], sizeof(c->track_interfaces[0]),
-	    &c->ntrack, check_ifname);
+	c->track_top = parse_track(p, root, "");
+	/* Groups default to node, cluster, checks and track_interfaces. */
+	parse_groups(p, root);		/* after links: interfaces checked */
 	get_uint(p, root, "", "track_debounce_ms", OPT, 0, MS_MAX,
 	    &c->track_debounce_ms);
 	parse_arbiter(p, root);
@@ -1347,16 +1552,22 @@ config_load(const char *path, struct config *out, char *err, size_t errlen)
 int
 config_warnings(const struct config *c, char *buf, size_t len)
 {
+	const struct cfg_vip *v;
+	char grp[24] = "";
 	size_t off = 0;
 	int n = 0;
 
 	buf[0] = '\0';
 	for (int i = 0; i < c->nvips; i++) {
-		if (c->vips[i].v6_label_line == 0 || off >= len)
+		v = &c->vips[i];
+		if (v->v6_label_line == 0 || off >= len)
 			continue;
+		if (c->groups_explicit)
+			snprintf(grp, sizeof(grp), "groups[%d].", v->group);
 		off += (size_t)snprintf(buf + off, len - off, "%s:%u: "
-		    "vips[%d].label ignored: Linux has no labels on IPv6 "
-		    "addresses\n", c->path, c->vips[i].v6_label_line, i);
+		    "%svips[%d].label ignored: Linux has no labels on IPv6 "
+		    "addresses\n", c->path, v->v6_label_line, grp,
+		    i - c->groups[v->group].first_vip);
 		n++;
 	}
 	return n;

@@ -5,14 +5,16 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <limits.h>
 
-#define CFG_NAME_MAX	31	/* node and check names; fits the wire format */
+#define CFG_NAME_MAX	31	/* node, check and group names; fits the wire format */
 #define CFG_MAX_LINKS	4
-#define CFG_MAX_VIPS	32
-#define CFG_MAX_CHECKS	16
-#define CFG_MAX_TRACK	8
+#define CFG_MAX_GROUPS	32
+#define CFG_MAX_VIPS	64	/* over all groups */
+#define CFG_MAX_CHECKS	16	/* <= 32: cfg_group.checks is a mask */
+#define CFG_MAX_TRACK	32	/* distinct names in all track_interfaces lists; <= 32: a mask */
 #define CFG_MAX_ARBITER	4
 #define CFG_CMD_MAX	1024
 #define CFG_ERR_MAX	4096
@@ -36,6 +38,7 @@ struct cfg_vip {
 	unsigned char	addr[16];		/* 4 bytes used for IPv4 */
 	int		prefixlen;
 	char		text[64];		/* as written, e.g. "192.0.2.10/24" */
+	int		group;			/* index in cfg.groups */
 };
 
 struct cfg_check {
@@ -48,6 +51,21 @@ struct cfg_check {
 	int		on_fail_penalty;	/* 0 = "fault"; >0 = lower priority by this */
 	char		recover[CFG_CMD_MAX];	/* "" = none */
 	unsigned	recover_attempts;	/* default 1 */
+};
+
+/*
+ * A failover group (design.md 9); top-level vips make one, "default".
+ * Bit i of checks is cfg.checks[i]; bit i of track, cfg.track_interfaces[i].
+ */
+struct cfg_group {
+	char		name[CFG_NAME_MAX + 1];	/* 1-31 of A-Z a-z 0-9 . _ - */
+	unsigned	line;			/* of its entry; 0 for the implicit "default" */
+	int		priority;		/* 1..254; default node.priority */
+	bool		preempt;		/* default cluster.preempt */
+	unsigned	preempt_delay_ms;	/* default cluster.preempt_delay_ms */
+	int		first_vip, nvips;	/* cfg.vips[first_vip .. first_vip + nvips) */
+	uint32_t	checks;			/* can fault (or lower) it; default all */
+	uint32_t	track;			/* tracked for it; default track_top */
 };
 
 struct config {
@@ -67,13 +85,19 @@ struct config {
 	unsigned	init_dead_ms;		/* default 1000 */
 	bool		preempt;		/* default true */
 	unsigned	preempt_delay_ms;	/* default 0 */
+	unsigned	standby_interval_ms;	/* period when standby in every group:
+						   interval_ms..dead_ms / 2, default
+						   dead_ms / 3 (>= interval_ms) */
 	enum fence_mode	fence;			/* default "optional" (run fence.d if any) */
 	unsigned	vip_lease_s;		/* default 3; 0 = permanent */
 
 	struct cfg_link	links[CFG_MAX_LINKS];
 	int		nlinks;
-	struct cfg_vip	vips[CFG_MAX_VIPS];
+	struct cfg_vip	vips[CFG_MAX_VIPS];	/* of all groups, group by group */
 	int		nvips;
+	struct cfg_group groups[CFG_MAX_GROUPS];
+	int		ngroups;		/* >= 1 */
+	bool		groups_explicit;	/* the file used groups = (...) */
 
 	/* announce */
 	unsigned	announce_count;		/* default 3 */
@@ -88,8 +112,10 @@ struct config {
 	struct cfg_check checks[CFG_MAX_CHECKS];
 	int		nchecks;
 
+	/* Top-level and per-group track_interfaces, each name once. */
 	char		track_interfaces[CFG_MAX_TRACK][IF_NAMESIZE];
 	int		ntrack;
+	uint32_t	track_top;		/* bit i: track_interfaces[i] is top-level */
 	unsigned	track_debounce_ms;	/* default 0 */
 
 	/* arbiter */

@@ -14,6 +14,52 @@
 
 #define FUZZ_MAX	(64 * 1024)	/* plenty for a config; keeps runs fast */
 
+static uint32_t
+low_bits(int n)
+{
+	return n >= 32 ? UINT32_MAX : (1U << n) - 1;
+}
+
+/* Groups cut cfg.vips into consecutive non-empty runs; masks in range. */
+static void
+check_groups(const struct config *c)
+{
+	int i, j, next = 0;
+
+	if (c->ngroups < 1 || c->ngroups > CFG_MAX_GROUPS ||
+	    (!c->groups_explicit && (c->ngroups != 1 ||
+	    strcmp(c->groups[0].name, "default") != 0)) ||
+	    (c->track_top & ~low_bits(c->ntrack)) != 0 ||
+	    c->standby_interval_ms < c->interval_ms ||
+	    c->standby_interval_ms > c->dead_ms / 2)
+		abort();
+	for (i = 0; i < c->ngroups; i++) {
+		const struct cfg_group *g = &c->groups[i];
+
+		if (g->first_vip != next || g->nvips < 1 ||
+		    g->priority < 1 || g->priority > 254 ||
+		    strnlen(g->name, sizeof(g->name)) == 0 ||
+		    strnlen(g->name, sizeof(g->name)) > CFG_NAME_MAX ||
+		    (g->checks & ~low_bits(c->nchecks)) != 0 ||
+		    (g->track & ~low_bits(c->ntrack)) != 0)
+			abort();
+		for (j = 0; j < g->nvips; j++)
+			if (c->vips[next + j].group != i)
+				abort();
+		next += g->nvips;
+		for (j = 0; j < i; j++)
+			if (strcmp(c->groups[j].name, g->name) == 0)
+				abort();
+	}
+	if (next != c->nvips)
+		abort();
+	for (i = 0; i < c->ntrack; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(c->track_interfaces[i],
+			    c->track_interfaces[j]) == 0)
+				abort();
+}
+
 static void
 check_invariants(const struct config *c)
 {
@@ -53,6 +99,7 @@ check_invariants(const struct config *c)
 		if (c->checks[i].command[0] == '\0' ||
 		    c->checks[i].name[0] == '\0')
 			abort();
+	check_groups(c);
 }
 
 /*

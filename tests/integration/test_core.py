@@ -464,6 +464,43 @@ def test_design_example_config_is_accepted(binaries, tmp_path):
     assert "configuration OK" in out, out
 
 
+# The example of design.md section 9, as written there.
+DESIGN_GROUPS_EXAMPLE = """\
+groups = (                         # up to 32; exclusive with top-level vips
+  { name = "web"; priority = 150;
+    vips = ( { address = "192.0.2.10/24"; interface = "eth0"; } ); },
+  { name = "db";  priority = 50; preempt = false; preempt_delay_ms = 0;
+    vips = ( { address = "192.0.2.20/24"; interface = "eth0"; } );
+    checks = [ "pg" ];             # names from the top-level checks; default: all of them
+    track_interfaces = [ "eth1" ]; # default: the top-level track_interfaces
+  }
+);
+"""
+
+
+def design_groups_text(key):
+    """Section 3's example with section 9's groups in place of its vips,
+    and a check "pg" (the db group names it) after section 3's "web"."""
+    head, rest = DESIGN_EXAMPLE.split("vips = (", 1)
+    tail = rest[rest.index("announce:"):]
+    web_end = 'recover = "systemctl restart nginx"; }\n'
+    assert web_end in tail
+    tail = tail.replace(web_end, web_end[:-1] + ",\n"
+                        '  { name = "pg"; command = "/usr/bin/pg_isready -q"; }\n')
+    return (head + DESIGN_GROUPS_EXAMPLE + tail).replace(
+        "/etc/failoverd/cluster.key", key)
+
+
+def test_design_groups_example_config_is_accepted(binaries, tmp_path):
+    """The contract's VIP groups example passes `failoverd -t`."""
+    path = str(tmp_path / "design-groups.conf")
+    with open(path, "w") as f:
+        f.write(design_groups_text(make_key(tmp_path)))
+    rc, out = check(path)
+    assert rc == 0, out
+    assert "configuration OK" in out, out
+
+
 def test_key_file_readable_by_others_is_refused(binaries, tmp_path):
     key = make_key(tmp_path, 0o644)
     lines = good_lines(tmp_path, key)

@@ -188,6 +188,21 @@ test_defaults(void)
 	CHECK_EQ(c.vips[0].family, AF_INET);
 	CHECK_EQ(c.vips[0].prefixlen, 24);
 	CHECK(memcmp(c.vips[0].addr, "\xc0\x00\x02\x0a", 4) == 0);
+	CHECK_EQ(c.vips[0].group, 0);
+	CHECK_EQ(c.standby_interval_ms, 166);	/* dead_ms / 3 */
+	/* Top-level vips: one group "default" with the node's settings. */
+	CHECK(!c.groups_explicit);
+	CHECK_EQ(c.ngroups, 1);
+	CHECK_STR(c.groups[0].name, "default");
+	CHECK_EQ(c.groups[0].line, 0);
+	CHECK_EQ(c.groups[0].priority, 150);
+	CHECK(c.groups[0].preempt);
+	CHECK_EQ(c.groups[0].preempt_delay_ms, 0);
+	CHECK_EQ(c.groups[0].first_vip, 0);
+	CHECK_EQ(c.groups[0].nvips, 1);
+	CHECK_EQ(c.groups[0].checks, 0);
+	CHECK_EQ(c.groups[0].track, 0);
+	CHECK_EQ(c.track_top, 0);
 	CHECK_EQ(c.announce_count, 3);
 	CHECK_EQ(c.announce_interval_ms, 100);
 	CHECK_EQ(c.announce_refresh_ms, 0);
@@ -247,6 +262,19 @@ test_full(void)
 	CHECK_EQ(c.vips[1].family, AF_INET6);
 	CHECK_EQ(c.vips[1].prefixlen, 64);
 	CHECK(memcmp(c.vips[1].addr, v6, 16) == 0);
+	CHECK_EQ(c.standby_interval_ms, 50);	/* dead_ms / 3, but >= interval */
+	/* The default group follows node and cluster; all checks, all tracks. */
+	CHECK_EQ(c.ngroups, 1);
+	CHECK_STR(c.groups[0].name, "default");
+	CHECK_EQ(c.groups[0].priority, 200);
+	CHECK(!c.groups[0].preempt);
+	CHECK_EQ(c.groups[0].preempt_delay_ms, 2000);
+	CHECK_EQ(c.groups[0].first_vip, 0);
+	CHECK_EQ(c.groups[0].nvips, 2);
+	CHECK_EQ(c.vips[1].group, 0);
+	CHECK_EQ(c.groups[0].checks, 0x3);
+	CHECK_EQ(c.groups[0].track, 0x3);
+	CHECK_EQ(c.track_top, 0x3);
 
 	CHECK_EQ(c.announce_count, 0);
 	CHECK_EQ(c.announce_interval_ms, 20);
@@ -729,6 +757,359 @@ test_example(void)
 	CHECK(c.nvips >= 1);
 }
 
+/* Groups: lines 1-3 as MIN; G_WEB is a valid group entry. */
+#define HEAD		L_NODE L_CLUSTER L_LINKS
+#define G_WEB		"{ name = \"web\"; vips = ( { address = \"192.0.2.10/24\";" \
+			" interface = \"eth0\"; } ); }"
+#define G_VIP(a)	"vips = ( { address = \"" a "\"; interface = \"eth0\"; } );"
+
+static const char groups_conf[] =
+	"node: { name = \"alpha\"; priority = 120; };\n"		/* 1 */
+	"cluster: { id = 1; preempt = false; preempt_delay_ms = 700;"
+	" standby_interval_ms = 200; };\n"
+	"links = ( { interface = \"eth0\"; local = \"192.0.2.1\"; peer = \"192.0.2.2\"; },\n"
+	"  { interface = \"eth1\"; local = \"2001:db8::1\"; peer = \"2001:db8::2\"; } );\n"
+	"checks = ( { name = \"web\"; command = \"true\"; },\n"	/* 5 */
+	"  { name = \"pg\"; command = \"true\"; on_fail = -10; },\n"
+	"  { name = \"disk\"; command = \"true\"; } );\n"
+	"track_interfaces = [ \"bond0\", \"eth2\" ];\n"
+	"groups = (\n"
+	"  { name = \"web\"; priority = 150;\n"			/* 10 */
+	"    vips = ( { address = \"192.0.2.10/24\"; interface = \"eth0\"; },\n"
+	"      { address = \"2001:db8::10/64\"; interface = \"eth1\"; label = \"eth1:x\"; } ); },\n"
+	"  {\n"
+	"    name = \"db\"; priority = 50; preempt = true; preempt_delay_ms = 0;\n"
+	"    vips = ( { address = \"192.0.2.20/24\"; interface = \"eth0\";"	/* 15 */
+	" label = \"eth0:db\"; } );\n"
+	"    checks = [ \"pg\", \"disk\" ];\n"
+	"    track_interfaces = [ \"eth3\", \"eth2\" ];\n"
+	"  },\n"
+	"  { name = \"x.y_z-1\"; " G_VIP("192.0.2.30/24") " checks = [ ];"
+	" track_interfaces = ( ); }\n"
+	");\n";							/* 20 */
+
+static void
+test_groups(void)
+{
+	static struct config c;
+	const struct cfg_group *g = c.groups;
+	char warn[256];
+
+	CHECK_EQ(parse_as(groups_conf, "t.conf", &c), 0);
+	CHECK_STR(errbuf, "");
+	CHECK(c.groups_explicit);
+	CHECK_EQ(c.ngroups, 3);
+	CHECK_EQ(c.nvips, 4);
+	CHECK_EQ(c.standby_interval_ms, 200);
+	/* The union of all track_interfaces lists, each name once. */
+	CHECK_EQ(c.ntrack, 3);
+	CHECK_STR(c.track_interfaces[0], "bond0");
+	CHECK_STR(c.track_interfaces[1], "eth2");
+	CHECK_STR(c.track_interfaces[2], "eth3");
+	CHECK_EQ(c.track_top, 0x3);
+
+	/* web: defaults from cluster, all checks, the top-level tracks. */
+	CHECK_STR(g[0].name, "web");
+	CHECK_EQ(g[0].line, 10);
+	CHECK_EQ(g[0].priority, 150);
+	CHECK(!g[0].preempt);
+	CHECK_EQ(g[0].preempt_delay_ms, 700);
+	CHECK_EQ(g[0].first_vip, 0);
+	CHECK_EQ(g[0].nvips, 2);
+	CHECK_EQ(g[0].checks, 0x7);
+	CHECK_EQ(g[0].track, 0x3);
+	CHECK_STR(c.vips[0].text, "192.0.2.10/24");
+	CHECK_STR(c.vips[1].text, "2001:db8::10/64");
+	CHECK_EQ(c.vips[0].group, 0);
+	CHECK_EQ(c.vips[1].group, 0);
+
+	/* db: every key set. */
+	CHECK_STR(g[1].name, "db");
+	CHECK_EQ(g[1].line, 13);
+	CHECK_EQ(g[1].priority, 50);
+	CHECK(g[1].preempt);
+	CHECK_EQ(g[1].preempt_delay_ms, 0);
+	CHECK_EQ(g[1].first_vip, 2);
+	CHECK_EQ(g[1].nvips, 1);
+	CHECK_EQ(g[1].checks, 0x6);		/* pg, disk */
+	CHECK_EQ(g[1].track, 0x6);		/* eth2 (shared), eth3 */
+	CHECK_STR(c.vips[2].text, "192.0.2.20/24");
+	CHECK_STR(c.vips[2].label, "eth0:db");
+	CHECK_EQ(c.vips[2].group, 1);
+
+	/* Empty lists: no check and no interface moves this group. */
+	CHECK_STR(g[2].name, "x.y_z-1");
+	CHECK_EQ(g[2].line, 19);
+	CHECK_EQ(g[2].priority, 120);		/* node.priority */
+	CHECK_EQ(g[2].first_vip, 3);
+	CHECK_EQ(g[2].nvips, 1);
+	CHECK_EQ(g[2].checks, 0);
+	CHECK_EQ(g[2].track, 0);
+	CHECK_EQ(c.vips[3].group, 2);
+
+	/* Warnings name the VIP within its group. */
+	CHECK_EQ(config_warnings(&c, warn, sizeof(warn)), 1);
+	CHECK_STR(warn, "t.conf:12: groups[0].vips[1].label ignored: Linux has"
+	    " no labels on IPv6 addresses\n");
+
+	/* A group without checks follows them all, also when there are none. */
+	CHECK_EQ(parse_as(HEAD "groups = ( " G_WEB " );\n", "t.conf", &c), 0);
+	CHECK_EQ(c.groups[0].checks, 0);
+	CHECK_EQ(c.groups[0].priority, 150);
+	CHECK(c.groups[0].preempt);
+	CHECK_EQ(c.ntrack, 0);
+	/* Repeats in one list are one interface; the mask is the same. */
+	CHECK_EQ(parse_as(MIN "track_interfaces = [ \"eth1\", \"eth1\" ];\n",
+	    "t.conf", &c), 0);
+	CHECK_EQ(c.ntrack, 1);
+	CHECK_EQ(c.track_top, 0x1);
+	CHECK_EQ(c.groups[0].track, 0x1);
+}
+
+/* Section 9 of design.md, as written there, after a head with check "pg". */
+static const char design9_conf[] =
+	"node:    { name = \"alpha\"; priority = 150; };\n"
+	"cluster: { id = 1; };\n"
+	"links = ( { interface = \"eth0\"; local = \"192.0.2.1\"; peer = \"192.0.2.2\"; } );\n"
+	"checks = ( { name = \"web\"; command = \"true\"; }, { name = \"pg\"; command = \"true\"; } );\n"
+	"groups = (                         # up to 32; exclusive with top-level vips\n"
+	"  { name = \"web\"; priority = 150;\n"
+	"    vips = ( { address = \"192.0.2.10/24\"; interface = \"eth0\"; } ); },\n"
+	"  { name = \"db\";  priority = 50; preempt = false; preempt_delay_ms = 0;\n"
+	"    vips = ( { address = \"192.0.2.20/24\"; interface = \"eth0\"; } );\n"
+	"    checks = [ \"pg\" ];             # names from the top-level checks; default: all of them\n"
+	"    track_interfaces = [ \"eth1\" ]; # default: the top-level track_interfaces\n"
+	"  }\n"
+	");\n";
+
+static void
+test_design_groups(void)
+{
+	static struct config c;
+
+	CHECK_EQ(parse_as(design9_conf, "t.conf", &c), 0);
+	CHECK_STR(errbuf, "");
+	CHECK_EQ(c.ngroups, 2);
+	CHECK_EQ(c.groups[0].checks, 0x3);
+	CHECK_EQ(c.groups[0].track, 0);
+	CHECK_EQ(c.groups[1].priority, 50);
+	CHECK(!c.groups[1].preempt);
+	CHECK_EQ(c.groups[1].checks, 0x2);
+	CHECK_EQ(c.groups[1].track, 0x1);
+	CHECK_STR(c.track_interfaces[0], "eth1");
+}
+
+static void
+test_group_errors(void)
+{
+	/* vips and groups: the second one is the error. */
+	EXPECT_ERR(MIN "groups = ( " G_WEB " );\n", 5,
+	    "groups cannot be used together with vips (line 4)");
+	EXPECT_ERR(HEAD "groups = ( " G_WEB " );\n" L_VIPS, 5,
+	    "vips cannot be used together with groups (line 4)");
+	EXPECT_ERR(HEAD "\n", 0, "missing required key vips");
+	EXPECT_ERR(HEAD "group = ( " G_WEB " );\n", 4,
+	    "unknown key group (did you mean \"groups\"?)");
+
+	/* The list itself. */
+	EXPECT_ERR(HEAD "groups = ( );\n", 4, "groups is empty");
+	EXPECT_ERR(HEAD "groups = 5;\n", 4, "groups must be a list");
+	EXPECT_ERR(HEAD "groups = ( \"web\" );\n", 4,
+	    "groups[0] must be a group { name = ...; vips = ( ... ); }");
+
+	/* Keys of a group. */
+	EXPECT_ERR(HEAD "groups = (\n { name = \"web\"; priorty = 1; "
+	    G_VIP("192.0.2.10/24") " } );\n", 5,
+	    "unknown key groups[0].priorty (did you mean \"priority\"?)");
+	EXPECT_ERR(HEAD "groups = (\n { " G_VIP("192.0.2.10/24") " } );\n", 5,
+	    "missing required key groups[0].name");
+	EXPECT_ERR(HEAD "groups = ( { name = \"a b\"; " G_VIP("192.0.2.10/24")
+	    " } );\n", 4, "groups[0].name \"a b\" may only contain letters");
+	EXPECT_ERR(HEAD "groups = ( { name = \"\"; " G_VIP("192.0.2.10/24")
+	    " } );\n", 4, "groups[0].name must not be empty");
+	EXPECT_ERR(HEAD "groups = ( { name = \"abcdefghijklmnopqrstuvwxyz012345\"; "
+	    G_VIP("192.0.2.10/24") " } );\n", 4, "groups[0].name is too long");
+	EXPECT_ERR(HEAD "groups = ( { name = 1; " G_VIP("192.0.2.10/24")
+	    " } );\n", 4, "groups[0].name must be a string, not an integer");
+	EXPECT_ERR(HEAD "groups = (\n " G_WEB ",\n { name = \"web\"; "
+	    G_VIP("192.0.2.11/24") " } );\n", 6,
+	    "groups[1].name \"web\" is already used by groups[0] (line 5)");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; priority = 255; "
+	    G_VIP("192.0.2.10/24") " } );\n", 4,
+	    "groups[0].priority = 255 is out of range 1..254");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; priority = 0; "
+	    G_VIP("192.0.2.10/24") " } );\n", 4,
+	    "groups[0].priority = 0 is out of range 1..254");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; priority = \"high\"; "
+	    G_VIP("192.0.2.10/24") " } );\n", 4,
+	    "groups[0].priority must be an integer, not a string");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; preempt = 1; "
+	    G_VIP("192.0.2.10/24") " } );\n", 4,
+	    "groups[0].preempt must be a boolean, not an integer");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; preempt_delay_ms = -1; "
+	    G_VIP("192.0.2.10/24") " } );\n", 4,
+	    "groups[0].preempt_delay_ms = -1 is out of range 0..86400000");
+
+	/* A group's vips: the same rules as the top-level list. */
+	EXPECT_ERR(HEAD "groups = (\n { name = \"web\"; } );\n", 5,
+	    "missing required key groups[0].vips");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; vips = ( ); } );\n", 4,
+	    "groups[0].vips is empty");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; vips = [ 1 ]; } );\n", 4,
+	    "groups[0].vips must be a list");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; vips = ( 1 ); } );\n", 4,
+	    "groups[0].vips[0] must be a group { address");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; vips = (\n { address ="
+	    " \"192.0.2.10/24\"; interface = \"eth1\"; } ); } );\n", 5,
+	    "groups[0].vips[0]: interface \"eth1\" has no link");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; vips = ( { address ="
+	    " \"192.0.2.10/24\"; interface = \"eth0\"; ttl = 1; } ); } );\n", 4,
+	    "unknown key groups[0].vips[0].ttl");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; " G_VIP("192.0.2.10")
+	    " } );\n", 4, "groups[0].vips[0].address \"192.0.2.10\" needs a"
+	    " prefix length");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; vips = ( { address ="
+	    " \"192.0.2.10/24\"; } ); } );\n", 4,
+	    "missing required key groups[0].vips[0].interface");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; vips = ( { address ="
+	    " \"192.0.2.10/24\"; interface = \"eth0\"; label = \"x\"; } ); } );\n",
+	    4, "groups[0].vips[0].label \"x\" must start with the interface name");
+	/* One address, one group: both lines named. */
+	EXPECT_ERR(HEAD "groups = (\n " G_WEB ",\n { name = \"db\";\n vips = (\n"
+	    " { address = \"192.0.2.11/24\"; interface = \"eth0\"; },\n"
+	    " { address = \"192.0.2.10/16\"; interface = \"eth0\"; } ); } );\n", 9,
+	    "groups[1].vips[1]: address 192.0.2.10/16 is already groups[0].vips[0]"
+	    " (192.0.2.10/24, line 5)");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; vips = (\n"
+	    " { address = \"192.0.2.10/24\"; interface = \"eth0\"; },\n"
+	    " { address = \"192.0.2.10/24\"; interface = \"eth0\"; } ); } );\n", 6,
+	    "groups[0].vips[1]: address 192.0.2.10/24 is already groups[0].vips[0]"
+	    " (192.0.2.10/24, line 5)");
+
+	/* checks: names of the top-level checks. */
+	EXPECT_ERR(MIN "checks = ( { name = \"pg\"; command = \"true\"; } );\n"
+	    "groups = ( { name = \"web\"; " G_VIP("192.0.2.10/24") "\n"
+	    " checks = [ \"pg\",\n \"pgx\" ]; } );\n", 8,
+	    "groups[0].checks[1] \"pgx\" is not the name of an entry in checks");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; " G_VIP("192.0.2.10/24")
+	    "\n checks = [ \"web\" ]; } );\n", 5,
+	    "groups[0].checks[0] \"web\" is not the name of an entry in checks");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; " G_VIP("192.0.2.10/24")
+	    "\n checks = \"pg\"; } );\n", 5,
+	    "groups[0].checks must be a list ( ... ), not a string");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; " G_VIP("192.0.2.10/24")
+	    "\n checks = [ 1 ]; } );\n", 5, "groups[0].checks[0] must be a string");
+
+	/* track_interfaces: interface names, 8 per list, 32 in all. */
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; " G_VIP("192.0.2.10/24")
+	    "\n track_interfaces = [ \"eth0:1\" ]; } );\n", 5,
+	    "groups[0].track_interfaces[0] \"eth0:1\" is not a valid interface name");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; " G_VIP("192.0.2.10/24")
+	    "\n track_interfaces = 1; } );\n", 5,
+	    "groups[0].track_interfaces must be a list");
+	EXPECT_ERR(HEAD "groups = ( { name = \"web\"; " G_VIP("192.0.2.10/24")
+	    "\n track_interfaces = [ \"a\", \"b\", \"c\", \"d\", \"e\", \"f\","
+	    " \"g\", \"h\", \"i\" ]; } );\n", 5,
+	    "groups[0].track_interfaces has 9 entries, at most 8 allowed");
+	EXPECT_ERR(HEAD
+	    "track_interfaces = [ \"t0\", \"t1\", \"t2\", \"t3\", \"t4\", \"t5\", \"t6\", \"t7\" ];\n"
+	    "groups = (\n"
+	    " { name = \"a\"; " G_VIP("192.0.2.10/24") " track_interfaces = [ \"a0\", \"a1\","
+	    " \"a2\", \"a3\", \"a4\", \"a5\", \"a6\", \"a7\" ]; },\n"
+	    " { name = \"b\"; " G_VIP("192.0.2.11/24") " track_interfaces = [ \"b0\", \"b1\","
+	    " \"b2\", \"b3\", \"b4\", \"b5\", \"b6\", \"b7\" ]; },\n"
+	    " { name = \"c\"; " G_VIP("192.0.2.12/24") " track_interfaces = [ \"c0\", \"c1\","
+	    " \"c2\", \"c3\", \"c4\", \"c5\", \"c6\", \"c7\" ]; },\n"
+	    " { name = \"d\"; " G_VIP("192.0.2.13/24") " track_interfaces = [ \"t1\", \"a0\","
+	    " \"d0\" ]; } );\n", 9,
+	    "groups[3].track_interfaces: more than 32 distinct interfaces in all"
+	    " track_interfaces lists");
+}
+
+/* cluster.standby_interval_ms: default dead_ms / 3, at least interval_ms. */
+static void
+test_standby_interval(void)
+{
+	static struct config c;
+
+	CHECK_EQ(parse_as(L_NODE "cluster: { id = 1; dead_ms = 200; };\n" L_LINKS
+	    L_VIPS, "t.conf", &c), 0);
+	CHECK_EQ(c.standby_interval_ms, 100);	/* 66, raised to interval_ms */
+	CHECK_EQ(parse_as(L_NODE "cluster: { id = 1; dead_ms = 1000; };\n" L_LINKS
+	    L_VIPS, "t.conf", &c), 0);
+	CHECK_EQ(c.standby_interval_ms, 333);
+	CHECK_EQ(parse_as(L_NODE "cluster: { id = 1; standby_interval_ms = 100; };\n"
+	    L_LINKS L_VIPS, "t.conf", &c), 0);
+	CHECK_EQ(c.standby_interval_ms, 100);
+	CHECK_EQ(parse_as(L_NODE "cluster: { id = 1; standby_interval_ms = 250; };\n"
+	    L_LINKS L_VIPS, "t.conf", &c), 0);
+	CHECK_EQ(c.standby_interval_ms, 250);
+	EXPECT_ERR(L_NODE "cluster: { id = 1;\n standby_interval_ms = 99; };\n"
+	    L_LINKS L_VIPS, 3, "cluster.standby_interval_ms (99) must be between"
+	    " cluster.interval_ms (100) and cluster.dead_ms / 2 (250)");
+	EXPECT_ERR(L_NODE "cluster: { id = 1;\n standby_interval_ms = 251; };\n"
+	    L_LINKS L_VIPS, 3, "cluster.standby_interval_ms (251) must be between");
+	EXPECT_ERR(L_NODE "cluster: { id = 1; standby_interval_ms = 0; };\n"
+	    L_LINKS L_VIPS, 2, "cluster.standby_interval_ms = 0 is out of range");
+	EXPECT_ERR(L_NODE "cluster: { id = 1; standby_interval_ms = true; };\n"
+	    L_LINKS L_VIPS, 2, "cluster.standby_interval_ms must be an integer");
+}
+
+/* HEAD, then ngroups groups of nvips VIPs each, one group a line from 5. */
+static char *
+many_groups(int ngroups, int nvips)
+{
+	char *buf = malloc(256 + (size_t)ngroups * (40 + (size_t)nvips * 64));
+	size_t off;
+
+	if (buf == NULL)
+		return NULL;
+	off = (size_t)sprintf(buf, HEAD "groups = (\n");
+	for (int i = 0; i < ngroups; i++) {
+		off += (size_t)sprintf(buf + off, "%s{ name = \"g%d\"; vips = (",
+		    i ? "," : "", i);
+		for (int j = 0; j < nvips; j++)
+			off += (size_t)sprintf(buf + off, "%s{ address ="
+			    " \"192.0.%d.%d/24\"; interface = \"eth0\"; }",
+			    j ? "," : "", 2 + j, 10 + i);
+		off += (size_t)sprintf(buf + off, "); }\n");
+	}
+	sprintf(buf + off, ");\n");
+	return buf;
+}
+
+static void
+test_group_limits(void)
+{
+	static struct config c;
+	char *text;
+
+	/* 32 groups of 2 VIPs: the most of both. */
+	text = many_groups(CFG_MAX_GROUPS, 2);
+	CHECK(text != NULL);
+	if (text == NULL)
+		return;
+	CHECK_EQ(parse_as(text, "t.conf", &c), 0);
+	CHECK_STR(errbuf, "");
+	CHECK_EQ(c.ngroups, 32);
+	CHECK_EQ(c.nvips, 64);
+	CHECK_STR(c.groups[31].name, "g31");
+	CHECK_EQ(c.groups[31].line, 36);
+	CHECK_EQ(c.groups[31].first_vip, 62);
+	CHECK_EQ(c.vips[63].group, 31);
+	CHECK_STR(c.vips[63].text, "192.0.3.41/24");
+	free(text);
+
+	text = many_groups(CFG_MAX_GROUPS + 1, 1);
+	EXPECT_ERR(text, 4, "groups has 33 entries, at most 32 allowed");
+	free(text);
+
+	/* 64 VIPs in all: the 65th is the error. */
+	text = many_groups(22, 3);
+	EXPECT_ERR(text, 26, "groups[21].vips[1]: more than 64 VIPs in all groups");
+	free(text);
+}
+
 int
 main(void)
 {
@@ -741,6 +1122,11 @@ main(void)
 	test_hostile();
 	test_load();
 	test_example();
+	test_groups();
+	test_design_groups();
+	test_group_errors();
+	test_standby_interval();
+	test_group_limits();
 	EXPECT_OK(MIN "checks = ( );\ntrack_interfaces = [ ];\n");
 	EXPECT_OK(MIN "track_interfaces = ( \"eth1\" );\n");
 	EXPECT_OK("/* c */ node: { name = \"a\"; priority = 1L; }; // x\n"

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arbiter.h"
 #include "checks.h"
 #include "failoverd.h"
 #include "hooks.h"

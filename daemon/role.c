@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "announce.h"
-#include "checks.h"
+#include "arbiter.h"
 #include "failoverd.h"
 #include "hooks.h"
 #include "log.h"

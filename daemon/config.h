@@ -11,6 +11,7 @@
 #define CFG_NAME_MAX	31	/* node and check names; fits the wire format */
 #define CFG_MAX_LINKS	4
 #define CFG_MAX_VIPS	32
+#define CFG_MAX_GROUPS	32	/* VIP groups (design 9); today one, "default" */
 #define CFG_MAX_CHECKS	16
 #define CFG_MAX_TRACK	8
 #define CFG_MAX_ARBITER	4

@@ -112,9 +112,6 @@ int	daemon_load_key(const struct config *, uint8_t *key, size_t *keylen,
 	    char *err, size_t errlen);
 
 /* control.c */
-bool	daemon_healthy(void);
-
-/* control.c */
 int	control_init(void);
 /* Whether a daemon answers on RUNTIME_DIR/control.sock (frozen ones too). */
 bool	control_daemon_running(const char *runtime_dir);

@@ -21,7 +21,8 @@ B         := build
 CTL_SRCS  := daemon/failoverctl.c daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
 D_SRCS    := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c)) daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
 PURE_SRCS := daemon/fsm.c daemon/freshness.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
-UNIT_SRCS := $(PURE_SRCS) daemon/loop.c daemon/proc.c daemon/hooks.c daemon/checks.c
+UNIT_SRCS := $(PURE_SRCS) daemon/loop.c daemon/proc.c daemon/hooks.c daemon/checks.c \
+             daemon/arbiter.c daemon/out.c daemon/status_write.c
 HDRS      := $(wildcard daemon/*.h)
 
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -106,10 +107,12 @@ clean:
 include tests/tools/tools.mk
 
 # Randomized fault injection (tests/integration/test_chaos.py): SEED=N (or
-# random, printed) fixes the plan; STEPS=K steps. `make check` runs the short
-# default (seed 11, 12 steps) with the other integration tests.
+# random, printed) fixes the plan; STEPS=K steps; KINDS=a,b only those step
+# kinds. `make check` runs the short default (seed 5, 12 steps) with the
+# other integration tests.
 SEED      ?= random
 STEPS     ?= 40
+KINDS     ?=
 .PHONY: chaos
 chaos: all
-	@scripts/as-root env CHAOS_SEED=$(SEED) CHAOS_STEPS=$(STEPS) $(PYTEST) -q -p no:cacheprovider -s tests/integration/test_chaos.py::test_chaos
+	@scripts/as-root env CHAOS_SEED=$(SEED) CHAOS_STEPS=$(STEPS) CHAOS_KINDS=$(KINDS) $(PYTEST) -q -p no:cacheprovider -s tests/integration/test_chaos.py::test_chaos

@@ -1,9 +1,9 @@
 /*
- * Local health checks (child processes with rise/fall and recovery) and the
- * arbiter (ICMP echo to outside targets). Both report only changes of their
- * verdict; the daemon decides what a verdict means.
+ * Local health checks: child processes with rise/fall and recovery (the
+ * arbiter is in arbiter.h). They report only changes of a check's verdict;
+ * the daemon decides what a verdict means.
  *
- * Checks. Each runs `/bin/sh -c COMMAND` (environment: PATH as for hooks and
+ * Each check runs `/bin/sh -c COMMAND` (environment: PATH as for hooks and
  * FAILOVERD_CHECK=NAME; cwd /; stdin /dev/null; output logged at debug level,
  * its last line quoted in the failure log) at fixed slots every interval_ms,
  * the first at once. A run still going when its next slot comes makes that
@@ -27,14 +27,6 @@
  * Every change is logged: "check NAME: failing (2/3): exit status 1: ...",
  * "running recover (attempt 1/1)", "recovered", "failed", "passing (1/2)",
  * "healthy again".
- *
- * Arbiter. Each round (every arbiter_interval_ms, the first at once) sends
- * one ICMP/ICMPv6 echo request to every target: over a raw socket, or a
- * SOCK_DGRAM ping socket without CAP_NET_RAW. A reply counts for the round
- * it answers when its id, sequence number, payload token and source address
- * match. fail_after rounds in a row without a reply from any target:
- * reachable = false; the first matching reply after that: reachable = true.
- * The arbiter starts reachable.
  */
 #ifndef FOD_CHECKS_H
 #define FOD_CHECKS_H
@@ -72,30 +64,5 @@ int	checks_init(const struct cfg_check *checks, int n, checks_cb, void *arg);
  */
 void	checks_finalise(void);
 int	checks_info(int idx, struct check_info *);
-
-typedef void (*arbiter_cb)(void *arg, bool reachable);
-
-struct arbiter_info {
-	bool		enabled;
-	bool		reachable;
-	unsigned	misses;		/* consecutive rounds with no reply from any target */
-	uint64_t	last_reply_ms;	/* 0 = never */
-};
-
-/*
- * Pings every target each interval; unreachable after fail_after silent
- * rounds. Without targets (narbiter == 0) it does nothing and returns 0;
- * arbiter_get() then says enabled = false. Calling it again first does
- * arbiter_finalise(), and an unreachable arbiter stays so until a target
- * answers. -1: a socket could not be opened (logged).
- */
-int	arbiter_init(const struct config *, arbiter_cb, void *arg);
-void	arbiter_finalise(void);
-void	arbiter_get(struct arbiter_info *);
-/* Called on every matching reply, after the verdict callback if any;
- * arbiter_init() and arbiter_finalise() clear it. */
-void	arbiter_on_reply(void (*)(void *), void *arg);
-/* Ping every target again now, within the current round. */
-void	arbiter_probe(void);
 
 #endif

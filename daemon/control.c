@@ -10,36 +10,28 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "checks.h"
 #include "failoverd.h"
-#include "hooks.h"
 #include "log.h"
 #include "loop.h"
+#include "out.h"
 #include "secpath.h"
-#include "vip.h"
+#include "status.h"
 
 #define CTL_PROTO	"failoverd/1"
 #define CTL_REQ_MAX	256
 #define CTL_OUT_MAX	65536
 #define CTL_TIMEOUT_MS	2000	/* a client that sends nothing is dropped */
 #define CTL_CLIENTS	8
-
-struct out {
-	char	buf[CTL_OUT_MAX];
-	size_t	len;
-};
 
 struct client {
 	int			fd;
@@ -53,316 +45,56 @@ static gid_t ctl_gid = (gid_t)-1;	/* control_group, if any */
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static struct client clients[CTL_CLIENTS];
 
-static void __attribute__((format(printf, 2, 3)))
-out_printf(struct out *o, const char *fmt, ...)
+/* The reply being made: each is sent at once, so one buffer serves all. */
+static struct out *
+reply_start(void)
 {
-	va_list ap;
-	int n;
+	static char buf[CTL_OUT_MAX];
+	static struct out o = { buf, sizeof(buf), 0 };
 
-	if (o->len >= sizeof(o->buf))
+	o.len = 0;
+	return &o;
+}
+
+/* "switchover [GROUP...]": every group named, or every group held. */
+static void
+switchover(const char *line, struct out *o)
+{
+	char buf[CTL_REQ_MAX], *name, *save;
+	const char *why;
+	uint32_t mask = 0;
+	int g;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	strtok_r(buf, " \t", &save);	/* the command */
+	while ((name = strtok_r(NULL, " \t", &save)) != NULL) {
+		for (g = 0; g < d.ngroups; g++)
+			if (strcmp(d.cfg.groups[g].name, name) == 0)
+				break;
+		if (g == d.ngroups) {
+			out_printf(o, CTL_PROTO " error: switchover refused: no "
+			    "group named %s\n", name);
+			return;
+		}
+		mask |= 1u << g;
+	}
+	if (daemon_switchover(mask, &why) == -1) {
+		out_printf(o, CTL_PROTO " error: switchover refused: %s\n", why);
 		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len += (size_t)n;
-	if (o->len > sizeof(o->buf))
-		o->len = sizeof(o->buf);
-}
-
-static void
-addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	if (ss->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf,
-		    (socklen_t)len);
-	else
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr,
-		    buf, (socklen_t)len);
-}
-
-/* Names and reasons are ours ([A-Za-z0-9._:-]); escape anyway. */
-static void
-out_json_str(struct out *o, const char *s)
-{
-	out_printf(o, "\"");
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			out_printf(o, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			out_printf(o, "\\u%04x", *s);
-		else
-			out_printf(o, "%c", *s);
 	}
-	out_printf(o, "\"");
-}
-
-/* milliseconds since then, or null when there is no then */
-static void
-out_json_ago(struct out *o, bool known, uint64_t now, uint64_t then)
-{
-	if (known)
-		out_printf(o, "%llu", (unsigned long long)(now - then));
-	else
-		out_printf(o, "null");
-}
-
-bool
-daemon_healthy(void)
-{
-	return d.fsm.state == FSM_ACTIVE || d.fsm.state == FSM_STANDBY ||
-	    d.fsm.state == FSM_MAINTENANCE;
-}
-
-static void ago(struct out *, uint64_t);
-
-static void
-status_json_health(struct out *o, uint64_t now)
-{
-	const char *f[64];
-	int nf = faults_get(f, 64);
-	struct check_info ci;
-	struct arbiter_info ai;
-
-	out_printf(o, "\"timers\":{\"interval_ms\":%u,\"dead_ms\":%u,"
-	    "\"init_dead_ms\":%u,\"preempt\":%s,\"preempt_delay_ms\":%u,"
-	    "\"vip_lease_s\":%u},\"faults\":[", d.cfg.interval_ms, d.cfg.dead_ms,
-	    d.cfg.init_dead_ms, d.cfg.preempt ? "true" : "false",
-	    d.cfg.preempt_delay_ms, d.cfg.vip_lease_s);
-	for (int i = 0; i < nf; i++) {
-		out_printf(o, "%s", i ? "," : "");
-		out_json_str(o, f[i]);
-	}
-	out_printf(o, "],\"checks\":[");
-	for (int i = 0; i < d.cfg.nchecks; i++) {
-		if (checks_info(i, &ci) == -1)
-			continue;
-		out_printf(o, "%s{\"name\":", i ? "," : "");
-		out_json_str(o, d.cfg.checks[i].name);
-		out_printf(o, ",\"healthy\":%s,\"recovering\":%s,\"ok_run\":%u,"
-		    "\"fail_run\":%u,\"recover_runs\":%u,\"last_exit\":%d,"
-		    "\"last_run_ms_ago\":", ci.healthy ? "true" : "false",
-		    ci.recovering ? "true" : "false", ci.ok_run, ci.fail_run,
-		    ci.recover_runs, ci.last_exit);
-		out_json_ago(o, ci.last_run_ms != 0, now, ci.last_run_ms);
-		out_printf(o, ",\"on_fail\":");
-		if (d.cfg.checks[i].on_fail_penalty)
-			out_printf(o, "%d}", -d.cfg.checks[i].on_fail_penalty);
-		else
-			out_printf(o, "\"fault\"}");
-	}
-	arbiter_get(&ai);
-	out_printf(o, "],\"arbiter\":{\"enabled\":%s,\"reachable\":%s,"
-	    "\"misses\":%u,\"last_reply_ms_ago\":", ai.enabled ? "true" : "false",
-	    ai.reachable ? "true" : "false", ai.misses);
-	out_json_ago(o, ai.last_reply_ms != 0, now, ai.last_reply_ms);
-	out_printf(o, "}");
-}
-
-static void
-status_text_health(struct out *o, uint64_t now)
-{
-	const char *f[64];
-	int nf = faults_get(f, 64);
-	struct check_info ci;
-	struct arbiter_info ai;
-
-	for (int i = 0; i < d.cfg.nchecks; i++) {
-		if (checks_info(i, &ci) == -1)
-			continue;
-		out_printf(o, "check     %s: %s%s, %u ok / %u failed in a row",
-		    d.cfg.checks[i].name, ci.healthy ? "healthy" : "FAILED",
-		    ci.recovering ? " (recovering)" : "", ci.ok_run, ci.fail_run);
-		if (ci.last_run_ms) {
-			out_printf(o, ", last run ");
-			ago(o, now - ci.last_run_ms);
-		}
-		out_printf(o, "\n");
-	}
-	arbiter_get(&ai);
-	if (ai.enabled) {
-		out_printf(o, "arbiter   %s", ai.reachable ? "reachable" : "UNREACHABLE");
-		if (ai.last_reply_ms) {
-			out_printf(o, ", last reply ");
-			ago(o, now - ai.last_reply_ms);
-		}
-		out_printf(o, "\n");
-	}
-	for (int i = 0; i < nf; i++)
-		out_printf(o, "%s %s\n", i ? "         " : "faults   ", f[i]);
-}
-
-static void
-status_json(struct out *o)
-{
-	uint64_t now = now_ms();
-	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
-	unsigned n;
-	const struct counters *c = &d.cnt;
-
-	out_printf(o, "{\"version\":1,\"node\":");
-	out_json_str(o, d.cfg.node_name);
-	out_printf(o, ",\"cluster_id\":%u,\"state\":\"%s\",\"since_ms_ago\":%llu,"
-	    "\"reason\":", d.cfg.cluster_id, fsm_state_name(d.fsm.state),
-	    (unsigned long long)(now - d.fsm.since));
-	out_json_str(o, d.fsm.reason);
-	out_printf(o, ",\"priority\":%d,\"effective_priority\":%d,"
-	    "\"maintenance\":%s,\"epoch\":%llu,\"uptime_ms\":%llu,",
-	    d.cfg.priority, d.fsm.eff_priority,
-	    d.fsm.state == FSM_MAINTENANCE ? "true" : "false",
-	    (unsigned long long)d.epoch, (unsigned long long)(now - d.started_ms));
-	out_printf(o, "\"peer\":{\"name\":");
-	out_json_str(o, d.fsm.peer_known ? d.fsm.peer.name : "");
-	out_printf(o, ",\"state\":\"%s\",\"known\":%s,\"alive\":%s,"
-	    "\"priority\":%d,\"heard_ms_ago\":",
-	    d.fsm.peer_known ? fsm_state_name(d.fsm.peer.state) : "unknown",
-	    d.fsm.peer_known ? "true" : "false",
-	    d.fsm.peer_known && now - d.fsm.peer_heard < d.cfg.dead_ms ? "true" : "false",
-	    d.fsm.peer_known ? d.fsm.peer.priority : 0);
-	out_json_ago(o, d.fsm.peer_known, now, d.fsm.peer_heard);
-	out_printf(o, "}");
-
-	out_printf(o, ",\"links\":[");
-	for (int i = 0; i < d.cfg.nlinks; i++) {
-		const struct link_state *ls = &d.links[i];
-
-		addr_text(&d.cfg.links[i].local, a, sizeof(a));
-		addr_text(&d.cfg.links[i].peer, b, sizeof(b));
-		out_printf(o, "%s{\"interface\":", i ? "," : "");
-		out_json_str(o, d.cfg.links[i].ifname);
-		out_printf(o, ",\"local\":\"%s\",\"peer\":\"%s\",\"up\":%s,"
-		    "\"heard_ms_ago\":", a, b, link_up(i, now) ? "true" : "false");
-		out_json_ago(o, ls->heard, now, ls->heard_at);
-		if (ls->rtt_valid)
-			out_printf(o, ",\"rtt_us\":%llu}", (unsigned long long)ls->rtt_us);
-		else
-			out_printf(o, ",\"rtt_us\":null}");
-	}
-	out_printf(o, "],\"vips\":[");
-	for (int i = 0; i < d.cfg.nvips; i++) {
-		const struct cfg_vip *v = &d.cfg.vips[i];
-
-		out_printf(o, "%s{\"address\":", i ? "," : "");
-		out_json_str(o, v->text);
-		out_printf(o, ",\"interface\":");
-		out_json_str(o, v->ifname);
-		out_printf(o, ",\"present\":%s,\"expected\":%s}",
-		    vip_present(v) == 1 ? "true" : "false",
-		    fsm_holds_vips(&d.fsm) ? "true" : "false");
-	}
-	out_printf(o, "],");
-	status_json_health(o, now);
-	out_printf(o, ",\"counters\":{\"sent\":%llu,\"send_errors\":%llu,"
-	    "\"received\":%llu,\"auth_failures\":%llu,\"replays\":%llu,"
-	    "\"late\":%llu,\"unconfirmed\":%llu,\"malformed\":%llu,\"bad_version\":%llu,"
-	    "\"foreign\":%llu,\"wrong_source\":%llu,\"vip_repairs\":%llu,"
-	    "\"dual_active\":%llu,\"log_dropped\":%llu,\"hooks_skipped\":%lu}",
-	    (unsigned long long)c->sent, (unsigned long long)c->send_errors,
-	    (unsigned long long)c->received, (unsigned long long)c->auth_failures,
-	    (unsigned long long)c->replays, (unsigned long long)c->late,
-	    (unsigned long long)c->unconfirmed,
-	    (unsigned long long)c->malformed, (unsigned long long)c->bad_version,
-	    (unsigned long long)c->foreign, (unsigned long long)c->wrong_source,
-	    (unsigned long long)c->vip_repairs, (unsigned long long)c->dual_active,
-	    (unsigned long long)log_dropped(), hooks_skipped());
-	out_printf(o, ",\"transitions\":[");
-	n = d.fsm.nhistory < FSM_HISTORY ? d.fsm.nhistory : FSM_HISTORY;
-	for (unsigned k = 0; k < n; k++) {
-		/* newest first */
-		const struct fsm_transition *t =
-		    &d.fsm.history[(d.fsm.nhistory - 1 - k) % FSM_HISTORY];
-
-		out_printf(o, "%s{\"from\":\"%s\",\"to\":\"%s\",\"reason\":",
-		    k ? "," : "", fsm_state_name(t->from), fsm_state_name(t->to));
-		out_json_str(o, t->reason);
-		out_printf(o, ",\"ms_ago\":%llu}", (unsigned long long)(now - t->at));
-	}
-	out_printf(o, "]}\n");
-}
-
-static void
-ago(struct out *o, uint64_t ms)
-{
-	if (ms < 10000)
-		out_printf(o, "%llu ms ago", (unsigned long long)ms);
-	else if (ms < 3600 * 1000)
-		out_printf(o, "%llu s ago", (unsigned long long)(ms / 1000));
-	else
-		out_printf(o, "%lluh%02llum ago", (unsigned long long)(ms / 3600000),
-		    (unsigned long long)(ms / 60000 % 60));
-}
-
-static void
-status_text(struct out *o)
-{
-	uint64_t now = now_ms();
-	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
-	unsigned n;
-	const struct counters *c = &d.cnt;
-
-	out_printf(o, "node      %s (cluster %u), priority %d (effective %d)\n",
-	    d.cfg.node_name, d.cfg.cluster_id, d.cfg.priority, d.fsm.eff_priority);
-	out_printf(o, "state     %s since ", fsm_state_name(d.fsm.state));
-	ago(o, now - d.fsm.since);
-	out_printf(o, " (%s)\n", d.fsm.reason);
-	if (d.fsm.peer_known) {
-		out_printf(o, "peer      %s: %s, priority %d, heard ", d.fsm.peer.name,
-		    fsm_state_name(d.fsm.peer.state), d.fsm.peer.priority);
-		ago(o, now - d.fsm.peer_heard);
-		out_printf(o, "%s\n", now - d.fsm.peer_heard < d.cfg.dead_ms ? "" :
-		    " (DEAD)");
-	} else
-		out_printf(o, "peer      never heard\n");
-	for (int i = 0; i < d.cfg.nlinks; i++) {
-		const struct link_state *ls = &d.links[i];
-
-		addr_text(&d.cfg.links[i].local, a, sizeof(a));
-		addr_text(&d.cfg.links[i].peer, b, sizeof(b));
-		out_printf(o, "link %d    %s %s -> %s: %s", i, d.cfg.links[i].ifname,
-		    a, b, link_up(i, now) ? "up" : "DOWN");
-		if (ls->heard) {
-			out_printf(o, ", heard ");
-			ago(o, now - ls->heard_at);
-		}
-		if (ls->rtt_valid)
-			out_printf(o, ", rtt %llu us", (unsigned long long)ls->rtt_us);
-		out_printf(o, "\n");
-	}
-	for (int i = 0; i < d.cfg.nvips; i++) {
-		const struct cfg_vip *v = &d.cfg.vips[i];
-		bool present = vip_present(v) == 1, want = fsm_holds_vips(&d.fsm);
-
-		out_printf(o, "vip       %s on %s: %s%s\n", v->text, v->ifname,
-		    present ? "present" : "absent",
-		    present != want ? (want ? " (MISSING)" : " (UNEXPECTED)") : "");
-	}
-	status_text_health(o, now);
-	out_printf(o, "counters  sent %llu, received %llu, auth failures %llu, "
-	    "replays %llu, late %llu, unconfirmed %llu, malformed %llu, bad version %llu, "
-	    "foreign %llu, wrong source %llu, vip repairs %llu\n",
-	    (unsigned long long)c->sent, (unsigned long long)c->received,
-	    (unsigned long long)c->auth_failures, (unsigned long long)c->replays,
-	    (unsigned long long)c->late,
-	    (unsigned long long)c->unconfirmed, (unsigned long long)c->malformed,
-	    (unsigned long long)c->bad_version, (unsigned long long)c->foreign,
-	    (unsigned long long)c->wrong_source, (unsigned long long)c->vip_repairs);
-	n = d.fsm.nhistory < FSM_HISTORY ? d.fsm.nhistory : FSM_HISTORY;
-	for (unsigned k = 0; k < n; k++) {
-		const struct fsm_transition *t =
-		    &d.fsm.history[(d.fsm.nhistory - 1 - k) % FSM_HISTORY];
-
-		out_printf(o, "%s %s -> %s (%s), ", k ? "          " : "history  ",
-		    fsm_state_name(t->from), fsm_state_name(t->to), t->reason);
-		ago(o, now - t->at);
-		out_printf(o, "\n");
-	}
+	out_printf(o, CTL_PROTO " ok\n");
+	for (g = 0; g < d.ngroups; g++)
+		if (mask ? mask & (1u << g) : d.groups[g].fsm.handover)
+			out_printf(o, "switchover%s%s to %s started\n",
+			    d.cfg.groups_explicit ? " of " : "",
+			    d.cfg.groups_explicit ? d.cfg.groups[g].name : "",
+			    d.groups[g].fsm.peer.name);
 }
 
 static void
 handle(const char *req, struct out *o)
 {
 	char cmd[CTL_REQ_MAX], arg[CTL_REQ_MAX];
-	const char *why;
 	int n;
 
 	cmd[0] = arg[0] = '\0';
@@ -377,25 +109,22 @@ handle(const char *req, struct out *o)
 		return;
 	}
 	if (strcmp(cmd, "status") == 0 && (n == 1 || strcmp(arg, "json") == 0)) {
-		out_printf(o, CTL_PROTO " %s\n", daemon_healthy() ? "ok" : "unhealthy");
+		static struct status_snapshot s;
+
+		status_fill(&s, now_ms());
+		out_printf(o, CTL_PROTO " %s\n", status_healthy(&s) ? "ok" : "unhealthy");
 		if (n == 1)
-			status_text(o);
+			status_write_text(&s, o);
 		else
-			status_json(o);
-	} else if (strcmp(cmd, "switchover") == 0 && n == 1) {
-		if (!fsm_can_switchover(&d.fsm, now_ms(), &why)) {
-			out_printf(o, CTL_PROTO " error: switchover refused: %s\n", why);
-			return;
-		}
-		daemon_switchover();
-		out_printf(o, CTL_PROTO " ok\nswitchover to %s started\n",
-		    d.fsm.peer.name);
+			status_write_json(&s, o);
+	} else if (strcmp(cmd, "switchover") == 0) {
+		switchover(req + sizeof(CTL_PROTO), o);
 	} else if (strcmp(cmd, "maintenance") == 0 && n == 2 &&
 	    (strcmp(arg, "on") == 0 || strcmp(arg, "off") == 0)) {
 		daemon_maintenance(strcmp(arg, "on") == 0);
 		out_printf(o, CTL_PROTO " ok\nmaintenance %s\n", arg);
 	} else if (strcmp(cmd, "reload") == 0 && n == 1) {
-		if (daemon_reload(o->buf + o->len, sizeof(o->buf) - o->len - 64) == -1) {
+		if (daemon_reload(o->buf + o->len, o->size - o->len - 64) == -1) {
 			char detail[CTL_OUT_MAX / 2];
 
 			snprintf(detail, sizeof(detail), "%s", o->buf + o->len);
@@ -433,23 +162,23 @@ static void
 client_timeout(void *arg)
 {
 	struct client *c = arg;
-	static struct out o;
+	struct out *o;
 
 	if (c->len == 0) {
 		client_close(c);	/* said nothing: nothing to answer */
 		return;
 	}
-	o.len = 0;
-	out_printf(&o, CTL_PROTO " error: request incomplete after %d ms\n",
+	o = reply_start();
+	out_printf(o, CTL_PROTO " error: request incomplete after %d ms\n",
 	    CTL_TIMEOUT_MS);
-	client_reply(c, &o);
+	client_reply(c, o);
 }
 
 static void
 client_readable(int fd, uint32_t events, void *arg)
 {
 	struct client *c = arg;
-	static struct out o;
+	struct out *o;
 	ssize_t n;
 	char *nl;
 
@@ -462,19 +191,19 @@ client_readable(int fd, uint32_t events, void *arg)
 	}
 	c->len += (size_t)n;
 	c->req[c->len] = '\0';
-	o.len = 0;
+	o = reply_start();
 	if ((nl = memchr(c->req, '\n', c->len)) == NULL) {
 		if (n > 0 && c->len < sizeof(c->req) - 1)
 			return;
-		out_printf(&o, CTL_PROTO " error: %s\n", n == 0 ?
+		out_printf(o, CTL_PROTO " error: %s\n", n == 0 ?
 		    "request ends without a newline" : "request too long");
 	} else if (memchr(c->req, '\0', (size_t)(nl - c->req)) != NULL) {
-		out_printf(&o, CTL_PROTO " error: request contains a NUL byte\n");
+		out_printf(o, CTL_PROTO " error: request contains a NUL byte\n");
 	} else {
 		*nl = '\0';
-		handle(c->req, &o);
+		handle(c->req, o);
 	}
-	client_reply(c, &o);
+	client_reply(c, o);
 }
 
 /* root, our own uid, or a member of control_group */

@@ -28,7 +28,8 @@ usage(void)
 	    "usage: failoverctl [-f FILE | -s SOCKET] COMMAND\n"
 	    "commands:\n"
 	    "  status [--json]        state, peer, links, VIPs, counters\n"
-	    "  switchover             hand the VIPs to the peer (make-before-break)\n"
+	    "  switchover [GROUP...]  hand the groups (default: every group held)\n"
+	    "                         to the peer (make-before-break)\n"
 	    "  maintenance on|off     freeze roles: no failover, no preempt\n"
 	    "  reload                 re-read the configuration\n"
 	    "  keygen FILE            write a new random cluster key (mode 0600)\n");
@@ -155,8 +156,20 @@ main(int argc, char **argv)
 			return request(sock, "status json");
 		usage();
 	}
-	if (strcmp(argv[0], "switchover") == 0 && argc == 1)
-		return request(sock, "switchover");
+	if (strcmp(argv[0], "switchover") == 0) {
+		char req[256];
+		size_t off = (size_t)snprintf(req, sizeof(req), "switchover");
+
+		for (int i = 1; i < argc; i++) {
+			/* group names never hold blanks (config.c) */
+			if (strpbrk(argv[i], " \t\n") != NULL || off + 1 +
+			    strlen(argv[i]) >= sizeof(req))
+				usage();
+			off += (size_t)snprintf(req + off, sizeof(req) - off,
+			    " %s", argv[i]);
+		}
+		return request(sock, req);
+	}
 	if (strcmp(argv[0], "reload") == 0 && argc == 1)
 		return request(sock, "reload");
 	if (strcmp(argv[0], "maintenance") == 0 && argc == 2 &&

@@ -49,7 +49,7 @@ struct link_state {
 };
 
 /* One VIP group: its own state machine, VIPs and hooks (role.c owns it). */
-struct group {
+struct vgroup {
 	int		 idx;		/* d.cfg.groups[idx] */
 	struct fsm	 fsm;
 	struct holder	 vips;
@@ -70,7 +70,7 @@ struct daemon {
 	const char	*conf_path;
 	struct config	 cfg;
 	struct auth	*auth;
-	struct group	 groups[CFG_MAX_GROUPS];
+	struct vgroup	 groups[CFG_MAX_GROUPS];
 	int		 ngroups;
 	uint64_t	 epoch;
 	uint64_t	 seq;
@@ -138,9 +138,6 @@ int	daemon_reload(char *err, size_t errlen);
 void	daemon_config_warnings(const struct config *);
 int	daemon_load_key(const struct config *, uint8_t *key, size_t *keylen,
 	    char *err, size_t errlen);
-
-/* control.c */
-bool	daemon_healthy(void);
 
 /* control.c */
 int	control_init(void);

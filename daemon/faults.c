@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arbiter.h"
 #include "checks.h"
 #include "failoverd.h"
 #include "log.h"

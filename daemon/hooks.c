@@ -34,8 +34,6 @@
 #define HOOK_VIPS_MAX	3583		/* CFG_MAX_VIPS addresses */
 #define HOOK_ENV_BYTES	6144		/* holds all the variables at their maximum */
 #define HOOK_TIMEOUT_MS	30000		/* when hooks_init() is given 0 */
-#define HOOKS_ROLE_MAX	(2 * CFG_MAX_GROUPS + 32) /* promote, demote, fence jobs */
-#define HOOKS_NOTIFY_MAX (CFG_MAX_GROUPS + 8) /* the newest replaces the last */
 
 /* 8 variables of up to 20 + 1 + HOOK_VALUE_MAX + 1 bytes, and the VIPs */
 _Static_assert(8 * (22 + HOOK_VALUE_MAX) + 16 + HOOK_VIPS_MAX <= HOOK_ENV_BYTES,

@@ -10,6 +10,12 @@
 
 #include <stdbool.h>
 
+#include "config.h"
+
+/* Lane bounds: about one job per group and then some. */
+#define HOOKS_ROLE_MAX	(2 * CFG_MAX_GROUPS + 32)	/* promote, demote, fence */
+#define HOOKS_NOTIFY_MAX (CFG_MAX_GROUPS + 8)	/* the newest replaces the last */
+
 struct hook_env {
 	const char	*event;		/* "promote", "demote", "notify", "fence" */
 	const char	*state;

@@ -26,7 +26,7 @@
 
 #define RX_BURST	256	/* datagrams per wakeup; the rest waits a round */
 #define RX_BATCH	64	/* datagrams per recvmmsg() */
-#define RX_BUF		(PROTO_LEN + 1)	/* a longer datagram is only measured */
+#define RX_BUF		(PROTO_MAX_LEN + 1) /* a longer datagram is only measured */
 #define DROP_LOG_MS	10000	/* at most one summary of dropped input per period */
 #define RCVBUF_BYTES	(8 << 20) /* rides out scheduling gaps under a flood */
 #define REOPEN_MS	1000	/* retry of a link whose interface is missing */
@@ -408,45 +408,32 @@ link_up(int i, uint64_t now)
 }
 
 static void
-link_send(int i)
+link_send(int i, const struct msg *body)
 {
 	const struct cfg_link *l = &d.cfg.links[i];
 	struct link_state *ls = &d.links[i];
-	struct msg m = { 0 };
-	uint8_t buf[PROTO_LEN];
+	struct msg m;
+	uint8_t buf[PROTO_MAX_LEN];
 	uint64_t t = now_us();
+	size_t len;
 
-	m.version = PROTO_VERSION;
+	m = *body;	/* what to say is the role's; the rest is this link's */
 	m.type = PROTO_T_HEARTBEAT;
 	m.cluster_id = (uint16_t)d.cfg.cluster_id;
 	m.epoch = d.epoch;
 	m.seq = ++d.seq;
 	m.echo_epoch = d.peer_epoch;
 	m.tx_time_us = t;
+	m.echo_time_us = m.echo_delay_us = 0;
 	if (ls->peer_tx_us) {
 		m.echo_time_us = ls->peer_tx_us;
 		m.echo_delay_us = (uint32_t)(t - ls->peer_rx_us);
 	}
-	m.state = (uint8_t)d.fsm.state;
-	m.priority = (uint8_t)d.fsm.eff_priority;
-	if (d.cfg.preempt)
-		m.flags |= PROTO_F_PREEMPT;
-	if (d.fsm.state == FSM_MAINTENANCE)
-		m.flags |= PROTO_F_MAINTENANCE;
-	if (d.fsm.handover)
-		m.flags |= PROTO_F_HANDOVER;
-	if (d.vips_up && fsm_holds_vips(&d.fsm))
-		m.flags |= PROTO_F_HOLDS;
-	if (d.fsm.eff_priority < d.cfg.priority)
-		m.flags |= PROTO_F_DEGRADED;
-	/* until the peer echoes one of these (see daemon_peer_message) */
-	if (d.yielded_at)
-		m.flags |= PROTO_F_YIELDED;
 	m.link_id = (uint8_t)i;
 	snprintf(m.name, sizeof(m.name), "%s", d.cfg.node_name);
-	if (proto_encode(&m, d.auth, buf, sizeof(buf)) != PROTO_LEN)
+	if ((len = proto_encode(&m, d.auth, buf, sizeof(buf))) == 0)
 		fatalx("proto_encode");
-	if (sendto(ls->fd, buf, sizeof(buf), 0,
+	if (sendto(ls->fd, buf, len, 0,
 	    (const struct sockaddr *)&l->peer, l->salen) == -1) {
 		link_forget_echoes(i);
 		/* bound to an interface that is gone: wait for its successor */
@@ -468,9 +455,9 @@ link_send(int i)
 }
 
 void
-link_send_all(void)
+link_send_all(const struct msg *body)
 {
 	for (int i = 0; i < d.cfg.nlinks; i++)
 		if (d.links[i].fd != -1)
-			link_send(i);
+			link_send(i, body);
 }

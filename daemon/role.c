@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "checks.h"
+#include "arbiter.h"
 #include "failoverd.h"
 #include "holder.h"
 #include "hooks.h"
@@ -26,23 +26,23 @@ static bool stalled;		/* every group's FSM has been told */
 
 static bool check_stall(void);
 static unsigned heartbeat_period(void);
-static void feed(struct group *, enum fsm_event, const struct fsm_peer *,
+static void feed(struct vgroup *, enum fsm_event, const struct fsm_peer *,
     const char *reason);
 
 static const struct cfg_group *
-gcfg(const struct group *g)
+gcfg(const struct vgroup *g)
 {
 	return &d.cfg.groups[g->idx];
 }
 
 static const char *
-gname(const struct group *g)
+gname(const struct vgroup *g)
 {
 	return gcfg(g)->name;
 }
 
 static void
-vips_text(const struct group *g, char *buf, size_t len)
+vips_text(const struct vgroup *g, char *buf, size_t len)
 {
 	const struct cfg_group *cg = gcfg(g);
 	size_t off = 0;
@@ -64,7 +64,7 @@ say(void)
 	m.version = d.cfg.groups_explicit || d.peer_v2 ? 2 : 1;
 	m.ngroups = d.ngroups;
 	for (int i = 0; i < d.ngroups; i++) {
-		const struct group *g = &d.groups[i];
+		const struct vgroup *g = &d.groups[i];
 		struct msg_group *mg = &m.groups[i];
 
 		snprintf(mg->name, sizeof(mg->name), "%s", gname(g));
@@ -87,13 +87,13 @@ say(void)
 	link_send_all(&m);
 }
 
-static void run_hooks_for(struct group *, const char *kind,
+static void run_hooks_for(struct vgroup *, const char *kind,
     const struct fsm_transition *, hooks_done_cb, void *arg);
 
 static void
 hook_done(void *arg, const char *kind, bool ok, const char *failed)
 {
-	struct group *g = arg;
+	struct vgroup *g = arg;
 
 	if (strcmp(kind, "promote") != 0)
 		return;
@@ -119,7 +119,7 @@ _Static_assert(CFG_MAX_GROUPS <= 64, "FENCE_ARG");
 static void
 fence_done(void *arg, const char *kind, bool ok, const char *failed)
 {
-	struct group *g = &d.groups[FENCE_GROUP(arg)];
+	struct vgroup *g = &d.groups[FENCE_GROUP(arg)];
 	char why[FSM_REASON_MAX + 32];
 
 	/* a verdict on the peer's earlier death says nothing about this one */
@@ -147,7 +147,7 @@ fence_none(void *arg)
 
 /* Hooks of one transition see that transition, not whatever came later. */
 static void
-run_hooks_for(struct group *g, const char *kind, const struct fsm_transition *t,
+run_hooks_for(struct vgroup *g, const char *kind, const struct fsm_transition *t,
     hooks_done_cb done, void *arg)
 {
 	char vips[4096];
@@ -177,7 +177,7 @@ role_stop_timeout_ms(const struct config *c)
 }
 
 static void
-release(struct group *g)
+release(struct vgroup *g)
 {
 	g->promote_after_ready = false;
 	holder_release(&g->vips);
@@ -195,7 +195,7 @@ role_release_all(void)
 static void
 vips_ready(void *arg)
 {
-	struct group *g = arg;
+	struct vgroup *g = arg;
 
 	holder_announce(&g->vips);
 	say();
@@ -230,7 +230,7 @@ role_stopping(void)
 }
 
 static void
-apply(struct group *g, unsigned acts)
+apply(struct vgroup *g, unsigned acts)
 {
 	char status[512];
 
@@ -306,7 +306,7 @@ apply(struct group *g, unsigned acts)
 static void
 fsm_tick(void *arg)
 {
-	struct group *g = arg;
+	struct vgroup *g = arg;
 
 	/* a peer silent "for dead_ms" while we were frozen may be alive */
 	if (check_stall()) {
@@ -318,7 +318,7 @@ fsm_tick(void *arg)
 }
 
 static void
-schedule(struct group *g)
+schedule(struct vgroup *g)
 {
 	uint64_t next = fsm_next_deadline(&g->fsm);
 
@@ -329,7 +329,7 @@ schedule(struct group *g)
 }
 
 static void
-feed(struct group *g, enum fsm_event ev, const struct fsm_peer *p,
+feed(struct vgroup *g, enum fsm_event ev, const struct fsm_peer *p,
     const char *reason)
 {
 	apply(g, fsm_event(&g->fsm, ev, p, reason, now_ms()));
@@ -350,7 +350,7 @@ role_feed(int gi, enum fsm_event ev, const char *reason)
 void
 role_set_priority(int gi, int eff)
 {
-	struct group *g = &d.groups[gi];
+	struct vgroup *g = &d.groups[gi];
 
 	apply(g, fsm_set_priority(&g->fsm, eff, now_ms()));
 	schedule(g);
@@ -371,7 +371,7 @@ role_no_preempt(int gi)
  * split brain.
  */
 static void
-dual_active_watch(struct group *g, const struct fsm_peer *p, unsigned flags)
+dual_active_watch(struct vgroup *g, const struct fsm_peer *p, unsigned flags)
 {
 	const struct fsm *f = &g->fsm;
 	/* not after a freeze: we yield, and the peer's message is old news */
@@ -490,7 +490,7 @@ groups_compare(const struct msg *m)
 	bool ours;
 
 	for (int i = 0; i < d.ngroups; i++) {
-		struct group *g = &d.groups[i];
+		struct vgroup *g = &d.groups[i];
 
 		g->peer_has = peer_group(m, gname(g)) != NULL;
 		if (!g->peer_has && !g->peer_lacks_logged)
@@ -550,7 +550,7 @@ daemon_peer_message(int i, const struct msg *m, bool stood_still)
 	groups_compare(m);
 	acked = peer_acked_at();
 	for (int k = 0; k < d.ngroups; k++) {
-		struct group *g = &d.groups[k];
+		struct vgroup *g = &d.groups[k];
 		const struct msg_group *mg = peer_group(m, gname(g));
 
 		/* it heard a heartbeat sent after we yielded: it knows */
@@ -579,7 +579,7 @@ daemon_switchover(uint32_t mask, const char **why)
 
 	/* every group asked for must be able to go: all or nothing */
 	for (int i = 0; i < d.ngroups; i++) {
-		struct group *g = &d.groups[i];
+		struct vgroup *g = &d.groups[i];
 
 		if (mask == 0 ? g->fsm.state != FSM_ACTIVE :
 		    !(mask & (1u << i)))
@@ -594,7 +594,7 @@ daemon_switchover(uint32_t mask, const char **why)
 		return -1;
 	}
 	for (int i = 0; i < d.ngroups; i++) {
-		struct group *g = &d.groups[i];
+		struct vgroup *g = &d.groups[i];
 
 		if (mask == 0 ? g->fsm.state != FSM_ACTIVE :
 		    !(mask & (1u << i)))
@@ -733,7 +733,7 @@ role_init(void)
 
 	d.ngroups = d.cfg.ngroups;
 	for (int i = 0; i < d.ngroups; i++) {
-		struct group *g = &d.groups[i];
+		struct vgroup *g = &d.groups[i];
 		const struct holder_events ev = {
 			.ready = vips_ready, .hold_off = vips_held_off, .arg = g,
 		};
@@ -774,7 +774,7 @@ role_reload_end(void)
 	struct fsm_config fc;
 
 	for (int i = 0; i < d.ngroups; i++) {
-		struct group *g = &d.groups[i];
+		struct vgroup *g = &d.groups[i];
 
 		fsm_config(&d.cfg, i, &fc);
 		fsm_reconfigure(&g->fsm, &fc);

@@ -772,9 +772,10 @@ test_background_bounds(void)
 static void
 test_notify_lane(void)
 {
-	static struct result rn[41], rr[41];
+	enum { T = HOOKS_NOTIFY_MAX + 32, KEPT = HOOKS_NOTIFY_MAX - 2 };
+	static struct result rn[T + 1], rr[T + 1];
 	struct hook_env e = env_a;
-	char reason[16], want[1024], *s, *log;
+	char reason[16], want[8192], notes[2048], *s, *log;
 	unsigned long skipped0 = hooks_skipped();
 	size_t off = 0;
 	int i;
@@ -798,8 +799,8 @@ test_notify_lane(void)
 	CHECK_EQ(hooks_run("notify", &e, done_cb, &rn[0]), 0);
 	CHECK(unit_wait_file("hang16.pid", "\n", 1, 5000));
 
-	/* 40 transitions, each with a notify job and a role job */
-	for (i = 1; i <= 40; i++) {
+	/* T transitions, each with a notify job and a role job */
+	for (i = 1; i <= T; i++) {
 		snprintf(reason, sizeof(reason), "t%d", i);
 		e.reason = reason;
 		e.event = i % 2 ? "promote" : "demote";
@@ -810,30 +811,38 @@ test_notify_lane(void)
 		if (!unit_wait_file("roles16.out", "\n", i, 5000))
 			break;
 	}
-	CHECK_EQ(i, 41);	/* each role job ran at once */
+	CHECK_EQ(i, T + 1);	/* each role job ran at once */
 	s = unit_file("roles16.out");
 	CHECK_STR(s, want);
 	free(s);
-	CHECK(run_until(&rr[40].done, 5000));
-	CHECK(rr[40].ok);
-	/* the running one, t1..t6 queued, t40 in place of t7..t39 */
-	CHECK_EQ(hooks_pending(), 8);
-	CHECK_EQ(hooks_skipped() - skipped0, 33);
+	CHECK(run_until(&rr[T].done, 5000));
+	CHECK(rr[T].ok);
+	/* the running one, t1..tKEPT queued, tT in place of the others */
+	CHECK_EQ(hooks_pending(), HOOKS_NOTIFY_MAX);
+	CHECK_EQ(hooks_skipped() - skipped0, T - KEPT - 1);
 
 	write_file(unit_path("release16"), "", 0644);
-	CHECK(run_until(&rn[40].done, 5000));
+	CHECK(run_until(&rn[T].done, 5000));
 	log = unit_capture_stop("log16.out");
 	CHECK_EQ(hooks_pending(), 0);
 	s = unit_file("notes16.out");
-	CHECK_STR(s, "hang\nt1\nt2\nt3\nt4\nt5\nt6\nt40\n");
+	off = (size_t)snprintf(notes, sizeof(notes), "hang\n");
+	for (i = 1; i <= KEPT; i++)
+		off += (size_t)snprintf(notes + off, sizeof(notes) - off, "t%d\n", i);
+	snprintf(notes + off, sizeof(notes) - off, "t%d\n", T);
+	CHECK_STR(s, notes);
 	free(s);
-	CHECK(rn[0].ok && rn[40].ok);
-	for (i = 1; i <= 39; i++)
-		CHECK_EQ(rn[i].done, i <= 6);
-	CHECK_EQ(count(log, "hooks: 8 notify jobs queued (notify.d is slow): "
-	    "the newest transition's replaces the last one queued"), 1);
-	CHECK(strstr(log, "hooks: notify hooks of 33 transitions skipped "
-	    "(notify.d is slow): running those of the newest") != NULL);
+	CHECK(rn[0].ok && rn[T].ok);
+	for (i = 1; i < T; i++)
+		CHECK_EQ(rn[i].done, i <= KEPT);
+	snprintf(notes, sizeof(notes), "hooks: %d notify jobs queued (notify.d "
+	    "is slow): the newest transition's replaces the last one queued",
+	    HOOKS_NOTIFY_MAX);
+	CHECK_EQ(count(log, notes), 1);
+	snprintf(notes, sizeof(notes), "hooks: notify hooks of %d transitions "
+	    "skipped (notify.d is slow): running those of the newest",
+	    T - KEPT - 1);
+	CHECK(strstr(log, notes) != NULL);
 	free(log);
 }
 
@@ -845,9 +854,10 @@ test_notify_lane(void)
 static void
 test_role_lane_bounded(void)
 {
-	static struct result rd[61], rf[61], rp[61];
+	enum { F = HOOKS_ROLE_MAX * 2 };	/* flaps */
+	static struct result rd[F + 1], rf[F + 1], rp[F + 1];
 	static const char *const kinds3[] = { "demote", "fence", "promote" };
-	const char *tail = "demote t60\nfence t60\npromote t60\n";
+	char tail[128];
 	struct result r0 = { 0 };
 	struct hook_env e = env_a;
 	unsigned long skipped0 = hooks_skipped();
@@ -871,8 +881,10 @@ test_role_lane_bounded(void)
 	e.event = NULL;
 	CHECK_EQ(hooks_run("promote", &e, done_cb, &r0), 0);
 	CHECK(unit_wait_file("hang17.pid", "\n", 1, 5000));
-	/* 60 flaps, as the FSM orders them: demote, fence, promote */
-	for (i = 1; i <= 60; i++) {
+	snprintf(tail, sizeof(tail), "demote t%d\nfence t%d\npromote t%d\n",
+	    F, F, F);
+	/* F flaps, as the FSM orders them: demote, fence, promote */
+	for (i = 1; i <= F; i++) {
 		struct result *rs[] = { &rd[i], &rf[i], &rp[i] };
 
 		snprintf(reason, sizeof(reason), "t%d", i);
@@ -883,12 +895,12 @@ test_role_lane_bounded(void)
 			most = hooks_pending();
 	}
 	CHECK_EQ(refused, 0);
-	CHECK(most <= 32);
+	CHECK(most <= HOOKS_ROLE_MAX);
 	write_file(unit_path("release17"), "", 0644);
-	CHECK(run_until(&rp[60].done, 10000));
+	CHECK(run_until(&rp[F].done, 10000));
 	log = unit_capture_stop("log17.out");
 	CHECK_EQ(hooks_pending(), 0);
-	CHECK(rp[60].ok && rf[60].ok);
+	CHECK(rp[F].ok && rf[F].ok);
 	CHECK_EQ(r0.done, 0);		/* superseded by demote t1 */
 
 	/* every job either ran once or was skipped, in order */
@@ -906,7 +918,7 @@ test_role_lane_bounded(void)
 			bad += last != 'd' || strncmp(next + 1, "demote", 6) == 0;
 	}
 	CHECK_EQ(bad, 0);
-	CHECK_EQ(lines + (int)(hooks_skipped() - skipped0), 1 + 3 * 60);
+	CHECK_EQ(lines + (int)(hooks_skipped() - skipped0), 1 + 3 * F);
 	CHECK(s && strncmp(s, "promote hang\ndemote t1\n", 23) == 0);
 	CHECK(s && strlen(s) > strlen(tail) &&
 	    strcmp(s + strlen(s) - strlen(tail), tail) == 0);

@@ -48,7 +48,10 @@ example(struct status_snapshot *s)
 	snprintf(g->reason, sizeof(g->reason), "election");
 	g->since_ms_ago = 187;
 	g->priority = g->eff_priority = 150;
-	g->peer.known = true;
+	g->preempt = true;
+	g->peer.known = g->peer.has = true;
+	g->nfaults = 1;
+	snprintf(g->faults[0], sizeof(g->faults[0]), "check-failed:db");
 	g->peer.state = FSM_STANDBY;
 	g->peer.priority = 100;
 	g->nvips = 2;
@@ -131,7 +134,18 @@ test_json(void)
 	    "\"hooks_skipped\":3},"
 	    "\"transitions\":[{\"from\":\"init\",\"to\":\"active\","
 	    "\"reason\":\"election\",\"ms_ago\":187},{\"from\":\"init\","
-	    "\"to\":\"init\",\"reason\":\"say \\\"hi\\\"\\\\\",\"ms_ago\":20000}]}\n");
+	    "\"to\":\"init\",\"reason\":\"say \\\"hi\\\"\\\\\",\"ms_ago\":20000}],"
+	    "\"groups\":[{\"name\":\"default\",\"state\":\"active\","
+	    "\"since_ms_ago\":187,\"reason\":\"election\",\"priority\":150,"
+	    "\"effective_priority\":150,\"preempt\":true,\"preempt_delay_ms\":0,"
+	    "\"peer\":{\"configured\":true,\"state\":\"standby\",\"priority\":100},"
+	    "\"faults\":[\"check-failed:db\"],"
+	    "\"vips\":[{\"address\":\"192.0.2.10/24\",\"interface\":\"eth0\","
+	    "\"present\":true,\"expected\":true},{\"address\":\"2001:db8::10/64\","
+	    "\"interface\":\"eth0\",\"present\":false,\"expected\":true}],"
+	    "\"transitions\":[{\"from\":\"init\",\"to\":\"active\","
+	    "\"reason\":\"election\",\"ms_ago\":187},{\"from\":\"init\","
+	    "\"to\":\"init\",\"reason\":\"say \\\"hi\\\"\\\\\",\"ms_ago\":20000}]}]}\n");
 
 	/* never heard: null ages, unknown peer; nothing configured: empty arrays */
 	blank(&s);
@@ -140,7 +154,7 @@ test_json(void)
 	    "\"links\":[],\"vips\":[],") != NULL);
 	CHECK(strstr(buf, "\"faults\":[],\"checks\":[],\"arbiter\":{\"enabled\":false,"
 	    "\"reachable\":false,\"misses\":0,\"last_reply_ms_ago\":null}") != NULL);
-	CHECK(strstr(buf, "\"transitions\":[]}\n") != NULL);
+	CHECK(strstr(buf, "\"transitions\":[],\"groups\":[{") != NULL);
 }
 
 static void

@@ -574,7 +574,9 @@ daemon_peer_message(int i, const struct msg *m, bool stood_still)
 int
 daemon_switchover(uint32_t mask, const char **why)
 {
-	const char *w = "this node holds no group";
+	const char *none = d.cfg.groups_explicit ? "this node holds no group" :
+	    "this node is not active";
+	const char *w = none;
 	int n = 0;
 
 	/* every group asked for must be able to go: all or nothing */
@@ -590,7 +592,7 @@ daemon_switchover(uint32_t mask, const char **why)
 		w = NULL;
 	}
 	if (w != NULL || n == 0) {
-		*why = w ? w : "this node holds no group";
+		*why = w ? w : none;
 		return -1;
 	}
 	for (int i = 0; i < d.ngroups; i++) {

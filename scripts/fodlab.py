@@ -544,6 +544,7 @@ class Daemon:
         self.conf = os.path.join(self.dir, "failoverd.conf")
         self.log_path = os.path.join(self.dir, "log")
         self.proc = None
+        self.binary = FAILOVERD     # another build for upgrade tests
         lab.daemons.append(self)
         self.write_config(config if config is not None else lab.config(host))
         if start:
@@ -560,8 +561,8 @@ class Daemon:
         with open(self.log_path, "ab") as log:
             log.write(b"--- fodlab: starting failoverd\n")
             log.flush()
-            self.proc = self.lab.spawn(self.host, [FAILOVERD, "-f", self.conf,
-                                                   "-v"],
+            self.proc = self.lab.spawn(self.host, [self.binary, "-f",
+                                                   self.conf, "-v"],
                                        stdout=log, stderr=subprocess.STDOUT)
         return self
 

@@ -220,7 +220,7 @@ def test_malformed_foreign_and_wrong_source_are_counted(lab):
     cases = [
         ("malformed", ["--src", A4, "--length", 100]),
         ("malformed", ["--src", A4, "--length", 200]),
-        ("bad_version", ["--src", A4, "--version", 2]),
+        ("bad_version", ["--src", A4, "--version", 3]),
         ("foreign", ["--src", A4, "--cluster", 2]),
         ("wrong_source", ["--src", M4]),
     ]

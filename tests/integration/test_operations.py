@@ -554,7 +554,7 @@ def test_garbage_on_control_socket(lab):
     error_reply(raw_request(path, b"failoverd/1 maintenance sideways\n"),
                 "unknown command")
     error_reply(raw_request(path, b"failoverd/1 switchover now\n"),
-                "unknown command")
+                "no group named now")
     error_reply(raw_request(path, b"failoverd/1 \n"), "empty request")
     error_reply(raw_request(path, b"failoverd/1 status " + b"x" * 5000
                             + b"\n"), "request too long")

@@ -75,9 +75,11 @@ peer_alive(const struct fsm *f, uint64_t now)
 
 /*
  * Two-way evidence: the peer echoed a heartbeat we sent lately, after the
- * link was last silent. Hearing the peer is not enough to hand anything
- * over: after a link heal our own heartbeats may still wait for ARP while
- * we already hear it, and it would keep the VIPs we take.
+ * link was last silent. Hearing the peer is not enough to take anything
+ * from it: after a link heal our own heartbeats may still wait for ARP
+ * while we already hear it, and it would keep the VIPs we take. (Giving
+ * the VIPs away needs no such check: we release only once the peer says it
+ * holds them, which it does only after hearing our request.)
  */
 static bool
 peer_hears_us(const struct fsm *f, uint64_t now)
@@ -290,12 +292,14 @@ active_peer(struct fsm *f, const char *why, uint64_t now)
 	if (peer_resigns(p))	/* it waits to see us active: tell it now */
 		return ACT_SEND_NOW;
 	/*
-	 * The peer was cut off or held the VIPs itself: clients may have been
-	 * told its MAC meanwhile, so tell them ours again.
+	 * The peer was cut off or held the VIPs itself (it says it yielded:
+	 * we may never have heard it hold them): clients may have been told
+	 * its MAC meanwhile, so tell them ours again.
 	 */
 	if (!peer_holds(p)) {
 		f->yielding = false;
-		return f->peer_was_gone ? ACT_ANNOUNCE | ACT_SEND_NOW : 0;
+		return f->peer_was_gone || f->peer_yield_news ?
+		    ACT_ANNOUNCE | ACT_SEND_NOW : 0;
 	}
 	if (f->handover) {
 		f->no_preempt = true;
@@ -355,7 +359,7 @@ hand_over_and_stop(struct fsm *f, const char *why, uint64_t now)
 	unsigned acts;
 
 	f->stop_holds = fsm_holds_vips(f) && peer_alive(f, now) &&
-	    peer_hears_us(f, now) && f->peer.state == FSM_STANDBY;
+	    f->peer.state == FSM_STANDBY;
 	if (f->stop_holds) {
 		/* go() checks holds via state; keep the flag across it */
 		acts = go(f, FSM_STOPPING, "shutdown", now);
@@ -489,6 +493,7 @@ fsm_event(struct fsm *f, enum fsm_event ev, const struct fsm_peer *peer,
 			return 0;
 		/* what we knew before this message, for active_peer() */
 		f->peer_was_gone = !peer_alive(f, now) || peer_holds(&f->peer);
+		f->peer_yield_news = peer->yielded && !f->peer.yielded;
 		f->peer = *peer;
 		f->peer_known = true;
 		f->peer_heard = now;
@@ -549,8 +554,6 @@ fsm_can_switchover(const struct fsm *f, uint64_t now, const char **why)
 		w = "the peer is not standby";
 	else if (f->peer.degraded)
 		w = "the peer's health checks are failing";
-	else if (!peer_hears_us(f, now))
-		w = "the peer does not hear this node";
 	else if (f->handover)
 		w = "a switchover is already under way";
 	if (why)

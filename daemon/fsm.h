@@ -52,6 +52,7 @@ struct fsm_peer {
 	bool		handover;	/* peer (active) asks us to take over */
 	bool		holds;		/* peer's VIPs are up (active, or maintenance) */
 	bool		degraded;	/* failing checks lower its priority */
+	bool		yielded;	/* it released after both were active */
 	uint64_t	acked_at;	/* newest of our heartbeats it echoed since the
 					   link was last silent (our clock); 0 = none */
 };
@@ -88,6 +89,7 @@ struct fsm {
 
 	bool		peer_known;	/* heard at least once */
 	bool		peer_was_gone;	/* before the last message: silent, or holding */
+	bool		peer_yield_news; /* the last message first said it yielded */
 	uint64_t	peer_heard;	/* last EV_PEER time */
 	struct fsm_peer	peer;
 

@@ -565,6 +565,7 @@ daemon_peer_message(int i, const struct msg *m, bool stood_still)
 		p.handover = (mg->flags & PROTO_F_HANDOVER) != 0;
 		p.holds = (mg->flags & PROTO_F_HOLDS) != 0;
 		p.degraded = (mg->flags & PROTO_F_DEGRADED) != 0;
+		p.yielded = (mg->flags & PROTO_F_YIELDED) != 0;
 		p.acked_at = acked;
 		dual_active_watch(g, &p, mg->flags);
 		feed(g, EV_PEER, &p, NULL);

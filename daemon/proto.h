@@ -33,7 +33,7 @@
 #define PROTO_NAME_LEN	32
 #define PROTO_MAX_GROUPS 32
 #define PROTO_GROUP_LEN	36
-#define PROTO_V2_LEN(n)	(96 + PROTO_GROUP_LEN * (n) + 32)
+#define PROTO_V2_LEN(n)	((size_t)(96 + PROTO_GROUP_LEN * (n) + 32))
 #define PROTO_MAX_LEN	PROTO_V2_LEN(PROTO_MAX_GROUPS)
 #define PROTO_V1_GROUP	"default"	/* the one group of a version 1 message */
 

@@ -49,6 +49,7 @@ struct status_group {
 	struct {			/* the peer's view of this group */
 		bool		known;
 		bool		has;	/* its heartbeats carry the group */
+		bool		alive;	/* heard within dead_ms */
 		enum fsm_state	state;
 		int		priority;
 	} peer;

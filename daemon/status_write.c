@@ -77,9 +77,18 @@ status_write_text(const struct status_snapshot *s, struct out *o)
 
 	out_printf(o, "node      %s (cluster %u), priority %d (effective %d)\n",
 	    s->node, s->cluster_id, g->priority, g->eff_priority);
-	out_printf(o, "state     %s since ", fsm_state_name(g->state));
-	ago(o, g->since_ms_ago);
-	out_printf(o, " (%s)\n", g->reason);
+	if (s->groups_explicit) {
+		/* the group lines below say since when and why */
+		out_printf(o, "state    ");
+		for (int k = 0; k < s->ngroups; k++)
+			out_printf(o, "%s %s %s", k ? "," : "", s->groups[k].name,
+			    fsm_state_name(s->groups[k].state));
+		out_printf(o, "\n");
+	} else {
+		out_printf(o, "state     %s since ", fsm_state_name(g->state));
+		ago(o, g->since_ms_ago);
+		out_printf(o, " (%s)\n", g->reason);
+	}
 	if (s->peer.known) {
 		out_printf(o, "peer      %s: %s, priority %d, heard ", s->peer.name,
 		    fsm_state_name(g->peer.state), g->peer.priority);
@@ -110,8 +119,8 @@ status_write_text(const struct status_snapshot *s, struct out *o)
 			out_printf(o, " (%s), priority %d (effective %d), peer %s\n",
 			    sg->reason, sg->priority, sg->eff_priority,
 			    !sg->peer.has ? "does not configure it" :
-			    sg->peer.known ? fsm_state_name(sg->peer.state) :
-			    "unknown");
+			    sg->peer.alive ? fsm_state_name(sg->peer.state) :
+			    "not heard");
 		}
 		for (int i = 0; i < sg->nvips; i++) {
 			const struct status_vip *v = &sg->vips[i];
@@ -249,9 +258,9 @@ json_group(struct out *o, const struct status_group *g)
 	json_str(o, g->reason);
 	out_printf(o, ",\"priority\":%d,\"effective_priority\":%d,"
 	    "\"preempt\":%s,\"preempt_delay_ms\":%u,\"peer\":{\"configured\":%s,"
-	    "\"state\":\"%s\",\"priority\":%d},\"faults\":[", g->priority,
-	    g->eff_priority, tf(g->preempt), g->preempt_delay_ms,
-	    tf(g->peer.has), g->peer.known && g->peer.has ?
+	    "\"alive\":%s,\"state\":\"%s\",\"priority\":%d},\"faults\":[",
+	    g->priority, g->eff_priority, tf(g->preempt), g->preempt_delay_ms,
+	    tf(g->peer.has), tf(g->peer.alive), g->peer.known && g->peer.has ?
 	    fsm_state_name(g->peer.state) : "unknown", g->peer.priority);
 	for (int i = 0; i < g->nfaults; i++) {
 		out_printf(o, "%s", i ? "," : "");

@@ -49,7 +49,7 @@ example(struct status_snapshot *s)
 	g->since_ms_ago = 187;
 	g->priority = g->eff_priority = 150;
 	g->preempt = true;
-	g->peer.known = g->peer.has = true;
+	g->peer.known = g->peer.has = g->peer.alive = true;
 	g->nfaults = 1;
 	snprintf(g->faults[0], sizeof(g->faults[0]), "check-failed:db");
 	g->peer.state = FSM_STANDBY;
@@ -138,7 +138,8 @@ test_json(void)
 	    "\"groups\":[{\"name\":\"default\",\"state\":\"active\","
 	    "\"since_ms_ago\":187,\"reason\":\"election\",\"priority\":150,"
 	    "\"effective_priority\":150,\"preempt\":true,\"preempt_delay_ms\":0,"
-	    "\"peer\":{\"configured\":true,\"state\":\"standby\",\"priority\":100},"
+	    "\"peer\":{\"configured\":true,\"alive\":true,\"state\":\"standby\","
+	    "\"priority\":100},"
 	    "\"faults\":[\"check-failed:db\"],"
 	    "\"vips\":[{\"address\":\"192.0.2.10/24\",\"interface\":\"eth0\","
 	    "\"present\":true,\"expected\":true},{\"address\":\"2001:db8::10/64\","

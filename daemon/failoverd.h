@@ -86,7 +86,11 @@ struct daemon {
 
 extern struct daemon d;
 
-/* link.c */
+/* link.c: sockets and link state; decoded, authentic, fresh peer messages
+ * go to the one handler (stood_still: the peer's clock counted time that
+ * ours missed: we were frozen). */
+typedef void (*link_msg_cb)(int link, const struct msg *, bool stood_still);
+void	link_on_message(link_msg_cb);
 int	link_open_all(void);
 void	link_close_all(void);
 /* Send body (version and groups; the rest is the link's) on every link. */

@@ -43,6 +43,13 @@ static struct {
 } unstick[CFG_MAX_LINKS];
 
 static int link_open(int i);
+static link_msg_cb on_message;	/* who hears the peer (role.c, via main.c) */
+
+void
+link_on_message(link_msg_cb cb)
+{
+	on_message = cb;
+}
 
 static bool
 same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -80,6 +87,7 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 {
 	struct msg m;
 	enum proto_result r;
+	enum fresh_verdict fr;
 
 	if (!same_addr(from, &d.cfg.links[i].peer)) {
 		d.cnt.wrong_source++;
@@ -128,21 +136,20 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 		d.cnt.unconfirmed++;
 		return;
 	}
-	switch (fresh_check(&fresh[i], m.epoch, m.tx_time_us, m.echo_time_us,
-	    now_us(), (uint64_t)d.cfg.dead_ms * 1000)) {
+	fr = fresh_check(&fresh[i], m.epoch, m.tx_time_us, m.echo_time_us,
+	    now_us(), (uint64_t)d.cfg.dead_ms * 1000);
+	switch (fr) {
 	case FRESH_LATE:
 		d.cnt.late++;
 		dropped(i, "late: made too long ago to prove the peer alive");
 		return;
 	case FRESH_STOOD_STILL:
-		d.cnt.received++;
-		daemon_peer_message(i, &m, true);
-		return;
 	case FRESH_OK:
 		break;
 	}
 	d.cnt.received++;
-	daemon_peer_message(i, &m, false);
+	if (on_message)
+		on_message(i, &m, fr == FRESH_STOOD_STILL);
 }
 
 static void

@@ -11,6 +11,32 @@
 #include "sdnotify.h"
 #include "vip.h"
 
+/* The config's key; a bad key file is an error of the config's key_file line. */
+int
+daemon_load_key(const struct config *c, uint8_t *key, size_t *keylen,
+    char *err, size_t errlen)
+{
+	char why[CFG_ERR_MAX];
+
+	if (auth_load_key(c->key_file, key, keylen, why, sizeof(why)) == 0)
+		return 0;
+	why[strcspn(why, "\n")] = '\0';
+	snprintf(err, errlen, "%s:%u: %s\n", c->path, c->key_file_line, why);
+	return -1;
+}
+
+/* Each line of config_warnings() as a warning. */
+void
+daemon_config_warnings(const struct config *c)
+{
+	char buf[CFG_ERR_MAX], *line, *save;
+
+	config_warnings(c, buf, sizeof(buf));
+	for (line = strtok_r(buf, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save))
+		log_warnx("%s", line);
+}
+
 static bool
 same_links(const struct config *a, const struct config *b)
 {

@@ -97,6 +97,10 @@ void	link_close_all(void);
 void	link_send_all(const struct msg *body);
 bool	link_up(int i, uint64_t now);	/* heard within dead_ms */
 bool	link_any_open(void);		/* some heartbeat socket is open */
+/* Two-way evidence: the newest of our sends the peer echoed on a live link
+ * since it was last silent (ms, our clock; 0 none). */
+uint64_t link_acked_at(void);
+void	link_check(uint64_t now);	/* logs links that fell silent */
 /* From the netlink watch: ifname appeared, changed or went. */
 void	link_iface_changed(const char *ifname, int ifindex, bool carrier);
 

@@ -43,6 +43,7 @@ static struct {
 } unstick[CFG_MAX_LINKS];
 
 static int link_open(int i);
+static void link_heard(int i, const struct msg *m);
 static link_msg_cb on_message;	/* who hears the peer (role.c, via main.c) */
 
 void
@@ -148,8 +149,43 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 		break;
 	}
 	d.cnt.received++;
+	link_heard(i, &m);
 	if (on_message)
 		on_message(i, &m, fr == FRESH_STOOD_STILL);
+}
+
+/*
+ * What an accepted message tells about link i: the peer is heard, the round
+ * trip, what to echo, and two-way evidence: the newest of our heartbeats it
+ * echoed since the link was last silent. Echoes of what we sent before
+ * (released late by ARP after a cut, say) do not count, nor echoes from our
+ * future.
+ */
+static void
+link_heard(int i, const struct msg *m)
+{
+	struct link_state *ls = &d.links[i];
+	uint64_t now = now_ms(), t = now_us();
+
+	if (!ls->was_up)
+		log_info("link %d (%s): peer %s heard", i, d.cfg.links[i].ifname,
+		    m->name);
+	if (!link_up(i, now)) {
+		ls->up_since_us = t;
+		ls->acked_us = 0;
+	}
+	if (m->echo_time_us >= ls->up_since_us && m->echo_time_us <= t &&
+	    m->echo_time_us > ls->acked_us)
+		ls->acked_us = m->echo_time_us;
+	ls->was_up = true;
+	ls->heard = true;
+	ls->heard_at = now;
+	if (m->echo_time_us && t >= m->echo_time_us + m->echo_delay_us) {
+		ls->rtt_us = t - m->echo_time_us - m->echo_delay_us;
+		ls->rtt_valid = true;
+	}
+	ls->peer_tx_us = m->tx_time_us;
+	ls->peer_rx_us = t;
 }
 
 static void
@@ -396,6 +432,39 @@ link_iface_changed(const char *ifname, int ifindex, bool carrier)
 			unstick_tick((void *)(intptr_t)i);
 		}
 		ls->carrier = carrier;
+	}
+}
+
+uint64_t
+link_acked_at(void)
+{
+	uint64_t acked = 0, now = now_ms();
+
+	for (int i = 0; i < d.cfg.nlinks; i++)
+		if (link_up(i, now) && d.links[i].acked_us / 1000 > acked)
+			acked = d.links[i].acked_us / 1000;
+	return acked;
+}
+
+/* Say when a link falls silent; the others may still carry the peer. */
+void
+link_check(uint64_t now)
+{
+	int up = 0;
+
+	for (int i = 0; i < d.cfg.nlinks; i++)
+		up += link_up(i, now);
+	for (int i = 0; i < d.cfg.nlinks; i++) {
+		if (d.links[i].was_up && !link_up(i, now)) {
+			d.links[i].was_up = false;
+			if (up)
+				log_warnx("link %d (%s): peer silent; %d other "
+				    "link(s) still up, no failover", i,
+				    d.cfg.links[i].ifname, up);
+			else
+				log_warnx("link %d (%s): peer silent",
+				    i, d.cfg.links[i].ifname);
+		}
 	}
 }
 

@@ -457,22 +457,6 @@ check_stall(void)
 	return true;
 }
 
-/*
- * Two-way evidence on link i: the newest of our heartbeats that the peer
- * echoed since the link was last silent. Echoes of what we sent before
- * (released late by ARP after a cut, say) do not count. Ours, in ms.
- */
-static uint64_t
-peer_acked_at(void)
-{
-	uint64_t acked = 0, now = now_ms();
-
-	for (int i = 0; i < d.cfg.nlinks; i++)
-		if (link_up(i, now) && d.links[i].acked_us / 1000 > acked)
-			acked = d.links[i].acked_us / 1000;
-	return acked;
-}
-
 static const struct msg_group *
 peer_group(const struct msg *m, const char *name)
 {
@@ -514,30 +498,9 @@ groups_compare(const struct msg *m)
 void
 daemon_peer_message(int i, const struct msg *m, bool stood_still)
 {
-	struct link_state *ls = &d.links[i];
 	struct fsm_peer p;
-	uint64_t now = now_ms(), t = now_us(), acked;
+	uint64_t acked;
 
-	if (!ls->was_up)
-		log_info("link %d (%s): peer %s heard", i, d.cfg.links[i].ifname,
-		    m->name);
-	if (!link_up(i, now)) {
-		ls->up_since_us = t;
-		ls->acked_us = 0;
-	}
-	/* an echo from our future is no evidence of anything */
-	if (m->echo_time_us >= ls->up_since_us && m->echo_time_us <= t &&
-	    m->echo_time_us > ls->acked_us)
-		ls->acked_us = m->echo_time_us;
-	ls->was_up = true;
-	ls->heard = true;
-	ls->heard_at = now;
-	if (m->echo_time_us && t >= m->echo_time_us + m->echo_delay_us) {
-		ls->rtt_us = t - m->echo_time_us - m->echo_delay_us;
-		ls->rtt_valid = true;
-	}
-	ls->peer_tx_us = m->tx_time_us;
-	ls->peer_rx_us = t;
 	if (m->version >= 2)
 		d.peer_v2 = true;
 	if (stood_still && !stalled) {
@@ -548,7 +511,7 @@ daemon_peer_message(int i, const struct msg *m, bool stood_still)
 	}
 	check_stall();
 	groups_compare(m);
-	acked = peer_acked_at();
+	acked = link_acked_at();
 	for (int k = 0; k < d.ngroups; k++) {
 		struct vgroup *g = &d.groups[k];
 		const struct msg_group *mg = peer_group(m, gname(g));
@@ -622,27 +585,6 @@ daemon_maintenance(bool on)
 	role_feed(-1, on ? EV_MAINT_ON : EV_MAINT_OFF, NULL);
 }
 
-static void
-check_links(uint64_t now)
-{
-	int up = 0;
-
-	for (int i = 0; i < d.cfg.nlinks; i++)
-		up += link_up(i, now);
-	for (int i = 0; i < d.cfg.nlinks; i++) {
-		if (d.links[i].was_up && !link_up(i, now)) {
-			d.links[i].was_up = false;
-			if (up)
-				log_warnx("link %d (%s): peer silent; %d other "
-				    "link(s) still up, no failover", i,
-				    d.cfg.links[i].ifname, up);
-			else
-				log_warnx("link %d (%s): peer silent",
-				    i, d.cfg.links[i].ifname);
-		}
-	}
-}
-
 /*
  * A node that holds nothing sends every standby_interval_ms (and at once on
  * any change): the active node's heartbeats are what a takeover watches.
@@ -672,7 +614,7 @@ heartbeat_tick(void *arg)
 			say();
 			hb_due_send = now + heartbeat_period();
 		}
-		check_links(now);
+		link_check(now);
 	}
 	/* fixed cadence from the previous slot; skip slots after a stall */
 	hb_due = now + d.cfg.interval_ms;

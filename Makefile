@@ -50,6 +50,13 @@ $(B) $(B)/unit $(B)/fuzz:
 $(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HDRS) tests/unit/unit.h tests/unit/unit_sandbox.h | $(B)/unit
 	$(CC) $(CFLAGS) -O1 $(SAN) -Idaemon -o $@ $< $(UNIT_SRCS) $(LDLIBS)
 
+# role.c and faults.c against stubs of their I/O neighbours (link, holder,
+# hooks, checks, arbiter, vip, sdnotify, log, the loop's timers and clocks),
+# which the test itself defines: so not with $(UNIT_SRCS).
+ROLE_TEST_SRCS := daemon/role.c daemon/faults.c daemon/fsm.c daemon/config.c
+$(B)/unit/test_role: tests/unit/test_role.c $(ROLE_TEST_SRCS) $(HDRS) tests/unit/unit.h | $(B)/unit
+	$(CC) $(CFLAGS) -O1 $(SAN) -Idaemon -o $@ $< $(ROLE_TEST_SRCS) $(LDLIBS)
+
 unit: $(UNIT_TESTS)
 	@set -e; cd tests/unit && for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 ../../$$t; done
 

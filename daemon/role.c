@@ -377,7 +377,7 @@ dual_active_watch(struct vgroup *g, const struct fsm_peer *p, unsigned flags)
 	/* not after a freeze: we yield, and the peer's message is old news */
 	bool dual = f->state == FSM_ACTIVE && p->state == FSM_ACTIVE &&
 	    !p->handover && !f->handover && !f->stalled;
-	uint64_t now = now_ms(), gap;
+	uint64_t now = now_ms(), gap, est;
 	bool preempting = f->peer_known && now - f->peer_heard < d.cfg.dead_ms &&
 	    (f->peer.state != FSM_ACTIVE || !f->peer.holds);
 
@@ -397,15 +397,19 @@ dual_active_watch(struct vgroup *g, const struct fsm_peer *p, unsigned flags)
 		g->dual_logged = true;
 	} else if (!dual && (flags & PROTO_F_YIELDED) && !g->dual_logged &&
 	    f->state == FSM_ACTIVE) {
-		/* silent for the partition; it held the VIPs after dead_ms */
+		/*
+		 * silent for the partition; it held the VIPs after dead_ms.
+		 * Never heard before (peer_heard 0): at most since we are active.
+		 */
 		gap = now - f->peer_heard;
+		est = !f->peer_known ? now - f->since :
+		    gap > d.cfg.dead_ms ? gap - d.cfg.dead_ms : 0;
 		d.cnt.dual_active++;
 		log_warnx("group %s: both nodes were active (a healed partition?): "
 		    "the peer heard this node first and released the VIPs",
 		    gname(g));
 		log_info("group %s: dual-active episode over after %llu ms "
-		    "(estimated)", gname(g), (unsigned long long)(gap >
-		    d.cfg.dead_ms ? gap - d.cfg.dead_ms : 0));
+		    "(estimated)", gname(g), (unsigned long long)est);
 		g->dual_logged = true;
 	}
 	if (!(flags & PROTO_F_YIELDED) && !g->dual_since)

@@ -376,7 +376,8 @@ dual_active_watch(struct vgroup *g, const struct fsm_peer *p, unsigned flags)
 	const struct fsm *f = &g->fsm;
 	/* not after a freeze: we yield, and the peer's message is old news */
 	bool dual = f->state == FSM_ACTIVE && p->state == FSM_ACTIVE &&
-	    !p->handover && !f->handover && !f->stalled;
+	    !p->handover && !f->handover && !f->stalled &&
+	    holder_usable(&g->vips);	/* still raising them: our own preemption */
 	uint64_t now = now_ms(), gap, est;
 	bool preempting = f->peer_known && now - f->peer_heard < d.cfg.dead_ms &&
 	    (f->peer.state != FSM_ACTIVE || !f->peer.holds);

@@ -251,11 +251,45 @@ link_send_all(const struct msg *body)
 	nsaid++;
 }
 
-/* link.c's, over the link state that daemon_peer_message() keeps */
+/* link.c's, over the link state that link_heard() below keeps */
 bool
 link_up(int i, uint64_t now)
 {
 	return d.links[i].heard && now - d.links[i].heard_at < d.cfg.dead_ms;
+}
+
+/* link.c's bookkeeping of an accepted message, as it runs before the handler */
+static void
+link_heard(int i, const struct msg *m)
+{
+	struct link_state *ls = &d.links[i];
+	uint64_t t = now_us();
+
+	if (!link_up(i, now_ms())) {
+		ls->up_since_us = t;
+		ls->acked_us = 0;
+	}
+	if (m->echo_time_us >= ls->up_since_us && m->echo_time_us <= t &&
+	    m->echo_time_us > ls->acked_us)
+		ls->acked_us = m->echo_time_us;
+	ls->was_up = ls->heard = true;
+	ls->heard_at = now_ms();
+}
+
+uint64_t
+link_acked_at(void)
+{
+	uint64_t acked = 0;
+
+	for (int i = 0; i < d.cfg.nlinks; i++)
+		if (link_up(i, now_ms()) && d.links[i].acked_us / 1000 > acked)
+			acked = d.links[i].acked_us / 1000;
+	return acked;
+}
+
+void
+link_check(uint64_t now)
+{
 }
 
 static const struct said *
@@ -683,6 +717,7 @@ peer_send_ex(bool stood_still)
 	peer.m.tx_time_us = now_us() + 1000000000ull;	/* its own clock */
 	peer.m.echo_time_us = peer.echo ? newest()->at_us : peer.echo_us;
 	peer.m.echo_delay_us = 0;
+	link_heard(peer.link, &peer.m);
 	daemon_peer_message(peer.link, &peer.m, stood_still);
 }
 

@@ -253,23 +253,11 @@ class Lab:
             return
         if host not in HOSTS:
             raise LabError("unknown host %r (see HOSTS)" % host)
-        a = HOSTS[host]
-        ns, sw = self.ns(host), self.ns(SW)
         self._add_ns(host)
         self.hosts.append(host)
-        plugs = [("eth0", host, "br0", [a["v4"] + "/24", a["v6"] + "/64"])]
-        if self.link2 and "v6_2" in a:
-            plugs.append(("eth1", host + "2", "br1", [a["v6_2"] + "/112"]))
-        for ifname, port, br, addrs in plugs:
-            run(["ip", "-n", sw, "link", "add", port, "type", "veth",
-                 "peer", "name", ifname, "netns", ns])
-            run(["ip", "-n", sw, "link", "set", port, "master", br, "up"])
-            for addr in addrs:
-                cmd = ["ip", "-n", ns, "addr", "add", addr, "dev", ifname]
-                if ":" in addr:
-                    cmd.append("nodad")
-                run(cmd)
-            run(["ip", "-n", ns, "link", "set", ifname, "up"])
+        self.replug(host, 0)
+        if self.link2 and "v6_2" in HOSTS[host]:
+            self.replug(host, 1)
 
     def down(self):
         """Kill what we started, delete our namespaces and files. Idempotent."""
@@ -353,9 +341,9 @@ class Lab:
         return mac
 
     def replug(self, host, link=0, mac=None):
-        """Re-create host's veth pair of link after unplug(): same names,
-        host addresses and bridge port as add_host() made (a new ifindex);
-        mac: the host side's MAC address (None: a new random one)."""
+        """Make host's veth pair of link (add_host), or make it again after
+        unplug(): same names, host addresses and bridge port (a new
+        ifindex); mac: the host side's MAC address (None: a random one)."""
         ifname, port, br, addrs = self._plug_spec(host, link)
         ns, sw = self.ns(host), self.ns(SW)
         peer = ["peer", "name", ifname]

@@ -13,6 +13,7 @@
 #include "vip.h"
 
 #define READY_MAX_MS	20	/* bound on waiting for the kernel's word */
+#define REFRESH_GRID_MS	100	/* lease refreshes fall on multiples of this */
 
 static const struct cfg_vip *
 vip_at(const struct holder *h, int i)
@@ -26,12 +27,17 @@ held_off(struct holder *h)
 	return h->ev.hold_off && h->ev.hold_off(h->ev.arg);
 }
 
-static unsigned
-refresh_period_ms(const struct holder *h)
+/*
+ * A third of the lease from now, moved to the next REFRESH_GRID_MS boundary:
+ * the refreshes of every group share one wakeup.
+ */
+static uint64_t
+next_refresh_ms(const struct holder *h)
 {
 	unsigned p = h->cfg->vip_lease_s * 1000 / 3;
 
-	return p < 250 ? 250 : p;
+	return (now_ms() + (p < 250 ? 250 : p)) / REFRESH_GRID_MS *
+	    REFRESH_GRID_MS + REFRESH_GRID_MS;
 }
 
 static void
@@ -115,7 +121,7 @@ refresh_tick(void *arg)
 	}
 	for (int i = 0; i < h->n; i++)
 		add_one(h, i);	/* NLM_F_REPLACE: renews the lifetime */
-	loop_timer_set(&h->refresh_timer, now_ms() + refresh_period_ms(h),
+	loop_timer_set(&h->refresh_timer, next_refresh_ms(h),
 	    refresh_tick, h);
 }
 
@@ -167,7 +173,7 @@ holder_up(struct holder *h)
 		if (add_one(h, i))
 			wait = h->waiting[i] = true;
 	if (h->cfg->vip_lease_s)
-		loop_timer_set(&h->refresh_timer, now_ms() + refresh_period_ms(h),
+		loop_timer_set(&h->refresh_timer, next_refresh_ms(h),
 		    refresh_tick, h);
 	wait_ready(h, wait);
 }
@@ -312,7 +318,7 @@ holder_rebind(struct holder *h, const struct config *running, int first, int n)
 				wait = h->waiting[i] = true;
 		}
 	if (h->cfg->vip_lease_s)
-		loop_timer_set(&h->refresh_timer, now_ms() + refresh_period_ms(h),
+		loop_timer_set(&h->refresh_timer, next_refresh_ms(h),
 		    refresh_tick, h);
 	else
 		loop_timer_cancel(&h->refresh_timer);

@@ -193,13 +193,12 @@ link_readable(int fd, uint32_t events, void *arg)
 {
 	static uint8_t bufs[RX_BATCH][RX_BUF];
 	static struct sockaddr_storage from[RX_BATCH];
-	struct mmsghdr msgs[RX_BATCH];
-	struct iovec iov[RX_BATCH];
+	static struct mmsghdr msgs[RX_BATCH];
+	static struct iovec iov[RX_BATCH];
 	int i = (int)(intptr_t)arg, n;
 
-	/* one system call per batch: a flood costs little per datagram */
-	for (int round = 0; round < RX_BURST / RX_BATCH; round++) {
-		memset(msgs, 0, sizeof(msgs));
+	/* set up once: a wakeup rewrites only what the kernel filled in */
+	if (msgs[0].msg_hdr.msg_iov == NULL) {
 		for (int k = 0; k < RX_BATCH; k++) {
 			iov[k].iov_base = bufs[k];
 			iov[k].iov_len = sizeof(bufs[k]);
@@ -208,6 +207,9 @@ link_readable(int fd, uint32_t events, void *arg)
 			msgs[k].msg_hdr.msg_iov = &iov[k];
 			msgs[k].msg_hdr.msg_iovlen = 1;
 		}
+	}
+	/* one system call per batch: a flood costs little per datagram */
+	for (int round = 0; round < RX_BURST / RX_BATCH; round++) {
 		n = recvmmsg(fd, msgs, RX_BATCH, MSG_TRUNC, NULL);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EINTR)
@@ -218,9 +220,11 @@ link_readable(int fd, uint32_t events, void *arg)
 		 * MSG_TRUNC gives the real length; a longer datagram is cut
 		 * to RX_BUF, which is still oversized for the parser.
 		 */
-		for (int k = 0; k < n; k++)
+		for (int k = 0; k < n; k++) {
 			link_recv_one(i, bufs[k], msgs[k].msg_len > RX_BUF ?
 			    RX_BUF : msgs[k].msg_len, &from[k]);
+			msgs[k].msg_hdr.msg_namelen = sizeof(from[k]);
+		}
 		if (n < RX_BATCH)
 			return;
 	}
@@ -483,6 +487,8 @@ link_up(int i, uint64_t now)
 	return d.links[i].heard && now - d.links[i].heard_at < d.cfg.dead_ms;
 }
 
+_Static_assert(sizeof(d.cfg.node_name) == PROTO_NAME_LEN, "copied whole");
+
 static void
 link_send(int i, const struct msg *body)
 {
@@ -506,7 +512,7 @@ link_send(int i, const struct msg *body)
 		m.echo_delay_us = (uint32_t)(t - ls->peer_rx_us);
 	}
 	m.link_id = (uint8_t)i;
-	snprintf(m.name, sizeof(m.name), "%s", d.cfg.node_name);
+	memcpy(m.name, d.cfg.node_name, sizeof(m.name));
 	if ((len = proto_encode(&m, d.auth, buf, sizeof(buf))) == 0)
 		fatalx("proto_encode");
 	if (sendto(ls->fd, buf, len, 0,

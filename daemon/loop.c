@@ -51,7 +51,8 @@ now_boot_ms(void)
 int
 loop_init(void)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = -1 };
+	/* edge-triggered: every expiry wakes us, and nothing needs reading */
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.fd = -1 };
 
 	for (int i = 0; i < LOOP_MAX_FDS; i++)
 		fds[i].fd = -1;
@@ -196,10 +197,6 @@ loop_run_once(void)
 		int fd = evs[i].data.fd;
 
 		if (fd == tfd) {
-			uint64_t exp;
-
-			/* one read clears it; a second would only fail */
-			(void)!read(tfd, &exp, sizeof(exp));
 			armed_at = 0;
 			continue;
 		}

@@ -53,6 +53,10 @@ vips_text(const struct vgroup *g, char *buf, size_t len)
 		    i ? " " : "", d.cfg.vips[cg->first_vip + i].text);
 }
 
+_Static_assert(sizeof(((struct cfg_group *)0)->name) == PROTO_NAME_LEN &&
+    sizeof(((struct fsm_peer *)0)->name) == PROTO_NAME_LEN,
+    "names are copied whole");
+
 /* What the heartbeats say: every group's state, sent on every link. */
 static void
 say(void)
@@ -67,7 +71,7 @@ say(void)
 		const struct vgroup *g = &d.groups[i];
 		struct msg_group *mg = &m.groups[i];
 
-		snprintf(mg->name, sizeof(mg->name), "%s", gname(g));
+		memcpy(mg->name, gname(g), sizeof(mg->name));
 		mg->state = (uint8_t)g->fsm.state;
 		mg->priority = (uint8_t)g->fsm.eff_priority;
 		if (gcfg(g)->preempt)
@@ -462,13 +466,35 @@ check_stall(void)
 	return true;
 }
 
-static const struct msg_group *
+/*
+ * The peer's list of groups as last compared, and where each of ours is in
+ * it (-1: not there); it changes only when the peer's configuration does.
+ */
+static struct {
+	int	ngroups;	/* -1: nothing compared yet */
+	char	names[PROTO_MAX_GROUPS][PROTO_NAME_LEN];
+	int8_t	at[CFG_MAX_GROUPS];
+} peer_list = { .ngroups = -1 };
+
+static bool
+peer_list_same(const struct msg *m)
+{
+	if (m->ngroups != peer_list.ngroups)
+		return false;
+	for (int k = 0; k < m->ngroups; k++)
+		if (memcmp(peer_list.names[k], m->groups[k].name,
+		    PROTO_NAME_LEN) != 0)
+			return false;
+	return true;
+}
+
+static int
 peer_group(const struct msg *m, const char *name)
 {
 	for (int i = 0; i < m->ngroups; i++)
 		if (strncmp(m->groups[i].name, name, PROTO_NAME_LEN) == 0)
-			return &m->groups[i];
-	return NULL;
+			return i;
+	return -1;
 }
 
 /* Groups only one side configures hold their VIPs alone: say so once. */
@@ -478,10 +504,17 @@ groups_compare(const struct msg *m)
 	static char unknown_logged[PROTO_MAX_GROUPS][PROTO_NAME_LEN];
 	bool ours;
 
+	/* the same list as last time: the same outcome, already logged */
+	if (peer_list_same(m))
+		return;
+	peer_list.ngroups = m->ngroups;
+	for (int k = 0; k < m->ngroups; k++)
+		memcpy(peer_list.names[k], m->groups[k].name, PROTO_NAME_LEN);
 	for (int i = 0; i < d.ngroups; i++) {
 		struct vgroup *g = &d.groups[i];
 
-		g->peer_has = peer_group(m, gname(g)) != NULL;
+		peer_list.at[i] = (int8_t)peer_group(m, gname(g));
+		g->peer_has = peer_list.at[i] != -1;
 		if (!g->peer_has && !g->peer_lacks_logged)
 			log_warnx("group %s: the peer %s does not configure it: "
 			    "this node holds it alone", gname(g), m->name);
@@ -519,15 +552,16 @@ daemon_peer_message(int i, const struct msg *m, bool stood_still)
 	acked = link_acked_at();
 	for (int k = 0; k < d.ngroups; k++) {
 		struct vgroup *g = &d.groups[k];
-		const struct msg_group *mg = peer_group(m, gname(g));
+		const struct msg_group *mg;
 
 		/* it heard a heartbeat sent after we yielded: it knows */
 		if (g->yielded_at && m->echo_time_us >= g->yielded_at * 1000)
 			g->yielded_at = 0;
-		if (mg == NULL)
+		if (peer_list.at[k] == -1)
 			continue;
+		mg = &m->groups[peer_list.at[k]];
 		memset(&p, 0, sizeof(p));
-		snprintf(p.name, sizeof(p.name), "%s", m->name);
+		memcpy(p.name, m->name, sizeof(p.name));
 		p.state = (enum fsm_state)mg->state;
 		p.priority = mg->priority;
 		p.handover = (mg->flags & PROTO_F_HANDOVER) != 0;

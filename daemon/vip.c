@@ -187,20 +187,17 @@ link_get(const char *ifname, struct rtnl_link **link)
 }
 
 /*
- * Interfaces come and go: resolve the name at every use. 0 with *ifindex
- * set (0: no such interface), -1 on error.
+ * Interfaces come and go: resolve the name at every use, by ioctl (every
+ * lease refresh asks; a netlink request and its parse cost more). 0 with
+ * *ifindex set (0: no such interface), -1 on error.
  */
 static int
 link_index(const char *ifname, int *ifindex)
 {
-	struct rtnl_link *link;
-
-	*ifindex = 0;
-	if (link_get(ifname, &link) == -1)
+	*ifindex = (int)if_nametoindex(ifname);
+	if (*ifindex == 0 && errno != ENODEV) {
+		log_warnx("%s: link lookup: %s", ifname, strerror(errno));
 		return -1;
-	if (link) {
-		*ifindex = rtnl_link_get_ifindex(link);
-		rtnl_link_put(link);
 	}
 	return 0;
 }

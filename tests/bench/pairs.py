@@ -7,6 +7,9 @@ eth0, and offer the same verbs to tests/bench/run:
     start(host) / stop(host, sig) / started(host) / running(host)
     pids(host)          the daemon's processes on host, children included
     state(host)         "active", "standby" or something else
+    vips                the VIPs it moves (192.0.2.10, or one per group)
+    heartbeats(host)    heartbeats host sent + received so far (failoverd's
+                        counters), None where the daemon does not count
     switchover(host)    planned move away from host
     mark() / transitions(host)   state changes logged since mark()
     hb_counts()         (heartbeats sent, heartbeats received) so far
@@ -172,21 +175,33 @@ def vrrp_counts(lab, host):
 # --- failoverd ---
 
 class FodPair:
-    kind = "failoverd"
     MATCH = "udp dport %d" % fodlab.PORT        # heartbeats
-    STATE_RE = re.compile(r"info: state (\w+) -> (\w+) \(([^)]*)\)")
+    STATE_RE = re.compile(r"info: (?:group \S+: )?state (\w+) -> (\w+) "
+                          r"\(([^)]*)\)")
 
-    def __init__(self, lab, **cluster):
-        """cluster: interval_ms, dead_ms, ... (nothing = the defaults)."""
+    def __init__(self, lab, groups=1, **cluster):
+        """cluster: interval_ms, dead_ms, ... (nothing = the defaults).
+        groups > 1: that many VIP groups of one VIP each, 192.0.2.10 up."""
         self.lab = lab
+        self.groups = groups
         self.cluster = cluster
+        self.kind = "failoverd" if groups == 1 else \
+            "failoverd, %d groups" % groups
+        self.vips = ["192.0.2.%d" % (10 + i) for i in range(groups)]
         self.d = {}
         self.marks = {}
 
     def config(self, host):
         c = self.lab.config(host, fast=False, **self.cluster)
-        # The same single IPv4 VIP as keepalived: equal work on failover.
-        c["vips"] = [{"address": VIP4 + "/24", "interface": "eth0"}]
+        vips = [[{"address": v + "/24", "interface": "eth0"}]
+                for v in self.vips]
+        if self.groups == 1:
+            # The same single IPv4 VIP as keepalived: equal work on failover.
+            c["vips"] = vips[0]
+        else:
+            del c["vips"]
+            c["groups"] = [{"name": "g%d" % i, "vips": v}
+                           for i, v in enumerate(vips)]
         return c
 
     def start(self, host):
@@ -214,10 +229,13 @@ class FodPair:
         st = self.d[host].try_status()
         if not st:
             return None
+        states = {g["state"] for g in st.get("groups", [])} or \
+            {st["state"]}
+        state = states.pop() if len(states) == 1 else "mixed"
         # "standby" only once it hears the peer: a settled pair.
-        if st["state"] == "standby" and not st["peer"]["alive"]:
+        if state == "standby" and not st["peer"]["alive"]:
             return "standby-alone"
-        return st["state"]
+        return state
 
     def switchover(self, host):
         p = self.d[host].ctl("switchover")
@@ -227,6 +245,11 @@ class FodPair:
 
     def loss(self, host, pct):
         self.lab.loss(host, pct, direction="in")
+
+    def heartbeats(self, host):
+        st = self.d[host].try_status() if self.running(host) else None
+        return st["counters"]["sent"] + st["counters"]["received"] \
+            if st else None
 
     def hb_counts(self):
         """(heartbeats sent by both nodes, heartbeats received by both)."""
@@ -264,6 +287,7 @@ class FodPair:
 
 class KaPair:
     kind = "keepalived"
+    vips = [VIP4]
     MATCH = "meta l4proto %d" % VRRP_PROTO      # adverts
     STATE_RE = re.compile(r"\(VI_1\) Entering (\w+) STATE")
     STATES = {"MASTER": "active", "BACKUP": "standby", "FAULT": "fault"}
@@ -390,6 +414,9 @@ vrrp_instance VI_1 {
 
     def loss(self, host, pct):
         vrrp_loss(self.lab, host, pct)
+
+    def heartbeats(self, host):
+        return None
 
     def hb_counts(self):
         """(adverts that reached a node's input hook, adverts delivered):

@@ -136,12 +136,14 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 		return;
 	case FRESH_STOOD_STILL:
 		d.cnt.received++;
+		d.links[i].received++;
 		daemon_peer_message(i, &m, true);
 		return;
 	case FRESH_OK:
 		break;
 	}
 	d.cnt.received++;
+	d.links[i].received++;
 	daemon_peer_message(i, &m, false);
 }
 
@@ -443,6 +445,7 @@ link_send(int i, const struct msg *body)
 		}
 		/* a cut link fails every send: say so once per period */
 		d.cnt.send_errors++;
+		ls->send_errors++;
 		if (ls->send_err_logged == 0 ||
 		    now_ms() - ls->send_err_logged >= DROP_LOG_MS) {
 			log_warn("link %d (%s): send (%llu failed sends so far)", i,
@@ -452,6 +455,7 @@ link_send(int i, const struct msg *body)
 		return;
 	}
 	d.cnt.sent++;
+	ls->sent++;
 }
 
 void

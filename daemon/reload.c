@@ -11,6 +11,8 @@
 #include "sdnotify.h"
 #include "vip.h"
 
+static struct reload_stats stats;
+
 static bool
 same_links(const struct config *a, const struct config *b)
 {
@@ -96,6 +98,12 @@ reload_apply(struct config *nc, struct auth *na)
 	faults_restart();	/* what did not change keeps its verdict */
 }
 
+void
+reload_get_stats(struct reload_stats *out)
+{
+	*out = stats;
+}
+
 int
 daemon_reload(char *err, size_t errlen)
 {
@@ -105,6 +113,7 @@ daemon_reload(char *err, size_t errlen)
 
 	sdnotify("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now_us());
 	if ((na = reload_load(&nc, err, errlen)) == NULL) {
+		stats.failed++;
 		log_warnx("reload refused, keeping the running configuration: %s", err);
 		role_status_line(status, sizeof(status));
 		sdnotify("READY=1\nSTATUS=%s (reload refused)",
@@ -113,6 +122,7 @@ daemon_reload(char *err, size_t errlen)
 	}
 	daemon_config_warnings(&nc);
 	reload_apply(&nc, na);
+	stats.ok++;
 	role_status_line(status, sizeof(status));
 	sdnotify("READY=1\nSTATUS=%s", status);
 	log_info("configuration reloaded from %s", d.conf_path);

@@ -22,7 +22,7 @@ CTL_SRCS  := daemon/failoverctl.c daemon/auth.c daemon/config.c daemon/log.c dae
 D_SRCS    := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c)) daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
 PURE_SRCS := daemon/fsm.c daemon/freshness.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
 UNIT_SRCS := $(PURE_SRCS) daemon/loop.c daemon/proc.c daemon/hooks.c daemon/checks.c \
-             daemon/arbiter.c daemon/out.c daemon/status_write.c
+             daemon/arbiter.c daemon/out.c daemon/status_write.c daemon/metrics.c
 HDRS      := $(wildcard daemon/*.h)
 
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -10,8 +10,11 @@ DESTDIR   ?=
 
 CC        ?= cc
 PKGS      := libnl-route-3.0 libconfig libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# failoverd's own (the metrics server): failoverctl and the tests do without
+D_PKGS    := libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(D_PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+D_LIBS    := $(shell pkg-config --libs $(D_PKGS) 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE -DFOD_VERSION='"$(VERSION)"' $(WARN) $(PKG_CFLAGS)
@@ -35,7 +38,7 @@ PYTEST    := /usr/bin/python3 -m pytest
 all: $(B)/failoverd $(B)/failoverctl $(B)/prober
 
 $(B)/failoverd: $(sort $(D_SRCS)) $(HDRS) | $(B)
-	$(CC) $(CFLAGS) -o $@ $(sort $(D_SRCS)) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(sort $(D_SRCS)) $(LDFLAGS) $(LDLIBS) $(D_LIBS)
 
 $(B)/failoverctl: $(CTL_SRCS) $(HDRS) | $(B)
 	$(CC) $(CFLAGS) -o $@ $(CTL_SRCS) $(LDFLAGS) $(LDLIBS)

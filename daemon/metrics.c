@@ -8,6 +8,7 @@
  */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -117,6 +118,116 @@ rows(struct out *o, const char *name, const char *type, const char *help,
 			sample(o, name, lbl[i], v[i], u);
 }
 
+/* A family of one sample per entity, read from a field of each. */
+enum ftype { F_BOOL, F_INT, F_U64 };
+
+struct column {
+	const char	*name, *type, *help;
+	enum unit	 unit;
+	enum ftype	 ftype;
+	size_t		 off;
+	long		 have;		/* a bool field: there is a value; -1: always */
+};
+
+#define COL(st, field, ft, u, name, type, help) \
+	{ name, type, help, u, ft, offsetof(st, field), -1 }
+#define COL_IF(st, field, ft, u, hfield, name, type, help) \
+	{ name, type, help, u, ft, offsetof(st, field), (long)offsetof(st, hfield) }
+
+static int64_t
+field(const char *e, enum ftype t, size_t off)
+{
+	bool b;
+	int i;
+	uint64_t u;
+
+	switch (t) {
+	case F_BOOL:
+		memcpy(&b, e + off, sizeof(b));
+		return b;
+	case F_INT:
+		memcpy(&i, e + off, sizeof(i));
+		return i;
+	default:
+		memcpy(&u, e + off, sizeof(u));
+		return (int64_t)u;
+	}
+}
+
+/* n entities of stride bytes at base, with their labels; each column a family */
+static void
+columns(struct out *o, const struct column *c, size_t nc, const void *base,
+    size_t stride, int n, const labels_t *lbl)
+{
+	int64_t v[ROWS_MAX] = { 0 };
+	bool have[ROWS_MAX] = { false };
+
+	for (size_t k = 0; k < nc; k++) {
+		for (int i = 0; i < n; i++) {
+			const char *e = (const char *)base + (size_t)i * stride;
+
+			v[i] = field(e, c[k].ftype, c[k].off);
+			have[i] = c[k].have < 0 || field(e, F_BOOL,
+			    (size_t)c[k].have);
+		}
+		rows(o, c[k].name, c[k].type, c[k].help, c[k].unit, n, lbl, v,
+		    have);
+	}
+}
+
+#define NCOLS(a)	(sizeof(a) / sizeof((a)[0]))
+
+static const struct column group_cols[] = {
+	COL(struct status_group, priority, F_INT, U_ONE,
+	    "failoverd_group_priority", "gauge",
+	    "Configured priority of each VIP group."),
+	COL(struct status_group, eff_priority, F_INT, U_ONE,
+	    "failoverd_group_effective_priority", "gauge",
+	    "Priority after the penalties of failing checks."),
+	COL(struct status_group, since_ms_ago, F_U64, U_MS,
+	    "failoverd_group_last_transition_age_seconds", "gauge",
+	    "Time since the group's last state transition (or the start)."),
+	COL(struct status_group, vip_repairs, F_U64, U_ONE,
+	    "failoverd_group_vip_repairs_total", "counter",
+	    "VIPs put back after someone else removed them."),
+	COL(struct status_group, nfaults, F_INT, U_ONE,
+	    "failoverd_group_faults", "gauge",
+	    "Local faults that keep the group out now."),
+};
+
+static const struct column link_cols[] = {
+	COL(struct status_link, up, F_BOOL, U_ONE, "failoverd_link_up", "gauge",
+	    "1 while the peer is heard on this link within dead_ms."),
+	COL_IF(struct status_link, heard_ms_ago, F_U64, U_MS, heard,
+	    "failoverd_link_last_heard_age_seconds", "gauge",
+	    "Time since the peer was last heard on this link."),
+	COL_IF(struct status_link, rtt_us, F_U64, U_US, rtt_valid,
+	    "failoverd_link_rtt_seconds", "gauge",
+	    "Heartbeat round-trip time on this link (the peer's hold time "
+	    "taken out)."),
+	COL(struct status_link, sent, F_U64, U_ONE,
+	    "failoverd_link_heartbeats_sent_total", "counter",
+	    "Heartbeats sent on this link."),
+	COL(struct status_link, received, F_U64, U_ONE,
+	    "failoverd_link_heartbeats_received_total", "counter",
+	    "Authentic, fresh heartbeats received on this link."),
+	COL(struct status_link, send_errors, F_U64, U_ONE,
+	    "failoverd_link_send_errors_total", "counter",
+	    "Heartbeats that could not be sent on this link."),
+};
+
+static const struct column check_cols[] = {
+	COL(struct status_check, healthy, F_BOOL, U_ONE,
+	    "failoverd_check_healthy", "gauge",
+	    "1 while the check's verdict is healthy (after rise/fall and "
+	    "recovery)."),
+	COL(struct status_check, runs, F_U64, U_ONE,
+	    "failoverd_check_runs_total", "counter", "Runs of the check."),
+	COL(struct status_check, failures, F_U64, U_ONE,
+	    "failoverd_check_failures_total", "counter",
+	    "Failed runs of the check."),
+};
+
 static void
 node(const struct status_snapshot *s, struct out *o)
 {
@@ -180,6 +291,17 @@ group_transitions(const struct status_snapshot *s, struct out *o,
 		}
 }
 
+/* VIPs of a group whose flag (present or expected) is set */
+static int64_t
+nvips(const struct status_group *g, bool expected)
+{
+	int64_t n = 0;
+
+	for (int k = 0; k < g->nvips; k++)
+		n += expected ? g->vips[k].expected : g->vips[k].present;
+	return n;
+}
+
 static void
 groups(const struct status_snapshot *s, struct out *o)
 {
@@ -190,47 +312,19 @@ groups(const struct status_snapshot *s, struct out *o)
 	for (int i = 0; i < n; i++)
 		labels(glbl[i], LBL_MAX, "group", s->groups[i].name, NULL);
 	group_states(s, o, glbl);
-	for (int i = 0; i < n; i++)
-		v[i] = s->groups[i].priority;
-	rows(o, "failoverd_group_priority", "gauge",
-	    "Configured priority of each VIP group.", U_ONE, n, glbl, v, NULL);
-	for (int i = 0; i < n; i++)
-		v[i] = s->groups[i].eff_priority;
-	rows(o, "failoverd_group_effective_priority", "gauge",
-	    "Priority after the penalties of failing checks.", U_ONE, n, glbl,
-	    v, NULL);
-	for (int i = 0; i < n; i++)
-		v[i] = (int64_t)s->groups[i].since_ms_ago;
-	rows(o, "failoverd_group_last_transition_age_seconds", "gauge",
-	    "Time since the group's last state transition (or the start).",
-	    U_MS, n, glbl, v, NULL);
 	group_transitions(s, o, glbl);
-	for (int i = 0; i < n; i++) {
-		v[i] = 0;
-		for (int k = 0; k < s->groups[i].nvips; k++)
-			v[i] += s->groups[i].vips[k].expected;
-	}
+	columns(o, group_cols, NCOLS(group_cols), s->groups,
+	    sizeof(s->groups[0]), n, glbl);
+	for (int i = 0; i < n; i++)
+		v[i] = nvips(&s->groups[i], true);
 	rows(o, "failoverd_group_vips_expected", "gauge",
 	    "VIPs the group's state wants on this node.", U_ONE, n, glbl, v,
 	    NULL);
-	for (int i = 0; i < n; i++) {
-		v[i] = 0;
-		for (int k = 0; k < s->groups[i].nvips; k++)
-			v[i] += s->groups[i].vips[k].present;
-	}
+	for (int i = 0; i < n; i++)
+		v[i] = nvips(&s->groups[i], false);
 	rows(o, "failoverd_group_vips_present", "gauge",
 	    "The group's VIPs that are on their interface, as the kernel says.",
 	    U_ONE, n, glbl, v, NULL);
-	for (int i = 0; i < n; i++)
-		v[i] = (int64_t)s->groups[i].vip_repairs;
-	rows(o, "failoverd_group_vip_repairs_total", "counter",
-	    "VIPs put back after someone else removed them.", U_ONE, n, glbl,
-	    v, NULL);
-	for (int i = 0; i < n; i++)
-		v[i] = s->groups[i].nfaults;
-	rows(o, "failoverd_group_faults", "gauge",
-	    "Local faults that keep the group out now.", U_ONE, n, glbl, v,
-	    NULL);
 	for (int i = 0; i < n; i++)
 		for (int k = 0; k < s->groups[i].nvips && nv < ROWS_MAX; k++) {
 			const struct status_vip *sv = &s->groups[i].vips[k];
@@ -249,8 +343,6 @@ peer_links(const struct status_snapshot *s, struct out *o)
 {
 	static labels_t llbl[CFG_MAX_LINKS];
 	char lbl[LBL_MAX], idx[12];
-	int64_t v[ROWS_MAX] = { 0 };
-	bool have[ROWS_MAX] = { false };
 	int n = s->nlinks;
 
 	if (s->peer.known) {
@@ -272,39 +364,8 @@ peer_links(const struct status_snapshot *s, struct out *o)
 		labels(llbl[i], LBL_MAX, "link", idx, "interface",
 		    s->links[i].ifname, "peer", s->links[i].peer, NULL);
 	}
-	for (int i = 0; i < n; i++)
-		v[i] = s->links[i].up;
-	rows(o, "failoverd_link_up", "gauge",
-	    "1 while the peer is heard on this link within dead_ms.", U_ONE, n,
-	    llbl, v, NULL);
-	for (int i = 0; i < n; i++) {
-		v[i] = (int64_t)s->links[i].heard_ms_ago;
-		have[i] = s->links[i].heard;
-	}
-	rows(o, "failoverd_link_last_heard_age_seconds", "gauge",
-	    "Time since the peer was last heard on this link.", U_MS, n, llbl,
-	    v, have);
-	for (int i = 0; i < n; i++) {
-		v[i] = (int64_t)s->links[i].rtt_us;
-		have[i] = s->links[i].rtt_valid;
-	}
-	rows(o, "failoverd_link_rtt_seconds", "gauge",
-	    "Heartbeat round-trip time on this link (the peer's hold time "
-	    "taken out).", U_US, n, llbl, v, have);
-	for (int i = 0; i < n; i++)
-		v[i] = (int64_t)s->links[i].sent;
-	rows(o, "failoverd_link_heartbeats_sent_total", "counter",
-	    "Heartbeats sent on this link.", U_ONE, n, llbl, v, NULL);
-	for (int i = 0; i < n; i++)
-		v[i] = (int64_t)s->links[i].received;
-	rows(o, "failoverd_link_heartbeats_received_total", "counter",
-	    "Authentic, fresh heartbeats received on this link.", U_ONE, n,
-	    llbl, v, NULL);
-	for (int i = 0; i < n; i++)
-		v[i] = (int64_t)s->links[i].send_errors;
-	rows(o, "failoverd_link_send_errors_total", "counter",
-	    "Heartbeats that could not be sent on this link.", U_ONE, n, llbl,
-	    v, NULL);
+	columns(o, link_cols, NCOLS(link_cols), s->links, sizeof(s->links[0]),
+	    n, llbl);
 }
 
 static void
@@ -391,24 +452,11 @@ static void
 health(const struct status_snapshot *s, struct out *o)
 {
 	static labels_t clbl[CFG_MAX_CHECKS];
-	int64_t v[ROWS_MAX] = { 0 };
-	int n = s->nchecks;
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < s->nchecks; i++)
 		labels(clbl[i], LBL_MAX, "check", s->checks[i].name, NULL);
-	for (int i = 0; i < n; i++)
-		v[i] = s->checks[i].healthy;
-	rows(o, "failoverd_check_healthy", "gauge",
-	    "1 while the check's verdict is healthy (after rise/fall and recovery).",
-	    U_ONE, n, clbl, v, NULL);
-	for (int i = 0; i < n; i++)
-		v[i] = (int64_t)s->checks[i].runs;
-	rows(o, "failoverd_check_runs_total", "counter",
-	    "Runs of the check.", U_ONE, n, clbl, v, NULL);
-	for (int i = 0; i < n; i++)
-		v[i] = (int64_t)s->checks[i].failures;
-	rows(o, "failoverd_check_failures_total", "counter",
-	    "Failed runs of the check.", U_ONE, n, clbl, v, NULL);
+	columns(o, check_cols, NCOLS(check_cols), s->checks,
+	    sizeof(s->checks[0]), s->nchecks, clbl);
 	if (!s->arbiter.enabled)
 		return;
 	single(o, "failoverd_arbiter_reachable", "gauge",

@@ -8,6 +8,7 @@
 #include "failoverd.h"
 #include "hooks.h"
 #include "log.h"
+#include "metrics.h"
 #include "sdnotify.h"
 #include "vip.h"
 
@@ -67,6 +68,11 @@ reload_load(struct config *nc, char *err, size_t errlen)
 	explicit_bzero(key, sizeof(key));
 	if (na == NULL)
 		snprintf(err, errlen, "cannot set up HMAC-SHA256\n");
+	/* last: a new metrics address is bound only for a reload that goes ahead */
+	else if (metrics_http_prepare(nc, err, errlen) == -1) {
+		auth_free(na);
+		na = NULL;
+	}
 	return na;
 }
 
@@ -96,6 +102,7 @@ reload_apply(struct config *nc, struct auth *na)
 	}
 	role_reload_end();
 	faults_restart();	/* what did not change keeps its verdict */
+	metrics_http_apply(&d.cfg);
 }
 
 void

@@ -137,14 +137,21 @@ example(struct status_snapshot *s)
 	s->log_dropped = 11;
 }
 
+/* The example, rendered. */
+static const char *
+example_text(void)
+{
+	static struct status_snapshot s;
+
+	example(&s);
+	return render(&s);
+}
+
 static void
 test_samples(void)
 {
-	static struct status_snapshot s;
-	const char *t;
+	const char *t = example_text();
 
-	example(&s);
-	t = render(&s);
 	CHECK_LINE(t, "# TYPE failoverd_node_info gauge");
 	CHECK_LINE(t, "failoverd_node_info{node=\"alpha\",version=\"0.2.0\","
 	    "cluster_id=\"7\"} 1");
@@ -216,11 +223,8 @@ test_samples(void)
 static void
 test_histogram(void)
 {
-	static struct status_snapshot s;
-	const char *t;
+	const char *t = example_text();
 
-	example(&s);
-	t = render(&s);
 	CHECK_LINE(t, "# TYPE failoverd_hook_duration_seconds histogram");
 	CHECK_LINE(t, "failoverd_hook_duration_seconds_bucket{dir=\"promote.d\","
 	    "le=\"0.01\"} 1");
@@ -409,15 +413,12 @@ test_cut(void)
 int
 main(void)
 {
-	static struct status_snapshot s;
-
 	test_samples();
 	test_histogram();
 	test_absent();
 	test_escaping();
-	example(&s);
-	test_shape(render(&s));
-	promtool(render(&s), "the example");
+	test_shape(example_text());
+	promtool(example_text(), "the example");
 	test_escaping();
 	promtool(buf, "escaped labels");
 	test_largest();

@@ -120,6 +120,8 @@ if [ -f "$deb" ]; then
 		check "deb: $m" has -rw-r--r-- ./usr/share/man/$m.gz
 	done
 	check "deb: README.md as doc" grep -qE ' \./usr/share/doc/failoverd/README\.md(\.gz)?$' "$work/deb.list"
+	check "deb: metrics.md as doc" grep -qE ' \./usr/share/doc/failoverd/metrics\.md(\.gz)?$' "$work/deb.list"
+	check "deb: Grafana dashboard as doc" grep -qE ' \./usr/share/doc/failoverd/failoverd\.json(\.gz)?$' "$work/deb.list"
 	check "deb: Version is VERSION ($version)" test "$(dpkg-deb -f "$deb" Version)" = "$version"
 	dpkg-deb -I "$deb" conffiles >"$work/conffiles" 2>/dev/null
 	check "deb: failoverd.conf is a conffile" grep -qxF /etc/failoverd/failoverd.conf "$work/conffiles"

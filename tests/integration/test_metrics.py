@@ -303,10 +303,11 @@ class Prometheus:
                 for x in self.api("query", query=expr)}
 
     def history(self, expr, start):
-        """{instance: [values, changes only]} from start until now."""
+        """{instance: [values, changes only]} from start until now (the
+        last step a little after now: steps fall on start + k * step)."""
         out = {}
         for x in self.api("query_range", query=expr, start=start,
-                          end=time.time(), step="0.2"):
+                          end=time.time() + 0.4, step="0.2"):
             vals = []
             for _, v in x["values"]:
                 if not vals or vals[-1] != float(v):
@@ -342,9 +343,11 @@ def test_prometheus_sees_failover(lab):
         settled(lab, b, a)
         wait_for(lambda: prom.now(active) == {A4: 0, B4: 1}, 10,
                  msg="prometheus to see beta active")
-        seen = prom.history(active, t0)
+        want = {A4: [1, 0], B4: [0, 1]}
+        seen = wait_for(lambda: prom.history(active, t0) == want and want, 5,
+                        msg="the switchover in prometheus's history",
+                        describe=lambda: repr(prom.history(active, t0)))
         print("\nprometheus, active series through the switchover: %r" % seen)
-        assert seen == {A4: [1, 0], B4: [0, 1]}, seen
         moved = prom.now('failoverd_group_transitions_total{from="standby",'
                          'to="active"}')
         assert moved.get(B4) == 1, moved
@@ -355,9 +358,11 @@ def test_prometheus_sees_failover(lab):
         wait_for(lambda: prom.now("up") == {A4: 1, B4: 0} and
                  prom.now(active).get(A4) == 1, 10,
                  msg="prometheus to see beta down and alpha active")
-        seen = prom.history(active, t1)
+        seen = wait_for(lambda: prom.history(active, t1).get(A4) == [0, 1]
+                        and prom.history(active, t1), 5,
+                        msg="the takeover in prometheus's history",
+                        describe=lambda: repr(prom.history(active, t1)))
         print("prometheus, active series through the crash: %r" % seen)
-        assert seen[A4] == [0, 1], seen
         took = prom.now('failoverd_group_transitions_total{from="standby",'
                         'to="active",reason="peer-dead"}')
         assert took == {A4: 1}, took

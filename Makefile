@@ -10,8 +10,11 @@ DESTDIR   ?=
 
 CC        ?= cc
 PKGS      := libnl-route-3.0 libconfig libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# failoverd's own (the metrics server): failoverctl and the tests do without
+D_PKGS    := libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(D_PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+D_LIBS    := $(shell pkg-config --libs $(D_PKGS) 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE -DFOD_VERSION='"$(VERSION)"' $(WARN) $(PKG_CFLAGS)
@@ -22,7 +25,7 @@ CTL_SRCS  := daemon/failoverctl.c daemon/auth.c daemon/config.c daemon/log.c dae
 D_SRCS    := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c)) daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
 PURE_SRCS := daemon/fsm.c daemon/freshness.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
 UNIT_SRCS := $(PURE_SRCS) daemon/loop.c daemon/proc.c daemon/hooks.c daemon/checks.c \
-             daemon/arbiter.c daemon/out.c daemon/status_write.c
+             daemon/arbiter.c daemon/out.c daemon/status_write.c daemon/metrics.c
 HDRS      := $(wildcard daemon/*.h)
 
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -35,7 +38,7 @@ PYTEST    := /usr/bin/python3 -m pytest
 all: $(B)/failoverd $(B)/failoverctl $(B)/prober
 
 $(B)/failoverd: $(sort $(D_SRCS)) $(HDRS) | $(B)
-	$(CC) $(CFLAGS) -o $@ $(sort $(D_SRCS)) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(sort $(D_SRCS)) $(LDFLAGS) $(LDLIBS) $(D_LIBS)
 
 $(B)/failoverctl: $(CTL_SRCS) $(HDRS) | $(B)
 	$(CC) $(CFLAGS) -o $@ $(CTL_SRCS) $(LDFLAGS) $(LDLIBS)

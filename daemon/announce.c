@@ -26,6 +26,7 @@ static const struct in6_addr all_nodes = { .s6_addr = {
 
 static int arp_fd = -1;		/* AF_PACKET, send only */
 static int na_fd = -1;		/* raw ICMPv6, send only */
+static struct announce_stats stats;
 
 /*
  * A failure is logged once per (interface, cause, errno) until a send on
@@ -176,16 +177,28 @@ announce_vip(const struct cfg_vip *v)
 	int ifindex = 0, rv;
 
 	if (arp_fd == -1)
-		return fail(v, C_NOSOCK, 0);
-	if (if_lookup(v, &ifindex, mac) == -1)
-		return -1;
-	if (v->family == AF_INET)
+		rv = fail(v, C_NOSOCK, 0);
+	else if (if_lookup(v, &ifindex, mac) == -1)
+		rv = -1;
+	else if (v->family == AF_INET)
 		rv = send_garp(v, ifindex, mac);
 	else
 		rv = send_una(v, ifindex, mac);
-	if (rv == 0)
+	if (rv == 0) {
 		succeeded(v);
+		if (v->family == AF_INET)
+			stats.arp++;
+		else
+			stats.na++;
+	} else
+		stats.errors++;
 	return rv;
+}
+
+void
+announce_get_stats(struct announce_stats *out)
+{
+	*out = stats;
 }
 
 static int

@@ -173,6 +173,7 @@ check_failed(struct check *c, const char *why)
 	struct check_info *i = &c->info;
 	unsigned prev_ok = i->ok_run;
 
+	i->failures++;
 	i->ok_run = 0;
 	counter_inc(&i->fail_run);
 	if (!i->healthy) {
@@ -209,6 +210,7 @@ check_done(struct proc *p, const struct proc_result *res, void *arg)
 	char why[PROC_LINE_MAX + 96];
 
 	c->info.last_run_ms = now_ms();
+	c->info.runs++;
 	if (!res->timed_out && res->status != -1 && WIFEXITED(res->status))
 		c->info.last_exit = WEXITSTATUS(res->status);
 	else
@@ -234,6 +236,7 @@ check_run(struct check *c)
 	    c->cfg.timeout_ms, PROC_QUIET, check_done, c) == 0)
 		return;
 	c->info.last_run_ms = now_ms();
+	c->info.runs++;
 	c->info.last_exit = -1;
 	check_failed(c, "cannot start");
 }

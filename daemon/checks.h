@@ -47,6 +47,8 @@ struct check_info {
 	unsigned	recover_runs;	/* recover commands run in this episode (see above) */
 	int		last_exit;	/* exit status of the last run; -1 timeout/signal */
 	uint64_t	last_run_ms;	/* monotonic ms of the last finished run; 0 = none */
+	uint64_t	runs;		/* finished (or failed to start), ever */
+	uint64_t	failures;	/* of those, the failed ones */
 };
 
 /*

@@ -77,7 +77,7 @@ struct pctx {
 static const char *const root_keys[] = { "node", "cluster", "links", "vips",
 	"groups", "announce", "hooks", "checks", "track_interfaces",
 	"track_debounce_ms", "arbiter", "realtime", "runtime_dir", "state_dir",
-	"control_group", NULL };
+	"control_group", "metrics", NULL };
 static const char *const node_keys[] = { "name", "priority", NULL };
 static const char *const cluster_keys[] = { "id", "key_file", "port",
 	"interval_ms", "dead_ms", "init_dead_ms", "preempt", "preempt_delay_ms",
@@ -94,6 +94,7 @@ static const char *const check_keys[] = { "name", "command", "interval_ms",
 	NULL };
 static const char *const arbiter_keys[] = { "ping", "interval_ms",
 	"fail_after", NULL };
+static const char *const metrics_keys[] = { "listen", NULL };
 
 /* Indexed by enum fence_mode and enum hooks_order. */
 static const char *const fence_names[] = { "off", "optional", "required",
@@ -1060,6 +1061,72 @@ parse_arbiter(struct pctx *p, const config_setting_t *root)
 	    &c->arbiter_fail_after);
 }
 
+/* "A.B.C.D:PORT" or "[V6ADDR]:PORT", port 1..65535; 0 or -1. */
+static int
+parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *salen)
+{
+	unsigned char a[16];
+	char host[INET6_ADDRSTRLEN], *end;
+	const char *colon, *h = text;
+	size_t hlen;
+	unsigned long port;
+	int af;
+
+	if (text[0] == '[') {
+		if ((colon = strstr(text, "]:")) == NULL)
+			return -1;
+		h = text + 1;
+		hlen = (size_t)(colon - h);
+		colon++;
+		af = AF_INET6;
+	} else {
+		/* an IPv6 address must be bracketed: its colons are ambiguous */
+		if ((colon = strchr(text, ':')) == NULL ||
+		    strchr(colon + 1, ':') != NULL)
+			return -1;
+		hlen = (size_t)(colon - text);
+		af = AF_INET;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(af, host, a) != 1)
+		return -1;
+	if (!isdigit((unsigned char)colon[1]) || strlen(colon + 1) > 5)
+		return -1;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || errno || port < 1 || port > 65535)
+		return -1;
+	set_sockaddr(ss, af, a, (unsigned)port);
+	*salen = af == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
+	return 0;
+}
+
+static void
+parse_metrics(struct pctx *p, const config_setting_t *root)
+{
+	struct config *c = p->c;
+	const config_setting_t *g;
+
+	if ((g = get_group(p, root, "metrics", OPT, metrics_keys)) == NULL)
+		return;
+	if (get_str(p, g, "metrics", "listen", REQ, c->metrics.listen,
+	    sizeof(c->metrics.listen)) != 1)
+		return;
+	c->metrics.line = line_of(config_setting_get_member(g, "listen"));
+	if (parse_listen(c->metrics.listen, &c->metrics.addr,
+	    &c->metrics.salen) == -1) {
+		perr(p, c->metrics.line, "metrics.listen \"%s\" is not"
+		    " \"IPV4ADDR:PORT\" or \"[IPV6ADDR]:PORT\" (port 1..65535)",
+		    c->metrics.listen);
+		return;
+	}
+	c->metrics.enabled = true;
+}
+
 static uint32_t
 low_bits(int n)
 {
@@ -1249,6 +1316,7 @@ parse_root(struct pctx *p, const config_setting_t *root)
 	get_path(p, root, "", "state_dir", c->state_dir, sizeof(c->state_dir));
 	get_str(p, root, "", "control_group", OPT, c->control_group,
 	    sizeof(c->control_group));
+	parse_metrics(p, root);
 }
 
 static void

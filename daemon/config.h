@@ -128,6 +128,15 @@ struct config {
 	char		runtime_dir[PATH_MAX];	/* default /run/failoverd */
 	char		state_dir[PATH_MAX];	/* default /var/lib/failoverd */
 	char		control_group[32];	/* "" = root only; else socket 0660 to this group */
+
+	/* metrics (design 10): absent = off */
+	struct {
+		bool		enabled;
+		char		listen[64];		/* as written: "ADDR:PORT", "[V6]:PORT" */
+		unsigned	line;			/* of metrics.listen, for bind errors */
+		struct sockaddr_storage addr;
+		socklen_t	salen;
+	} metrics;
 };
 
 /*

@@ -8,6 +8,7 @@
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
@@ -23,6 +24,7 @@
 #include "failoverd.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "out.h"
 #include "secpath.h"
 #include "status.h"
@@ -91,8 +93,9 @@ switchover(const char *line, struct out *o)
 			    d.groups[g].fsm.peer.name);
 }
 
+/* body: a reply's text that is not in o (metrics: it may be larger) */
 static void
-handle(const char *req, struct out *o)
+handle(const char *req, struct out *o, struct iovec *body)
 {
 	char cmd[CTL_REQ_MAX], arg[CTL_REQ_MAX];
 	int n;
@@ -117,6 +120,13 @@ handle(const char *req, struct out *o)
 			status_write_text(&s, o);
 		else
 			status_write_json(&s, o);
+	} else if (strcmp(cmd, "metrics") == 0 && n == 1) {
+		if ((body->iov_base = (void *)metrics_render(&body->iov_len)) ==
+		    NULL) {
+			out_printf(o, CTL_PROTO " error: out of memory\n");
+			return;
+		}
+		out_printf(o, CTL_PROTO " ok\n");
 	} else if (strcmp(cmd, "switchover") == 0) {
 		switchover(req + sizeof(CTL_PROTO), o);
 	} else if (strcmp(cmd, "maintenance") == 0 && n == 2 &&
@@ -147,13 +157,27 @@ client_close(struct client *c)
 	c->fd = -1;
 }
 
-/* The one reply, then close: replies fit the socket buffer (raised below),
- * so never wait for a reader. */
+/* The one reply, then close: replies fit the socket buffer (raised here
+ * and below), so never wait for a reader. */
 static void
-client_reply(struct client *c, const struct out *o)
+client_reply(struct client *c, const struct out *o, const struct iovec *body)
 {
-	if (send(c->fd, o->buf, o->len, MSG_DONTWAIT | MSG_NOSIGNAL) !=
-	    (ssize_t)o->len)
+	struct iovec iov[2] = { { o->buf, o->len }, { NULL, 0 } };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+	size_t len = o->len;
+	int sndbuf;
+
+	if (body != NULL)
+		iov[1] = *body;
+	len += iov[1].iov_len;
+	if (len > CTL_OUT_MAX) {
+		sndbuf = (int)len + 4096;
+		if (setsockopt(c->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf,
+		    sizeof(sndbuf)) == -1)
+			setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+			    sizeof(sndbuf));
+	}
+	if (sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len)
 		log_debug("control: short reply");
 	client_close(c);
 }
@@ -171,13 +195,14 @@ client_timeout(void *arg)
 	o = reply_start();
 	out_printf(o, CTL_PROTO " error: request incomplete after %d ms\n",
 	    CTL_TIMEOUT_MS);
-	client_reply(c, o);
+	client_reply(c, o, NULL);
 }
 
 static void
 client_readable(int fd, uint32_t events, void *arg)
 {
 	struct client *c = arg;
+	struct iovec body = { NULL, 0 };
 	struct out *o;
 	ssize_t n;
 	char *nl;
@@ -201,9 +226,9 @@ client_readable(int fd, uint32_t events, void *arg)
 		out_printf(o, CTL_PROTO " error: request contains a NUL byte\n");
 	} else {
 		*nl = '\0';
-		handle(c->req, o);
+		handle(c->req, o, &body);
 	}
-	client_reply(c, o);
+	client_reply(c, o, &body);
 }
 
 /* root, our own uid, or a member of control_group */

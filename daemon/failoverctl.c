@@ -16,7 +16,7 @@
 #define DEFAULT_CONF	"/etc/failoverd/failoverd.conf"
 #define DEFAULT_RUNTIME	"/run/failoverd"
 #define CTL_PROTO	"failoverd/1"
-#define REPLY_MAX	(256 * 1024)
+#define REPLY_MAX	(4 * 1024 * 1024)	/* metrics of the largest config: ~300 KB */
 #define TIMEOUT_MS	5000
 
 enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_UNHEALTHY = 3 };
@@ -32,6 +32,7 @@ usage(void)
 	    "                         to the peer (make-before-break)\n"
 	    "  maintenance on|off     freeze roles: no failover, no preempt\n"
 	    "  reload                 re-read the configuration\n"
+	    "  metrics                the Prometheus metrics (as GET /metrics)\n"
 	    "  keygen FILE            write a new random cluster key (mode 0600)\n");
 	exit(EXIT_ERR);
 }
@@ -172,6 +173,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "reload") == 0 && argc == 1)
 		return request(sock, "reload");
+	if (strcmp(argv[0], "metrics") == 0 && argc == 1)
+		return request(sock, "metrics");
 	if (strcmp(argv[0], "maintenance") == 0 && argc == 2 &&
 	    (strcmp(argv[1], "on") == 0 || strcmp(argv[1], "off") == 0)) {
 		return request(sock, strcmp(argv[1], "on") == 0 ?

@@ -46,6 +46,7 @@ struct link_state {
 	bool		carrier;	/* as the netlink watch last said */
 	uint64_t	up_since_us;	/* heard again after silence since then */
 	uint64_t	acked_us;	/* newest of our sends the peer echoed since then */
+	uint64_t	sent, received, send_errors;	/* on this link, for metrics */
 };
 
 /* One VIP group: its own state machine, VIPs and hooks (role.c owns it). */
@@ -143,6 +144,10 @@ void	faults_link_changed(void *arg, const char *ifname, int ifindex, bool carrie
 
 /* reload.c: re-read the config; -1 (running config kept) with the errors in err. */
 int	daemon_reload(char *err, size_t errlen);
+struct reload_stats {
+	uint64_t	ok, failed;	/* since the start */
+};
+void	reload_get_stats(struct reload_stats *);
 void	daemon_config_warnings(const struct config *);
 int	daemon_load_key(const struct config *, uint8_t *key, size_t *keylen,
 	    char *err, size_t errlen);

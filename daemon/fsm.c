@@ -33,6 +33,54 @@ fsm_state_parse(const char *name)
 	return -1;
 }
 
+/* Every reason go() is given, up to its ':' (faults.c adds the names). */
+static const char *const reason_kinds[] = {
+	"other", "startup", "election", "peer-active", "peer-dead",
+	"peer-resigned", "peer-fault", "switchover", "preempt", "dual-active",
+	"stalled", "shutdown", "maintenance", "maintenance-off", "fault-cleared",
+	"fault", "check-failed", "interface-down", "hook-failed",
+	"arbiter-unreachable", "no-heartbeat-link",
+};
+#define NKINDS	(sizeof(reason_kinds) / sizeof(reason_kinds[0]))
+
+unsigned
+fsm_reason_kind(const char *reason)
+{
+	size_t len = strcspn(reason, ":");
+
+	for (unsigned k = 1; k < NKINDS; k++)
+		if (strlen(reason_kinds[k]) == len &&
+		    strncmp(reason, reason_kinds[k], len) == 0)
+			return k;
+	return 0;
+}
+
+const char *
+fsm_reason_kind_name(unsigned kind)
+{
+	return kind < NKINDS ? reason_kinds[kind] : reason_kinds[0];
+}
+
+static void
+count_transition(struct fsm *f, enum fsm_state from, enum fsm_state to,
+    const char *reason)
+{
+	unsigned kind = fsm_reason_kind(reason), i;
+
+	for (i = 0; i < f->ncounts; i++)
+		if (f->counts[i].from == from && f->counts[i].to == to &&
+		    f->counts[i].kind == kind)
+			break;
+	if (i == FSM_COUNTS_MAX) {
+		f->counts_lost++;
+		return;
+	}
+	if (i == f->ncounts)
+		f->counts[f->ncounts++] = (struct fsm_count){ (uint8_t)from,
+		    (uint8_t)to, (uint8_t)kind, 0 };
+	f->counts[i].n++;
+}
+
 void
 fsm_init(struct fsm *f, const struct fsm_config *cfg, uint64_t now)
 {
@@ -125,6 +173,7 @@ go(struct fsm *f, enum fsm_state to, const char *reason, uint64_t now)
 	t->at = now;
 	snprintf(t->reason, sizeof(t->reason), "%s", reason);
 	snprintf(f->reason, sizeof(f->reason), "%s", reason);
+	count_transition(f, f->state, to, reason);
 	f->prev = f->state;
 	f->state = to;
 	f->since = now;

@@ -79,6 +79,20 @@ struct fsm_transition {
 
 #define FSM_HISTORY	8
 
+/*
+ * Transitions counted by (from, to, kind of reason) for metrics: the kind is
+ * the reason up to a ':' ("check-failed:web" -> "check-failed"), one of a
+ * fixed list, so labels never grow with names. fsm.c makes about 50 distinct
+ * triples; one beyond FSM_COUNTS_MAX is counted in counts_lost only.
+ */
+#define FSM_COUNTS_MAX	64
+
+struct fsm_count {
+	uint8_t		from, to;
+	uint8_t		kind;		/* fsm_reason_kind_name() */
+	uint64_t	n;
+};
+
 struct fsm {
 	struct fsm_config cfg;
 	enum fsm_state	state;
@@ -114,6 +128,10 @@ struct fsm {
 
 	struct fsm_transition history[FSM_HISTORY];
 	unsigned	nhistory;	/* total ever; index = n % FSM_HISTORY */
+
+	struct fsm_count counts[FSM_COUNTS_MAX];	/* in order of first use */
+	unsigned	ncounts;
+	uint64_t	counts_lost;
 };
 
 void		 fsm_init(struct fsm *, const struct fsm_config *, uint64_t now);
@@ -136,5 +154,8 @@ bool		 fsm_can_switchover(const struct fsm *, uint64_t now, const char **why);
 bool		 fsm_wins(const struct fsm *, const struct fsm_peer *);
 const char	*fsm_state_name(enum fsm_state);
 int		 fsm_state_parse(const char *);
+/* The kind of a reason (0, "other", if it is none of ours), and its name. */
+unsigned	 fsm_reason_kind(const char *reason);
+const char	*fsm_reason_kind_name(unsigned kind);
 
 #endif

@@ -94,8 +94,15 @@ static bool initialised;
 static char hooks_dir[PATH_MAX];
 static unsigned hooks_timeout_ms;
 static unsigned long skipped;
+static struct hooks_stats stats;
 
-static const char *const kinds[] = { "promote", "demote", "notify", "fence" };
+static const char *const kinds[HOOKS_NKINDS] = { "promote", "demote", "notify",
+	"fence" };
+static const char *const results[HOOK_NRESULTS] = { "ok", "failed", "timeout",
+	"refused" };
+/* from a quick notify hook to a service start that takes minutes */
+const unsigned hooks_bucket_ms[HOOKS_NBUCKETS] = { 10, 50, 100, 250, 500,
+	1000, 2500, 5000, 10000, 30000, 60000, 120000 };
 
 static void	lane_step(struct hook_lane *);
 
@@ -287,6 +294,32 @@ job_done(struct hook_lane *lane, struct hook_job *job)
 		cb(arg, kind, ok, ok ? NULL : failed);
 }
 
+static int
+kind_index(const char *kind)
+{
+	for (int k = 0; k < HOOKS_NKINDS; k++)
+		if (strcmp(kind, kinds[k]) == 0)
+			return k;
+	return -1;
+}
+
+/* ms: how long it ran; 0 with a result of a hook that did not run */
+static void
+count_run(const struct hook_job *job, enum hooks_result r, uint64_t ms)
+{
+	int k = kind_index(job->kind), b = 0;
+
+	if (k == -1)
+		return;
+	stats.runs[k][r]++;
+	if (r == HOOK_REFUSED)
+		return;
+	while (b < HOOKS_NBUCKETS && ms > hooks_bucket_ms[b])
+		b++;
+	stats.bucket[k][b]++;
+	stats.sum_ms[k] += ms;
+}
+
 /* The hook's process is over: log how it ended, go on with the job. */
 static void
 hook_exited(struct proc *p, const struct proc_result *res, void *arg)
@@ -294,6 +327,8 @@ hook_exited(struct proc *p, const struct proc_result *res, void *arg)
 	struct hook_lane *lane = arg;
 	char why[64];
 
+	count_run(lane->job, res->timed_out ? HOOK_TIMEOUT : proc_ok(res) ?
+	    HOOK_OK : HOOK_FAILED, res->ms);
 	if (proc_ok(res))
 		log_info("hook %s exited with status 0 (%llu ms)", lane->hook,
 		    (unsigned long long)res->ms);
@@ -347,8 +382,10 @@ lane_step(struct hook_lane *lane)
 				job->nrun++;
 				return;
 			}
-			if (r != 0)
+			if (r != 0) {
+				count_run(job, r == -1 ? HOOK_REFUSED : HOOK_FAILED, 0);
 				job_fail(job, name);
+			}
 		}
 		job_done(lane, job);
 	}
@@ -492,12 +529,8 @@ hooks_run(const char *kind, const struct hook_env *env, hooks_done_cb cb,
 	struct hook_lane *lane;
 	struct hook_job *job, *j;
 	unsigned replaced;
-	size_t k;
 
-	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		if (kind && strcmp(kind, kinds[k]) == 0)
-			break;
-	if (!initialised || k == sizeof(kinds) / sizeof(kinds[0])) {
+	if (!initialised || kind == NULL || kind_index(kind) == -1) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -569,6 +602,24 @@ unsigned long
 hooks_skipped(void)
 {
 	return skipped;
+}
+
+void
+hooks_get_stats(struct hooks_stats *out)
+{
+	*out = stats;
+}
+
+const char *
+hooks_kind_name(int kind)
+{
+	return kind >= 0 && kind < HOOKS_NKINDS ? kinds[kind] : "?";
+}
+
+const char *
+hooks_result_name(enum hooks_result r)
+{
+	return (unsigned)r < HOOK_NRESULTS ? results[r] : "?";
 }
 
 void

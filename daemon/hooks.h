@@ -9,6 +9,7 @@
 #define FOD_HOOKS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -59,5 +60,26 @@ int	hooks_count(const char *kind);
 int	hooks_pending(void);
 /* Jobs skipped to keep the lanes bounded, since the start (for status). */
 unsigned long hooks_skipped(void);
+
+/*
+ * Hook runs since the start, for metrics: by kind (index of hooks_kind_name())
+ * and result, and how long those that ran took (a histogram: bucket[k][i]
+ * counts runs of at most hooks_bucket_ms[i], not cumulative; the last, the
+ * longer ones). A refused hook (unsafe path) did not run.
+ */
+enum hooks_result { HOOK_OK, HOOK_FAILED, HOOK_TIMEOUT, HOOK_REFUSED, HOOK_NRESULTS };
+#define HOOKS_NKINDS	4
+#define HOOKS_NBUCKETS	12
+extern const unsigned hooks_bucket_ms[HOOKS_NBUCKETS];
+
+struct hooks_stats {
+	uint64_t	runs[HOOKS_NKINDS][HOOK_NRESULTS];
+	uint64_t	bucket[HOOKS_NKINDS][HOOKS_NBUCKETS + 1];
+	uint64_t	sum_ms[HOOKS_NKINDS];
+};
+
+void	hooks_get_stats(struct hooks_stats *);
+const char *hooks_kind_name(int kind);		/* "promote", ... */
+const char *hooks_result_name(enum hooks_result);	/* "ok", "failed", ... */
 
 #endif

@@ -149,6 +149,7 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 		break;
 	}
 	d.cnt.received++;
+	d.links[i].received++;
 	link_heard(i, &m);
 	if (on_message)
 		on_message(i, &m, fr == FRESH_STOOD_STILL);
@@ -525,6 +526,7 @@ link_send(int i, const struct msg *body)
 		}
 		/* a cut link fails every send: say so once per period */
 		d.cnt.send_errors++;
+		ls->send_errors++;
 		if (ls->send_err_logged == 0 ||
 		    now_ms() - ls->send_err_logged >= DROP_LOG_MS) {
 			log_warn("link %d (%s): send (%llu failed sends so far)", i,
@@ -534,6 +536,7 @@ link_send(int i, const struct msg *body)
 		return;
 	}
 	d.cnt.sent++;
+	ls->sent++;
 }
 
 void

@@ -22,6 +22,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "proto.h"
 #include "sdnotify.h"
 #include "vip.h"
@@ -279,6 +280,11 @@ main(int argc, char **argv)
 	/* first: it refuses to start next to a running daemon */
 	if (control_init() == -1)
 		fatalx("cannot open the control socket in %s", d.cfg.runtime_dir);
+	if (metrics_http_init(&d.cfg, err, sizeof(err)) == -1) {
+		control_finalise();
+		err[strcspn(err, "\n")] = '\0';
+		fatalx("%s", err);
+	}
 	/* a copy left by an earlier run (crash, kill -9) must not linger */
 	for (int i = 0; i < d.cfg.nvips; i++)
 		if (vip_present(&d.cfg.vips[i]) == 1) {
@@ -332,6 +338,7 @@ main(int argc, char **argv)
 	role_release_all();
 	faults_finalise();
 	hooks_finalise();
+	metrics_http_finalise();
 	control_finalise();
 	link_close_all();
 	announce_finalise();

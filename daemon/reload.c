@@ -8,8 +8,11 @@
 #include "failoverd.h"
 #include "hooks.h"
 #include "log.h"
+#include "metrics.h"
 #include "sdnotify.h"
 #include "vip.h"
+
+static struct reload_stats stats;
 
 /* The config's key; a bad key file is an error of the config's key_file line. */
 int
@@ -91,6 +94,11 @@ reload_load(struct config *nc, char *err, size_t errlen)
 	explicit_bzero(key, sizeof(key));
 	if (na == NULL)
 		snprintf(err, errlen, "cannot set up HMAC-SHA256\n");
+	/* last: a new metrics address is bound only for a reload that goes ahead */
+	else if (metrics_http_prepare(nc, err, errlen) == -1) {
+		auth_free(na);
+		na = NULL;
+	}
 	return na;
 }
 
@@ -120,6 +128,13 @@ reload_apply(struct config *nc, struct auth *na)
 	}
 	role_reload_end();
 	faults_restart();	/* what did not change keeps its verdict */
+	metrics_http_apply(&d.cfg);
+}
+
+void
+reload_get_stats(struct reload_stats *out)
+{
+	*out = stats;
 }
 
 int
@@ -131,6 +146,7 @@ daemon_reload(char *err, size_t errlen)
 
 	sdnotify("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now_us());
 	if ((na = reload_load(&nc, err, errlen)) == NULL) {
+		stats.failed++;
 		log_warnx("reload refused, keeping the running configuration: %s", err);
 		role_status_line(status, sizeof(status));
 		sdnotify("READY=1\nSTATUS=%s (reload refused)",
@@ -139,6 +155,7 @@ daemon_reload(char *err, size_t errlen)
 	}
 	daemon_config_warnings(&nc);
 	reload_apply(&nc, na);
+	stats.ok++;
 	role_status_line(status, sizeof(status));
 	sdnotify("READY=1\nSTATUS=%s", status);
 	log_info("configuration reloaded from %s", d.conf_path);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "announce.h"
 #include "arbiter.h"
 #include "checks.h"
 #include "failoverd.h"
@@ -75,6 +76,9 @@ fill_group(struct status_group *g, int gi, uint64_t now)
 		snprintf(st->reason, sizeof(st->reason), "%s", t->reason);
 		st->ms_ago = now - t->at;
 	}
+	g->ncounts = (int)f->ncounts;
+	memcpy(g->counts, f->counts, sizeof(f->counts[0]) * f->ncounts);
+	g->vip_repairs = d.groups[gi].vips.repairs;
 }
 
 static void
@@ -94,6 +98,9 @@ fill_links(struct status_snapshot *s, uint64_t now)
 		sl->heard_ms_ago = ls->heard ? now - ls->heard_at : 0;
 		sl->rtt_valid = ls->rtt_valid;
 		sl->rtt_us = ls->rtt_valid ? ls->rtt_us : 0;
+		sl->sent = ls->sent;
+		sl->received = ls->received;
+		sl->send_errors = ls->send_errors;
 	}
 }
 
@@ -124,6 +131,8 @@ fill_health(struct status_snapshot *s, uint64_t now)
 		sc->ran = ci.last_run_ms != 0;
 		sc->last_run_ms_ago = sc->ran ? now - ci.last_run_ms : 0;
 		sc->penalty = d.cfg.checks[i].on_fail_penalty;
+		sc->runs = ci.runs;
+		sc->failures = ci.failures;
 		s->nchecks++;
 	}
 
@@ -138,6 +147,7 @@ fill_health(struct status_snapshot *s, uint64_t now)
 void
 status_fill(struct status_snapshot *s, uint64_t now)
 {
+	snprintf(s->version, sizeof(s->version), "%s", FOD_VERSION);
 	snprintf(s->node, sizeof(s->node), "%s", d.cfg.node_name);
 	s->cluster_id = d.cfg.cluster_id;
 	s->maintenance = d.ngroups > 0 &&
@@ -178,4 +188,7 @@ status_fill(struct status_snapshot *s, uint64_t now)
 	s->cnt = d.cnt;
 	s->log_dropped = log_dropped();
 	s->hooks_skipped = hooks_skipped();
+	hooks_get_stats(&s->hooks);
+	announce_get_stats(&s->announce);
+	reload_get_stats(&s->reloads);
 }

@@ -17,9 +17,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "announce.h"
 #include "config.h"
 #include "failoverd.h"
 #include "fsm.h"
+#include "hooks.h"
 #include "out.h"
 
 #define STATUS_FAULTS_MAX	64
@@ -59,6 +61,9 @@ struct status_group {
 	int		ntransitions;
 	char		faults[8][FSM_REASON_MAX];	/* those that keep it out */
 	int		nfaults;
+	struct fsm_count counts[FSM_COUNTS_MAX];	/* transitions ever */
+	int		ncounts;
+	uint64_t	vip_repairs;
 };
 
 struct status_link {
@@ -70,6 +75,7 @@ struct status_link {
 	uint64_t	heard_ms_ago;
 	bool		rtt_valid;
 	uint64_t	rtt_us;
+	uint64_t	sent, received, send_errors;
 };
 
 struct status_check {
@@ -83,10 +89,12 @@ struct status_check {
 	bool		ran;		/* ever finished a run */
 	uint64_t	last_run_ms_ago;
 	int		penalty;	/* on_fail: 0 = "fault" */
+	uint64_t	runs, failures;	/* ever */
 };
 
 struct status_snapshot {
 	/* node */
+	char		version[32];
 	char		node[CFG_NAME_MAX + 1];
 	unsigned	cluster_id;
 	bool		maintenance;	/* node-wide */
@@ -135,6 +143,9 @@ struct status_snapshot {
 	struct counters	cnt;
 	uint64_t	log_dropped;
 	unsigned long	hooks_skipped;
+	struct hooks_stats hooks;
+	struct announce_stats announce;
+	struct reload_stats reloads;
 };
 
 /* status.c: read the daemon as it is at now (ms, monotonic). */

@@ -120,11 +120,13 @@ if [ -f "$deb" ]; then
 		check "deb: $m" has -rw-r--r-- ./usr/share/man/$m.gz
 	done
 	check "deb: README.md as doc" grep -qE ' \./usr/share/doc/failoverd/README\.md(\.gz)?$' "$work/deb.list"
+	check "deb: metrics.md as doc" grep -qE ' \./usr/share/doc/failoverd/metrics\.md(\.gz)?$' "$work/deb.list"
+	check "deb: Grafana dashboard as doc" grep -qE ' \./usr/share/doc/failoverd/failoverd\.json(\.gz)?$' "$work/deb.list"
 	check "deb: Version is VERSION ($version)" test "$(dpkg-deb -f "$deb" Version)" = "$version"
 	dpkg-deb -I "$deb" conffiles >"$work/conffiles" 2>/dev/null
 	check "deb: failoverd.conf is a conffile" grep -qxF /etc/failoverd/failoverd.conf "$work/conffiles"
 	deps=$(dpkg-deb -f "$deb" Depends)
-	for l in libnl-3-200 libnl-route-3-200 libconfig9 libssl3; do
+	for l in libnl-3-200 libnl-route-3-200 libconfig9 libssl3 libmicrohttpd12; do
 		check "deb: Depends names $l" grep -q "\b$l\b" <<<"$deps"
 	done
 
@@ -180,7 +182,8 @@ if [ -n "$rpmf" ]; then
 	    test "$(rpm -qp --qf '%{VERSION}' "$rpmf" 2>/dev/null)" = "$version"
 	rpm -qp --requires "$rpmf" >"$work/rpm.requires" 2>/dev/null
 	for l in 'libnl-3\.so' 'libnl-route-3\.so' 'libconfig\.so' 'libcrypto\.so' \
-	    'libnl3$' 'libconfig$' 'openssl-libs$'; do
+	    'libmicrohttpd\.so' 'libnl3$' 'libconfig$' 'openssl-libs$' \
+	    'libmicrohttpd$'; do
 		check "rpm: Requires $l" grep -q "^$l" "$work/rpm.requires"
 	done
 fi

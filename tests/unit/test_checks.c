@@ -275,6 +275,9 @@ test_reload_keeps_verdict(void)
 	CHECK(unit_run_until(nevents_at_least, &want, 5000));
 	CHECK(evs[1].healthy);
 	CHECK_EQ(evs[1].info.ok_run, 2);	/* rise = 2 */
+	/* totals (metrics) outlive the reload: 2 + 4 failed runs, 2 good */
+	CHECK(evs[1].info.failures >= 6);
+	CHECK_EQ(evs[1].info.runs - evs[1].info.failures, 2);
 
 	unlink(unit_path("keep.ok"));
 	want = 3;

@@ -61,7 +61,8 @@ static const char full_conf[] =
 	"  preempt_delay_ms = 2000;\n"
 	"  fence = \"required\";\n"
 	"  vip_lease_s = 0;\n"
-	"};\n";
+	"};\n"
+	"metrics: { listen = \"[::1]:9100\"; };\n";
 
 static char errbuf[CFG_ERR_MAX];
 
@@ -316,6 +317,9 @@ test_full(void)
 	CHECK(c.realtime);
 	CHECK_STR(c.runtime_dir, "/tmp/fod-run");
 	CHECK_STR(c.state_dir, "/srv/fod/state");
+	CHECK(c.metrics.enabled);
+	CHECK_STR(c.metrics.listen, "[::1]:9100");
+	CHECK_EQ(c.metrics.line, 38);
 }
 
 /* Relative paths follow the config file's directory. */
@@ -1110,6 +1114,58 @@ test_group_limits(void)
 	free(text);
 }
 
+/* metrics.listen (design 10): an address literal and a port, or nothing. */
+static void
+test_metrics(void)
+{
+	static struct config c;
+	char a[INET6_ADDRSTRLEN];
+
+	CHECK_EQ(parse_as(MIN, "t.conf", &c), 0);
+	CHECK(!c.metrics.enabled);
+	CHECK_EQ(parse_as(MIN "\nmetrics: {\n listen = \"127.0.0.1:9694\"; };\n",
+	    "t.conf", &c), 0);
+	CHECK(c.metrics.enabled);
+	CHECK_STR(c.metrics.listen, "127.0.0.1:9694");
+	CHECK_EQ(c.metrics.line, 7);
+	CHECK_EQ(c.metrics.addr.ss_family, AF_INET);
+	CHECK_EQ(c.metrics.salen, sizeof(struct sockaddr_in));
+	CHECK_EQ(port_of(&c.metrics.addr), 9694);
+	CHECK_STR(addr_of(&c.metrics.addr, a, sizeof(a)), "127.0.0.1");
+	CHECK_EQ(parse_as(MIN "metrics: { listen = \"[2001:db8::1]:65535\"; };\n",
+	    "t.conf", &c), 0);
+	CHECK_EQ(c.metrics.addr.ss_family, AF_INET6);
+	CHECK_EQ(c.metrics.salen, sizeof(struct sockaddr_in6));
+	CHECK_EQ(port_of(&c.metrics.addr), 65535);
+	CHECK_STR(addr_of(&c.metrics.addr, a, sizeof(a)), "2001:db8::1");
+	EXPECT_OK(MIN "metrics: { listen = \"0.0.0.0:1\"; };\n");
+	EXPECT_OK(MIN "metrics: { listen = \"[::]:9694\"; };\n");
+
+	EXPECT_ERR(MIN "metrics: { };\n", 5, "missing required key metrics.listen");
+	EXPECT_ERR(MIN "metrics: { listen = \"\"; };\n", 5,
+	    "metrics.listen must not be empty");
+	EXPECT_ERR(MIN "metrics: { listen = 9694; };\n", 5,
+	    "metrics.listen must be a string, not an integer");
+	EXPECT_ERR(MIN "metrics: { listen = \"127.0.0.1:9694\"; port = 1; };\n",
+	    5, "unknown key metrics.port");
+	EXPECT_ERR(MIN "metrics = \"127.0.0.1:9694\";\n", 5,
+	    "metrics must be a group { ... }, not a string");
+	static const char *const bad[] = { "127.0.0.1", "127.0.0.1:",
+	    "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:123456", ":9694",
+	    "127.0.0.1:+80", "127.0.0.1:80x", "localhost:9694", "2001:db8::1:9694",
+	    "[2001:db8::1]", "[2001:db8::1]:", "[127.0.0.1]:80", "[]:80",
+	    "[fe80::1%eth0]:80", "256.0.0.1:80", "127.0.0.1: 80" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[256], want[128];
+
+		snprintf(text, sizeof(text), MIN "metrics: {\n listen = \"%s\"; };\n",
+		    bad[i]);
+		snprintf(want, sizeof(want), "metrics.listen \"%s\" is not"
+		    " \"IPV4ADDR:PORT\" or \"[IPV6ADDR]:PORT\"", bad[i]);
+		EXPECT_ERR(text, 6, want);
+	}
+}
+
 int
 main(void)
 {
@@ -1127,6 +1183,7 @@ main(void)
 	test_group_errors();
 	test_standby_interval();
 	test_group_limits();
+	test_metrics();
 	EXPECT_OK(MIN "checks = ( );\ntrack_interfaces = [ ];\n");
 	EXPECT_OK(MIN "track_interfaces = ( \"eth1\" );\n");
 	EXPECT_OK("/* c */ node: { name = \"a\"; priority = 1L; }; // x\n"

@@ -702,6 +702,53 @@ test_history(void)
 	CHECK_EQ(fsm_state_parse("nonsense"), -1);
 }
 
+/* Transitions counted by (from, to, kind of reason), bounded. */
+static void
+test_counts(void)
+{
+	static struct fsm f;
+	struct fsm_config c = cfg("alpha", 150, true, 0);
+
+	CHECK_EQ(fsm_reason_kind("check-failed:web"), fsm_reason_kind("check-failed"));
+	CHECK_STR(fsm_reason_kind_name(fsm_reason_kind("check-failed:web")),
+	    "check-failed");
+	CHECK_STR(fsm_reason_kind_name(fsm_reason_kind("interface-down:eth1")),
+	    "interface-down");
+	CHECK_STR(fsm_reason_kind_name(fsm_reason_kind("peer-dead")), "peer-dead");
+	CHECK_EQ(fsm_reason_kind("bogus"), 0);
+	CHECK_EQ(fsm_reason_kind("check-failedX"), 0);
+	CHECK_EQ(fsm_reason_kind(""), 0);
+	CHECK_STR(fsm_reason_kind_name(0), "other");
+	CHECK_STR(fsm_reason_kind_name(999), "other");
+
+	fsm_init(&f, &c, 0);
+	CHECK_EQ(f.ncounts, 0);
+	fsm_event(&f, EV_TICK, NULL, NULL, 1000);		/* init -> active */
+	fsm_event(&f, EV_FAULT, NULL, "check-failed:web", 1100);
+	fsm_event(&f, EV_FAULT_CLEAR, NULL, NULL, 1200);	/* fault -> init */
+	fsm_event(&f, EV_TICK, NULL, NULL, 2200);		/* init -> active */
+	fsm_event(&f, EV_FAULT, NULL, "check-failed:db", 2300);
+	CHECK_EQ(f.ncounts, 3);
+	CHECK_EQ(f.counts[0].from, FSM_INIT);
+	CHECK_EQ(f.counts[0].to, FSM_ACTIVE);
+	CHECK_STR(fsm_reason_kind_name(f.counts[0].kind), "startup");
+	CHECK_EQ(f.counts[0].n, 2);
+	CHECK_EQ(f.counts[1].from, FSM_ACTIVE);
+	CHECK_EQ(f.counts[1].to, FSM_FAULT);
+	CHECK_STR(fsm_reason_kind_name(f.counts[1].kind), "check-failed");
+	CHECK_EQ(f.counts[1].n, 2);
+	CHECK_STR(fsm_reason_kind_name(f.counts[2].kind), "fault-cleared");
+	CHECK_EQ(f.counts[2].n, 1);
+	CHECK_EQ(f.counts_lost, 0);
+
+	/* a full table counts what is new as lost, and the rest as ever */
+	f.ncounts = FSM_COUNTS_MAX;
+	fsm_event(&f, EV_MAINT_ON, NULL, NULL, 2400);
+	CHECK_EQ(f.counts_lost, 1);
+	fsm_event(&f, EV_MAINT_OFF, NULL, NULL, 2500);	/* fault: maintenance-off */
+	CHECK_EQ(f.counts_lost, 2);
+}
+
 int
 main(void)
 {
@@ -724,5 +771,6 @@ main(void)
 	test_arbiter_gate();
 	test_peer_without_vips();
 	test_history();
+	test_counts();
 	return unit_summary("test_fsm");
 }

@@ -177,6 +177,30 @@ init_dir(const char *rel, unsigned timeout_ms)
 
 /* ---- tests ---- */
 
+/* Runs of kind k counted since *before (histogram: every bucket). */
+static uint64_t
+stats_runs(const struct hooks_stats *before, int k, enum hooks_result r)
+{
+	struct hooks_stats now;
+
+	hooks_get_stats(&now);
+	return now.runs[k][r] - before->runs[k][r];
+}
+
+static uint64_t
+stats_timed(const struct hooks_stats *before, int k)
+{
+	struct hooks_stats now;
+	uint64_t n = 0;
+
+	hooks_get_stats(&now);
+	for (int b = 0; b <= HOOKS_NBUCKETS; b++)
+		n += now.bucket[k][b] - before->bucket[k][b];
+	return n;
+}
+
+enum { K_PROMOTE, K_DEMOTE, K_NOTIFY, K_FENCE };
+
 static void
 test_env(void)
 {
@@ -334,6 +358,12 @@ test_failure(void)
 {
 	struct result r = { 0 };
 	char p[PATH_MAX], *log;
+	struct hooks_stats st;
+
+	hooks_get_stats(&st);
+	CHECK_STR(hooks_kind_name(K_PROMOTE), "promote");
+	CHECK_STR(hooks_kind_name(K_FENCE), "fence");
+	CHECK_STR(hooks_result_name(HOOK_TIMEOUT), "timeout");
 
 	make_dir("h2", 0755);
 	make_dir("h2/promote.d", 0755);
@@ -355,6 +385,12 @@ test_failure(void)
 	CHECK(strstr(log, "hook 50-noshebang: cannot execute ") != NULL);
 	CHECK(strstr(log, "hook 50-noshebang failed: exit status 126 (") != NULL);
 	free(log);
+	/* counted: 2 ok, 3 failed, every one of them timed */
+	CHECK_EQ(stats_runs(&st, K_PROMOTE, HOOK_OK), 2);
+	CHECK_EQ(stats_runs(&st, K_PROMOTE, HOOK_FAILED), 3);
+	CHECK_EQ(stats_runs(&st, K_PROMOTE, HOOK_TIMEOUT), 0);
+	CHECK_EQ(stats_timed(&st, K_PROMOTE), 5);
+	CHECK_EQ(stats_timed(&st, K_NOTIFY), 0);
 }
 
 static struct result chained;
@@ -411,7 +447,9 @@ run_hanging(const char *dir, const char *body, const char *name,
 	char rel[PATH_MAX];
 	uint64_t start, ms;
 	int before;
+	struct hooks_stats st;
 
+	hooks_get_stats(&st);
 	make_dir(dir, 0755);
 	snprintf(rel, sizeof(rel), "%s/notify.d", dir);
 	make_dir(rel, 0755);
@@ -430,6 +468,9 @@ run_hanging(const char *dir, const char *body, const char *name,
 	CHECK_EQ(r.done, 1);
 	CHECK(!r.ok);
 	CHECK_STR(r.failed, name);
+	CHECK_EQ(stats_runs(&st, K_NOTIFY, HOOK_TIMEOUT), 1);
+	CHECK_EQ(stats_runs(&st, K_NOTIFY, HOOK_FAILED), 0);
+	CHECK_EQ(stats_timed(&st, K_NOTIFY), 1);
 	CHECK(ms >= 200);
 	/* 10 ms timer: at least half of the expected firings */
 	CHECK(ticks - before >= (int)(ms / 10 / 2));
@@ -511,7 +552,9 @@ test_refused_files(void)
 {
 	struct result r = { 0 };
 	char p[PATH_MAX], *log;
+	struct hooks_stats st;
 
+	hooks_get_stats(&st);
 	make_dir("h6", 0755);
 	make_dir("h6/notify.d", 0755);
 	hook("h6/notify.d/10-ww", 0777, "touch BASE/ww.out\n");
@@ -538,6 +581,10 @@ test_refused_files(void)
 		    != NULL);
 	}
 	free(log);
+	/* refused ones never ran: not timed */
+	CHECK_EQ(stats_runs(&st, K_NOTIFY, HOOK_REFUSED), geteuid() == 0 ? 3 : 2);
+	CHECK_EQ(stats_runs(&st, K_NOTIFY, HOOK_OK), 1);
+	CHECK_EQ(stats_timed(&st, K_NOTIFY), 1);
 }
 
 static void

@@ -86,9 +86,9 @@ example(struct status_snapshot *s)
 	snprintf(s->faults[0], sizeof(s->faults[0]), "check-failed:db");
 	s->nchecks = 2;
 	s->checks[0] = (struct status_check){ "web", true, false, 5, 0, 0, 0,
-	    true, 300, 20 };
+	    true, 300, 20, 7, 0 };
 	s->checks[1] = (struct status_check){ "db", false, true, 0, 3, 1, -1,
-	    false, 0, 0 };
+	    false, 0, 0, 3, 3 };
 	s->arbiter.enabled = s->arbiter.reachable = s->arbiter.replied = true;
 	s->arbiter.last_reply_ms_ago = 4000000;
 

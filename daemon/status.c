@@ -98,6 +98,9 @@ fill_links(struct status_snapshot *s, uint64_t now)
 		sl->heard_ms_ago = ls->heard ? now - ls->heard_at : 0;
 		sl->rtt_valid = ls->rtt_valid;
 		sl->rtt_us = ls->rtt_valid ? ls->rtt_us : 0;
+		sl->echoed = sl->up && ls->acked_us != 0;
+		sl->echoed_ms_ago = sl->echoed && now >= ls->acked_us / 1000 ?
+		    now - ls->acked_us / 1000 : 0;
 		sl->sent = ls->sent;
 		sl->received = ls->received;
 		sl->send_errors = ls->send_errors;

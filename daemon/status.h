@@ -75,6 +75,8 @@ struct status_link {
 	uint64_t	heard_ms_ago;
 	bool		rtt_valid;
 	uint64_t	rtt_us;
+	bool		echoed;		/* two-way: the peer echoed us since it was last silent */
+	uint64_t	echoed_ms_ago;	/* the newest of our heartbeats it echoed was sent then */
 	uint64_t	sent, received, send_errors;
 };
 

@@ -184,9 +184,10 @@ json_health(const struct status_snapshot *s, struct out *o)
 {
 	out_printf(o, "\"timers\":{\"interval_ms\":%u,\"dead_ms\":%u,"
 	    "\"init_dead_ms\":%u,\"preempt\":%s,\"preempt_delay_ms\":%u,"
-	    "\"vip_lease_s\":%u},\"faults\":[", s->timers.interval_ms,
-	    s->timers.dead_ms, s->timers.init_dead_ms, tf(s->timers.preempt),
-	    s->timers.preempt_delay_ms, s->timers.vip_lease_s);
+	    "\"vip_lease_s\":%u,\"standby_interval_ms\":%u},\"faults\":[",
+	    s->timers.interval_ms, s->timers.dead_ms, s->timers.init_dead_ms,
+	    tf(s->timers.preempt), s->timers.preempt_delay_ms,
+	    s->timers.vip_lease_s, s->timers.standby_interval_ms);
 	for (int i = 0; i < s->nfaults; i++) {
 		out_printf(o, "%s", i ? "," : "");
 		json_str(o, s->faults[i]);
@@ -310,6 +311,8 @@ status_write_json(const struct status_snapshot *s, struct out *o)
 		json_opt(o, l->heard, l->heard_ms_ago);
 		out_printf(o, ",\"rtt_us\":");
 		json_opt(o, l->rtt_valid, l->rtt_us);
+		out_printf(o, ",\"echoed_ms_ago\":");
+		json_opt(o, l->echoed, l->echoed_ms_ago);
 		out_printf(o, "}");
 	}
 	out_printf(o, "],\"vips\":[");

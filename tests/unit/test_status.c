@@ -75,12 +75,15 @@ example(struct status_snapshot *s)
 	s->links[0].up = s->links[0].heard = s->links[0].rtt_valid = true;
 	s->links[0].heard_ms_ago = 11;
 	s->links[0].rtt_us = 128;
+	s->links[0].echoed = true;
+	s->links[0].echoed_ms_ago = 30;
 
 	s->timers.interval_ms = 100;
 	s->timers.dead_ms = 500;
 	s->timers.init_dead_ms = 1000;
 	s->timers.preempt = true;
 	s->timers.vip_lease_s = 3;
+	s->timers.standby_interval_ms = 166;
 
 	s->nfaults = 1;
 	snprintf(s->faults[0], sizeof(s->faults[0]), "check-failed:db");
@@ -112,12 +115,14 @@ test_json(void)
 	    "\"uptime_ms\":210,\"peer\":{\"name\":\"beta\",\"state\":\"standby\","
 	    "\"known\":true,\"alive\":true,\"priority\":100,\"heard_ms_ago\":11},"
 	    "\"links\":[{\"interface\":\"eth0\",\"local\":\"192.0.2.1\","
-	    "\"peer\":\"192.0.2.2\",\"up\":true,\"heard_ms_ago\":11,\"rtt_us\":128}],"
+	    "\"peer\":\"192.0.2.2\",\"up\":true,\"heard_ms_ago\":11,\"rtt_us\":128,"
+	    "\"echoed_ms_ago\":30}],"
 	    "\"vips\":[{\"address\":\"192.0.2.10/24\",\"interface\":\"eth0\","
 	    "\"present\":true,\"expected\":true},{\"address\":\"2001:db8::10/64\","
 	    "\"interface\":\"eth0\",\"present\":false,\"expected\":true}],"
 	    "\"timers\":{\"interval_ms\":100,\"dead_ms\":500,\"init_dead_ms\":1000,"
-	    "\"preempt\":true,\"preempt_delay_ms\":0,\"vip_lease_s\":3},"
+	    "\"preempt\":true,\"preempt_delay_ms\":0,\"vip_lease_s\":3,"
+	    "\"standby_interval_ms\":166},"
 	    "\"faults\":[\"check-failed:db\"],"
 	    "\"checks\":[{\"name\":\"web\",\"healthy\":true,\"recovering\":false,"
 	    "\"ok_run\":5,\"fail_run\":0,\"recover_runs\":0,\"last_exit\":0,"

@@ -44,6 +44,7 @@ static struct {
 
 static int link_open(int i);
 static void link_heard(int i, const struct msg *m);
+static void link_forget_echoes(int i);
 static link_msg_cb on_message;	/* who hears the peer (role.c, via main.c) */
 
 void
@@ -171,10 +172,8 @@ link_heard(int i, const struct msg *m)
 	if (!ls->was_up)
 		log_info("link %d (%s): peer %s heard", i, d.cfg.links[i].ifname,
 		    m->name);
-	if (!link_up(i, now)) {
-		ls->up_since_us = t;
-		ls->acked_us = 0;
-	}
+	if (!link_up(i, now))
+		link_forget_echoes(i);
 	if (m->echo_time_us >= ls->up_since_us && m->echo_time_us <= t &&
 	    m->echo_time_us > ls->acked_us)
 		ls->acked_us = m->echo_time_us;

@@ -19,7 +19,8 @@ import pytest
 
 from helpers import (VIP4, counter, holders, only_holder, settled,
                      snapshot, start_pair, state_is, wait_for)
-from test_splitbrain import client_points_at, lab2, pair, reach_vips  # noqa: F401
+from test_core import client_learns, partition_both_active
+from test_splitbrain import lab2, pair, reach_vips  # noqa: F401
 import fodlab
 
 # A make-before-break handover overlaps for about one heartbeat round trip;
@@ -219,13 +220,8 @@ def test_partition_heal_is_make_before_break(lab):
     a, b = pair(lab, dead_ms=400)
     reach_vips(lab)
     for attempt in range(2):
-        lab.partition("alpha")
-        wait_for(lambda: state_is(a, "active") and state_is(b, "active") and
-                 all(h == ["alpha", "beta"] for h in holders(lab).values()), 5,
-                 msg="both active during the partition",
-                 describe=lambda: snapshot(lab))
-        wait_for(lambda: client_points_at(lab, "beta"), 3,
-                 msg="the client to follow beta's announcements")
+        partition_both_active(lab, a, b)
+        client_learns(lab, "beta")      # it follows beta's announcements
         p = lab.prober("client", VIP4, interval_ms=1)
         p.wait_ready()
         time.sleep(0.2)

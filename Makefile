@@ -23,7 +23,7 @@ LDLIBS    += $(PKG_LIBS)
 B         := build
 CTL_SRCS  := daemon/failoverctl.c daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
 D_SRCS    := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c)) daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
-PURE_SRCS := daemon/fsm.c daemon/freshness.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
+PURE_SRCS := daemon/fsm.c daemon/peers.c daemon/freshness.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
 UNIT_SRCS := $(PURE_SRCS) daemon/loop.c daemon/proc.c daemon/hooks.c daemon/checks.c \
              daemon/arbiter.c daemon/out.c daemon/status_write.c daemon/metrics.c
 HDRS      := $(wildcard daemon/*.h)
@@ -56,7 +56,7 @@ $(B)/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HDRS) tests/unit/unit.h tests/unit/un
 # role.c and faults.c against stubs of their I/O neighbours (link, holder,
 # hooks, checks, arbiter, vip, sdnotify, log, the loop's timers and clocks),
 # which the test itself defines: so not with $(UNIT_SRCS).
-ROLE_TEST_SRCS := daemon/role.c daemon/faults.c daemon/fsm.c daemon/config.c
+ROLE_TEST_SRCS := daemon/role.c daemon/faults.c daemon/fsm.c daemon/peers.c daemon/config.c
 $(B)/unit/test_role: tests/unit/test_role.c $(ROLE_TEST_SRCS) $(HDRS) tests/unit/unit.h | $(B)/unit
 	$(CC) $(CFLAGS) -O1 $(SAN) -Idaemon -o $@ $< $(ROLE_TEST_SRCS) $(LDLIBS)
 

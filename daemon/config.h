@@ -10,7 +10,7 @@
 #include <limits.h>
 
 #define CFG_NAME_MAX	31	/* node, check and group names; fits the wire format */
-#define CFG_MAX_LINKS	4
+#define CFG_MAX_LINKS	16	/* paths to up to 7 peers, two each */
 #define CFG_MAX_GROUPS	32
 #define CFG_MAX_VIPS	64	/* over all groups */
 #define CFG_MAX_CHECKS	16	/* <= 32: cfg_group.checks is a mask */

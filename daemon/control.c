@@ -58,14 +58,17 @@ reply_start(void)
 	return &o;
 }
 
-/* "switchover [GROUP...]": every group named, or every group held. */
+/*
+ * "switchover [GROUP...]": every group named, or every group held, each to
+ * the best standby; "switchover GROUP NODE": that group to that node.
+ */
 static void
 switchover(const char *line, struct out *o)
 {
-	char buf[CTL_REQ_MAX], *name, *save;
+	char buf[CTL_REQ_MAX], *name, *save, *to = NULL;
 	const char *why;
 	uint32_t mask = 0;
-	int g;
+	int g, ngiven = 0;
 
 	snprintf(buf, sizeof(buf), "%s", line);
 	strtok_r(buf, " \t", &save);	/* the command */
@@ -73,14 +76,25 @@ switchover(const char *line, struct out *o)
 		for (g = 0; g < d.ngroups; g++)
 			if (strcmp(d.cfg.groups[g].name, name) == 0)
 				break;
-		if (g == d.ngroups) {
-			out_printf(o, CTL_PROTO " error: switchover refused: no "
-			    "group named %s\n", name);
-			return;
+		if (g < d.ngroups && to == NULL) {
+			mask |= 1u << g;
+			ngiven++;
+			continue;
 		}
-		mask |= 1u << g;
+		/* a second word that is no group: the node to hand over to */
+		if (ngiven == 1 && to == NULL) {
+			to = name;
+			continue;
+		}
+		if (to)
+			out_printf(o, CTL_PROTO " error: switchover refused: "
+			    "one group, then one node: GROUP NODE\n");
+		else
+			out_printf(o, CTL_PROTO " error: switchover refused: "
+			    "no group named %s\n", name);
+		return;
 	}
-	if (daemon_switchover(mask, &why) == -1) {
+	if (daemon_switchover(mask, to, &why) == -1) {
 		out_printf(o, CTL_PROTO " error: switchover refused: %s\n", why);
 		return;
 	}

@@ -31,6 +31,9 @@ struct counters {
 
 struct link_state {
 	int		fd;
+	int		owner;		/* link whose socket this one uses; -1 its own */
+	char		peer_name[PROTO_NAME_LEN];	/* the node heard on it; "" none yet */
+	uint64_t	peer_epoch;	/* its epoch, echoed to it */
 	bool		heard;
 	uint64_t	heard_at;	/* ms */
 	uint64_t	rtt_us;
@@ -64,6 +67,8 @@ struct vgroup {
 	uint64_t	 dual_since;	/* ms; 0 = no dual-active episode */
 	uint64_t	 yielded_at;	/* ms; lost a dual-active episode: PROTO_F_YIELDED until echoed */
 	bool		 dual_logged;	/* the episode the peer's PROTO_F_YIELDED reports is logged */
+	char		 switch_to[PROTO_NAME_LEN];	/* switchover GROUP NODE: the target */
+	bool		 switching;	/* that switchover is under way */
 	struct loop_timer fsm_timer, fence_timer;
 };
 
@@ -75,14 +80,12 @@ struct daemon {
 	int		 ngroups;
 	uint64_t	 epoch;
 	uint64_t	 seq;
-	uint64_t	 peer_epoch;	/* what we echo */
-	struct replay	 replay;
 	struct link_state links[CFG_MAX_LINKS];
 	struct counters	 cnt;
 	bool		 exiting;
 	bool		 reload_requested;
 	uint64_t	 started_ms;
-	bool		 peer_v2;	/* the peer spoke protocol version 2 */
+	bool		 peer_v2;	/* a peer spoke protocol version 2 */
 };
 
 extern struct daemon d;
@@ -94,13 +97,17 @@ typedef void (*link_msg_cb)(int link, const struct msg *, bool stood_still);
 void	link_on_message(link_msg_cb);
 int	link_open_all(void);
 void	link_close_all(void);
-/* Send body (version and groups; the rest is the link's) on every link. */
-void	link_send_all(const struct msg *body);
+/*
+ * Send body (version and groups; the rest is the link's) on every link;
+ * to[g] (or to NULL): the node group g's handover or stop is meant for.
+ */
+void	link_send_all(const struct msg *body, const char (*to)[PROTO_NAME_LEN]);
 bool	link_up(int i, uint64_t now);	/* heard within dead_ms */
 bool	link_any_open(void);		/* some heartbeat socket is open */
+bool	link_all_named(void);		/* every link has heard a node */
 /* Two-way evidence: the newest of our sends the peer echoed on a live link
  * since it was last silent (ms, our clock; 0 none). */
-uint64_t link_acked_at(void);
+uint64_t link_acked_at(const char *peer);
 void	link_check(uint64_t now);	/* logs links that fell silent */
 /* From the netlink watch: ifname appeared, changed or went. */
 void	link_iface_changed(const char *ifname, int ifindex, bool carrier);
@@ -127,8 +134,12 @@ void	role_addr_ready(void *arg, int family, const unsigned char *addr,
 	    int prefixlen, int ifindex);
 /* stood_still: the peer's clock counted time that ours missed (we were frozen) */
 void	daemon_peer_message(int link, const struct msg *m, bool stood_still);
-/* Groups by bit; 0: every group this node holds. -1 and why if none may. */
-int	daemon_switchover(uint32_t groups, const char **why);
+/* Groups by bit; 0: every group this node holds; to: a node, or NULL for
+ * the best one. -1 and why if one may not. */
+int	daemon_switchover(uint32_t groups, const char *to, const char **why);
+struct peers;
+/* peers.c's view of the other nodes, for status (role.c owns it). */
+const struct peers *role_peers(void);
 void	daemon_maintenance(bool on);
 
 /* faults.c */

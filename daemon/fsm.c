@@ -182,6 +182,7 @@ go(struct fsm *f, enum fsm_state to, const char *reason, uint64_t now)
 	f->yielding = false;
 	f->handover = false;
 	f->arbiter_wait = false;
+	f->placed = false;
 	return ACT_NOTIFY | ACT_SEND_NOW;
 }
 
@@ -204,6 +205,16 @@ arbiter_confirms(struct fsm *f, uint64_t since, unsigned *acts)
 	return false;
 }
 
+/* The peer resigns to us; a switchover places us: nobody preempts that. */
+static unsigned
+take_handed_over(struct fsm *f, const struct fsm_peer *p, uint64_t now)
+{
+	unsigned acts = go(f, FSM_ACTIVE, resign_reason(p), now);
+
+	f->placed = p->handover;
+	return acts;
+}
+
 /* init: elect as soon as we hear the peer; claim after init_dead_ms of silence */
 static unsigned standby_peer(struct fsm *, const char *, uint64_t);
 
@@ -213,7 +224,7 @@ init_peer(struct fsm *f, const char *why, uint64_t now)
 	const struct fsm_peer *p = &f->peer;
 
 	if (peer_resigns(p))
-		return go(f, FSM_ACTIVE, resign_reason(p), now);
+		return take_handed_over(f, p, now);
 	/* active (its VIPs may still be on their way up: hooks-first) */
 	if (peer_holds(p) || p->state == FSM_ACTIVE) {
 		unsigned acts = go(f, FSM_STANDBY, "peer-active", now);
@@ -255,7 +266,7 @@ standby_peer(struct fsm *f, const char *why, uint64_t now)
 	if (f->stalled)
 		return 0;
 	if (peer_resigns(p))
-		return go(f, FSM_ACTIVE, resign_reason(p), now);
+		return take_handed_over(f, p, now);
 	if (!peer_holds(p)) {
 		f->no_preempt = false;
 		f->preempt_at = 0;
@@ -267,8 +278,11 @@ standby_peer(struct fsm *f, const char *why, uint64_t now)
 			return go(f, FSM_ACTIVE, "election", now);
 		return 0;
 	}
-	/* maintenance freezes the roles: no preempting a peer in it either */
-	if (!f->cfg.preempt || f->no_preempt || !fsm_wins(f, p) ||
+	/*
+	 * maintenance freezes the roles: no preempting a peer in it either;
+	 * nor one an operator placed there (more than two nodes)
+	 */
+	if (!f->cfg.preempt || f->no_preempt || p->placed || !fsm_wins(f, p) ||
 	    p->state == FSM_MAINTENANCE) {
 		f->preempt_at = 0;
 		f->preempt_unheard = false;
@@ -540,12 +554,16 @@ fsm_event(struct fsm *f, enum fsm_event ev, const struct fsm_peer *peer,
 	if (ev == EV_PEER) {
 		if (peer == NULL)
 			return 0;
-		/* what we knew before this message, for active_peer() */
-		f->peer_was_gone = !peer_alive(f, now) || peer_holds(&f->peer);
-		f->peer_yield_news = peer->yielded && !f->peer.yielded;
+		/* what we knew before this message, for active_peer(); a
+		   node we were not shown before counts as silent until now */
+		f->peer_was_gone = !peer_alive(f, now) || peer_holds(&f->peer) ||
+		    strcmp(f->peer.name, peer->name) != 0;
+		f->peer_yield_news = peer->yielded &&
+		    (!f->peer.yielded || strcmp(f->peer.name, peer->name) != 0);
 		f->peer = *peer;
 		f->peer_known = true;
-		f->peer_heard = now;
+		f->peer_heard = peer->heard_at && peer->heard_at <= now ?
+		    peer->heard_at : now;
 		f->arbiter_wait = false;	/* no claim pending: it lives */
 	}
 	if (ev == EV_ARBITER) {

@@ -53,8 +53,10 @@ struct fsm_peer {
 	bool		holds;		/* peer's VIPs are up (active, or maintenance) */
 	bool		degraded;	/* failing checks lower its priority */
 	bool		yielded;	/* it released after both were active */
+	bool		placed;		/* it holds by a switchover: no preempting it */
 	uint64_t	acked_at;	/* newest of our heartbeats it echoed since the
 					   link was last silent (our clock); 0 = none */
+	uint64_t	heard_at;	/* when this was heard; 0 = now */
 };
 
 struct fsm_config {
@@ -118,6 +120,7 @@ struct fsm {
 	bool		handover;	/* we (active) asked the peer to take over */
 	uint64_t	handover_deadline;
 	bool		no_preempt;	/* after a switchover: do not take back */
+	bool		placed;		/* active by a switchover (others: no_preempt) */
 	bool		maint_active;	/* maintenance: we hold the VIPs */
 	bool		faulted;	/* a local fault is present */
 	bool		stalled;	/* yield to an active peer: it took over meanwhile */

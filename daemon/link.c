@@ -21,6 +21,7 @@
 #include "freshness.h"
 #include "log.h"
 #include "loop.h"
+#include "peers.h"
 #include "proto.h"
 #include "vip.h"
 
@@ -46,6 +47,28 @@ static int link_open(int i);
 static void link_heard(int i, const struct msg *m);
 static void link_forget_echoes(int i);
 static link_msg_cb on_message;	/* who hears the peer (role.c, via main.c) */
+
+/* Replay windows by sender: a node's (epoch, seq) run over all its links. */
+static struct sender {
+	char		name[PROTO_NAME_LEN];
+	struct replay	replay;
+	uint64_t	epoch;
+} senders[PEERS_MAX];
+static int nsenders;
+static bool senders_full_logged;
+
+static struct sender *
+sender_of(const char *name)
+{
+	for (int i = 0; i < nsenders; i++)
+		if (strncmp(senders[i].name, name, PROTO_NAME_LEN) == 0)
+			return &senders[i];
+	if (nsenders == PEERS_MAX)
+		return NULL;
+	memcpy(senders[nsenders].name, name, PROTO_NAME_LEN);
+	replay_reset(&senders[nsenders].replay);
+	return &senders[nsenders++];
+}
 
 void
 link_on_message(link_msg_cb cb)
@@ -88,14 +111,10 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
     const struct sockaddr_storage *from)
 {
 	struct msg m;
+	struct sender *s;
 	enum proto_result r;
 	enum fresh_verdict fr;
 
-	if (!same_addr(from, &d.cfg.links[i].peer)) {
-		d.cnt.wrong_source++;
-		dropped(i, "not from the configured peer");
-		return;
-	}
 	r = proto_decode(buf, len, (uint16_t)d.cfg.cluster_id, d.auth, &m);
 	switch (r) {
 	case PROTO_OK:
@@ -122,17 +141,35 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 		dropped(i, "the peer uses our node name");
 		return;
 	}
-	if (!replay_check(&d.replay, m.epoch, m.seq)) {
+	if ((s = sender_of(m.name)) == NULL) {
+		d.cnt.wrong_source++;
+		if (!senders_full_logged)
+			log_warnx("link %d: a node named %s is one too many (at "
+			    "most %d peers): ignored", i, m.name, PEERS_MAX);
+		senders_full_logged = true;
+		return;
+	}
+	if (!replay_check(&s->replay, m.epoch, m.seq)) {
 		d.cnt.replays++;
 		dropped(i, "replayed or too old");
 		return;
 	}
-	if (m.epoch > d.peer_epoch) {
+	if (m.epoch > s->epoch) {
 		/* a new life of the peer: echoes of its old one would look late */
 		for (int k = 0; k < d.cfg.nlinks; k++)
-			d.links[k].peer_tx_us = 0;
-		d.peer_epoch = m.epoch;
+			if (strcmp(d.links[k].peer_name, m.name) == 0)
+				d.links[k].peer_tx_us = 0;
+		s->epoch = m.epoch;
 	}
+	if (strcmp(d.links[i].peer_name, m.name) != 0) {
+		if (d.links[i].peer_name[0])
+			log_warnx("link %d (%s): now node %s, was %s", i,
+			    d.cfg.links[i].ifname, m.name, d.links[i].peer_name);
+		memcpy(d.links[i].peer_name, m.name, PROTO_NAME_LEN);
+		d.links[i].peer_tx_us = 0;
+		d.links[i].heard = false;
+	}
+	d.links[i].peer_epoch = s->epoch;
 	/* made before we started: proves nothing about the peer now */
 	if (m.echo_epoch != d.epoch) {
 		d.cnt.unconfirmed++;
@@ -195,11 +232,11 @@ link_readable(int fd, uint32_t events, void *arg)
 	static struct sockaddr_storage from[RX_BATCH];
 	static struct mmsghdr msgs[RX_BATCH];
 	static struct iovec iov[RX_BATCH];
-	int i = (int)(intptr_t)arg, n;
+	int i = (int)(intptr_t)arg, n, k, l;
 
 	/* set up once: a wakeup rewrites only what the kernel filled in */
 	if (msgs[0].msg_hdr.msg_iov == NULL) {
-		for (int k = 0; k < RX_BATCH; k++) {
+		for (k = 0; k < RX_BATCH; k++) {
 			iov[k].iov_base = bufs[k];
 			iov[k].iov_len = sizeof(bufs[k]);
 			msgs[k].msg_hdr.msg_name = &from[k];
@@ -220,9 +257,18 @@ link_readable(int fd, uint32_t events, void *arg)
 		 * MSG_TRUNC gives the real length; a longer datagram is cut
 		 * to RX_BUF, which is still oversized for the parser.
 		 */
-		for (int k = 0; k < n; k++) {
-			link_recv_one(i, bufs[k], msgs[k].msg_len > RX_BUF ?
-			    RX_BUF : msgs[k].msg_len, &from[k]);
+		for (k = 0; k < n; k++) {
+			/* links to several peers may share this socket */
+			for (l = 0; l < d.cfg.nlinks; l++)
+				if ((l == i || d.links[l].owner == i) &&
+				    same_addr(&from[k], &d.cfg.links[l].peer))
+					break;
+			if (l == d.cfg.nlinks) {
+				d.cnt.wrong_source++;
+				dropped(i, "not from a configured peer");
+			} else
+				link_recv_one(l, bufs[k], msgs[k].msg_len >
+				    RX_BUF ? RX_BUF : msgs[k].msg_len, &from[k]);
 			msgs[k].msg_hdr.msg_namelen = sizeof(from[k]);
 		}
 		if (n < RX_BATCH)
@@ -241,16 +287,28 @@ link_forget_echoes(int i)
 	d.links[i].acked_us = 0;
 }
 
+static void arm_reopen(void);
+
 static void
 link_close(int i)
 {
 	struct link_state *ls = &d.links[i];
 
-	if (ls->fd != -1) {
+	if (ls->fd != -1 && ls->owner == -1) {
 		loop_del_fd(ls->fd);
 		close(ls->fd);
-		ls->fd = -1;
+		/* the links that shared the socket wait for the next one */
+		for (int k = 0; k < d.cfg.nlinks; k++)
+			if (d.links[k].owner == i) {
+				d.links[k].fd = -1;
+				d.links[k].owner = -1;
+				d.links[k].ifindex = 0;
+				d.links[k].heard = false;
+				arm_reopen();
+			}
 	}
+	ls->fd = -1;
+	ls->owner = -1;
 	ls->ifindex = 0;
 	/* what the old socket heard proves nothing about the new one */
 	ls->heard = false;
@@ -270,14 +328,37 @@ reopen_tick(void *arg)
 		    NULL);
 }
 
+static void
+arm_reopen(void)
+{
+	if (reopen_timer.when == 0)
+		loop_timer_set(&reopen_timer, now_ms() + REOPEN_MS, reopen_tick,
+		    NULL);
+}
+
 /* A link that cannot be opened now is retried; the others work meanwhile. */
 static void
 link_down_until_reopened(int i)
 {
 	link_close(i);
-	if (reopen_timer.when == 0)
-		loop_timer_set(&reopen_timer, now_ms() + REOPEN_MS, reopen_tick,
-		    NULL);
+	arm_reopen();
+}
+
+/* An earlier link with the same interface and local address: its socket. */
+static int
+link_socket_owner(int i)
+{
+	const struct cfg_link *l = &d.cfg.links[i];
+
+	for (int j = 0; j < i; j++) {
+		const struct cfg_link *o = &d.cfg.links[j];
+
+		if (d.links[j].owner == -1 && o->family == l->family &&
+		    strcmp(o->ifname, l->ifname) == 0 && o->salen == l->salen &&
+		    memcmp(&o->local, &l->local, l->salen) == 0)
+			return j;
+	}
+	return -1;
 }
 
 /* Retried every second: said once until it works. */
@@ -298,7 +379,17 @@ link_open(int i)
 	int fd, on = 1, tos = 0xc0;	/* CS6, network control */
 	int prio = 6, rcvbuf = RCVBUF_BYTES;
 	unsigned ifindex;
+	int j;
 
+	/* links to other peers from the same address: one socket */
+	if ((j = link_socket_owner(i)) != -1) {
+		if (d.links[j].fd == -1)
+			return -1;
+		ls->owner = j;
+		ls->ifindex = d.links[j].ifindex;
+		ls->heard = false;
+		return d.links[j].fd;
+	}
 	if ((ifindex = if_nametoindex(l->ifname)) == 0) {
 		if (!ls->missing_logged)
 			log_warnx("link %d: interface %s is missing: link down "
@@ -356,8 +447,9 @@ link_open_all(void)
 {
 	int rc = 0;
 
+	for (int i = 0; i < d.cfg.nlinks; i++)
+		d.links[i].fd = d.links[i].owner = -1;
 	for (int i = 0; i < d.cfg.nlinks; i++) {
-		d.links[i].fd = -1;
 		if ((d.links[i].fd = link_open(i)) != -1)
 			continue;
 		if (!d.links[i].missing_logged)
@@ -440,12 +532,13 @@ link_iface_changed(const char *ifname, int ifindex, bool carrier)
 }
 
 uint64_t
-link_acked_at(void)
+link_acked_at(const char *peer)
 {
 	uint64_t acked = 0, now = now_ms();
 
 	for (int i = 0; i < d.cfg.nlinks; i++)
-		if (link_up(i, now) && d.links[i].acked_us / 1000 > acked)
+		if (link_up(i, now) && strcmp(d.links[i].peer_name, peer) == 0 &&
+		    d.links[i].acked_us / 1000 > acked)
 			acked = d.links[i].acked_us / 1000;
 	return acked;
 }
@@ -473,6 +566,15 @@ link_check(uint64_t now)
 }
 
 bool
+link_all_named(void)
+{
+	for (int i = 0; i < d.cfg.nlinks; i++)
+		if (!d.links[i].peer_name[0])
+			return false;
+	return true;
+}
+
+bool
 link_any_open(void)
 {
 	for (int i = 0; i < d.cfg.nlinks; i++)
@@ -490,7 +592,7 @@ link_up(int i, uint64_t now)
 _Static_assert(sizeof(d.cfg.node_name) == PROTO_NAME_LEN, "copied whole");
 
 static void
-link_send(int i, const struct msg *body)
+link_send(int i, const struct msg *body, const char (*to)[PROTO_NAME_LEN])
 {
 	const struct cfg_link *l = &d.cfg.links[i];
 	struct link_state *ls = &d.links[i];
@@ -504,7 +606,12 @@ link_send(int i, const struct msg *body)
 	m.cluster_id = (uint16_t)d.cfg.cluster_id;
 	m.epoch = d.epoch;
 	m.seq = ++d.seq;
-	m.echo_epoch = d.peer_epoch;
+	m.echo_epoch = ls->peer_epoch;
+	/* a handover or stop is meant for one peer: tell it, not the others */
+	for (int k = 0; to && m.version >= 2 && ls->peer_name[0] &&
+	    k < m.ngroups; k++)
+		if (to[k][0] && strcmp(to[k], ls->peer_name) == 0)
+			m.groups[k].flags |= PROTO_F_TARGET;
 	m.tx_time_us = t;
 	m.echo_time_us = m.echo_delay_us = 0;
 	if (ls->peer_tx_us) {
@@ -539,9 +646,9 @@ link_send(int i, const struct msg *body)
 }
 
 void
-link_send_all(const struct msg *body)
+link_send_all(const struct msg *body, const char (*to)[PROTO_NAME_LEN])
 {
 	for (int i = 0; i < d.cfg.nlinks; i++)
 		if (d.links[i].fd != -1)
-			link_send(i, body);
+			link_send(i, body, to);
 }

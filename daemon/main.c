@@ -253,7 +253,6 @@ main(int argc, char **argv)
 	explicit_bzero(key, sizeof(key));
 	if (epoch_next(d.cfg.state_dir, &d.epoch, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	replay_reset(&d.replay);
 
 	static char tag[64];
 	snprintf(tag, sizeof(tag), "failoverd[%s]", d.cfg.node_name);

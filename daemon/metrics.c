@@ -341,7 +341,8 @@ groups(const struct status_snapshot *s, struct out *o)
 static void
 peer_links(const struct status_snapshot *s, struct out *o)
 {
-	static labels_t llbl[CFG_MAX_LINKS];
+	static labels_t llbl[CFG_MAX_LINKS], nlbl[PEERS_MAX];
+	int64_t up[PEERS_MAX], age[PEERS_MAX];
 	char lbl[LBL_MAX], idx[12];
 	int n = s->nlinks;
 
@@ -358,6 +359,18 @@ peer_links(const struct status_snapshot *s, struct out *o)
 		single(o, "failoverd_peer_last_heard_age_seconds", "gauge",
 		    "Time since the peer was last heard on any link.",
 		    (int64_t)s->peer.heard_ms_ago, U_MS);
+
+	/* three or more nodes: each peer by name */
+	for (int i = 0; i < s->npeers; i++) {
+		labels(nlbl[i], LBL_MAX, "node", s->peers[i].name, NULL);
+		up[i] = s->peers[i].alive;
+		age[i] = (int64_t)s->peers[i].heard_ms_ago;
+	}
+	rows(o, "failoverd_node_up", "gauge", "1 while that peer is heard "
+	    "on some link within dead_ms.", U_ONE, s->npeers, nlbl, up, NULL);
+	rows(o, "failoverd_node_last_heard_age_seconds", "gauge", "Time since "
+	    "that peer was last heard on any link.", U_MS, s->npeers, nlbl, age,
+	    NULL);
 
 	for (int i = 0; i < n; i++) {
 		snprintf(idx, sizeof(idx), "%d", i);

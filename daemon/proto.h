@@ -45,6 +45,10 @@
 #define PROTO_F_HOLDS		0x08	/* sender holds the VIPs */
 #define PROTO_F_YIELDED		0x10	/* sender released the VIPs: both were active */
 #define PROTO_F_DEGRADED	0x20	/* failing checks lower the sender's priority */
+#define PROTO_F_TARGET		0x40	/* its handover or stop is meant for the
+					   receiver (version 2; set per link) */
+#define PROTO_F_PLACED		0x80	/* sender holds by a switchover: nobody
+					   preempts it (version 2) */
 
 /* One VIP group as the sender sees it; flags are PROTO_F_*. */
 struct msg_group {

@@ -13,6 +13,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "loop.h"
+#include "peers.h"
 #include "proto.h"
 #include "sdnotify.h"
 #include "vip.h"
@@ -23,6 +24,7 @@ static uint64_t hb_due;		/* when the heartbeat tick is due */
 static uint64_t hb_due_boot;	/* the same on CLOCK_BOOTTIME (counts suspend) */
 static uint64_t hb_due_send;	/* the next heartbeat sent without an event */
 static bool stalled;		/* every group's FSM has been told */
+static struct peers peers;	/* the other nodes, as they describe themselves */
 
 static bool check_stall(void);
 static unsigned heartbeat_period(void);
@@ -62,14 +64,23 @@ static void
 say(void)
 {
 	struct msg m;
+	char to[PROTO_MAX_GROUPS][PROTO_NAME_LEN];
 
 	memset(&m, 0, sizeof(m));
-	/* a node with only the implicit group speaks 0.1's format: rolling upgrade */
-	m.version = d.cfg.groups_explicit || d.peer_v2 ? 2 : 1;
+	/*
+	 * A pair with only the implicit group speaks 0.1's format (rolling
+	 * upgrade); more nodes need version 2's per-link handover target.
+	 */
+	m.version = d.cfg.groups_explicit || d.peer_v2 || peers.n > 1 ? 2 : 1;
 	m.ngroups = d.ngroups;
 	for (int i = 0; i < d.ngroups; i++) {
 		const struct vgroup *g = &d.groups[i];
 		struct msg_group *mg = &m.groups[i];
+
+		to[i][0] = '\0';
+		if (g->fsm.peer_known && (g->fsm.handover ||
+		    g->fsm.state == FSM_STOPPING))
+			memcpy(to[i], g->fsm.peer.name, PROTO_NAME_LEN);
 
 		memcpy(mg->name, gname(g), sizeof(mg->name));
 		mg->state = (uint8_t)g->fsm.state;
@@ -84,11 +95,13 @@ say(void)
 			mg->flags |= PROTO_F_HOLDS;
 		if (g->fsm.eff_priority < gcfg(g)->priority)
 			mg->flags |= PROTO_F_DEGRADED;
+		if (g->fsm.placed && g->fsm.state == FSM_ACTIVE && m.version >= 2)
+			mg->flags |= PROTO_F_PLACED;
 		/* until the peer echoes one of these (see role_peer_message) */
 		if (g->yielded_at)
 			mg->flags |= PROTO_F_YIELDED;
 	}
-	link_send_all(&m);
+	link_send_all(&m, to);
 }
 
 static void run_hooks_for(struct vgroup *, const char *kind,
@@ -296,6 +309,11 @@ apply(struct vgroup *g, unsigned acts)
 			    fsm_state_name(t->to), t->reason);
 		run_hooks_for(g, "notify", t, hook_done, g);
 	}
+	/* switchover GROUP NODE: the operator's choice ends with its handover */
+	if (g->switching && !g->fsm.handover) {
+		g->switching = false;
+		g->switch_to[0] = '\0';
+	}
 	if (acts & ACT_EXIT)
 		g->exit_ok = true;
 	if (acts & ACT_EXIT) {
@@ -306,6 +324,8 @@ apply(struct vgroup *g, unsigned acts)
 		d.exiting = all;
 	}
 }
+
+static void show(struct vgroup *, int from);
 
 static void
 fsm_tick(void *arg)
@@ -318,6 +338,7 @@ fsm_tick(void *arg)
 		    fsm_tick, g);
 		return;
 	}
+	show(g, -1);	/* a peer may have died: whom the machine sees changes */
 	feed(g, EV_TICK, NULL, NULL);
 }
 
@@ -375,7 +396,7 @@ role_no_preempt(int gi)
  * split brain.
  */
 static void
-dual_active_watch(struct vgroup *g, const struct fsm_peer *p, unsigned flags)
+dual_active_watch(struct vgroup *g, const struct fsm_peer *p)
 {
 	const struct fsm *f = &g->fsm;
 	/* not after a freeze: we yield, and the peer's message is old news */
@@ -400,7 +421,7 @@ dual_active_watch(struct vgroup *g, const struct fsm_peer *p, unsigned flags)
 		    gname(g), (unsigned long long)(now - g->dual_since));
 		g->dual_since = 0;
 		g->dual_logged = true;
-	} else if (!dual && (flags & PROTO_F_YIELDED) && !g->dual_logged &&
+	} else if (!dual && p->yielded && !g->dual_logged &&
 	    f->state == FSM_ACTIVE) {
 		/*
 		 * silent for the partition; it held the VIPs after dead_ms.
@@ -417,7 +438,7 @@ dual_active_watch(struct vgroup *g, const struct fsm_peer *p, unsigned flags)
 		    "(estimated)", gname(g), (unsigned long long)est);
 		g->dual_logged = true;
 	}
-	if (!(flags & PROTO_F_YIELDED) && !g->dual_since)
+	if (!p->yielded && !g->dual_since)
 		g->dual_logged = false;
 }
 
@@ -466,59 +487,23 @@ check_stall(void)
 	return true;
 }
 
-/*
- * The peer's list of groups as last compared, and where each of ours is in
- * it (-1: not there); it changes only when the peer's configuration does.
- */
-static struct {
-	int	ngroups;	/* -1: nothing compared yet */
-	char	names[PROTO_MAX_GROUPS][PROTO_NAME_LEN];
-	int8_t	at[CFG_MAX_GROUPS];
-} peer_list = { .ngroups = -1 };
-
-static bool
-peer_list_same(const struct msg *m)
-{
-	if (m->ngroups != peer_list.ngroups)
-		return false;
-	for (int k = 0; k < m->ngroups; k++)
-		if (memcmp(peer_list.names[k], m->groups[k].name,
-		    PROTO_NAME_LEN) != 0)
-			return false;
-	return true;
-}
-
-static int
-peer_group(const struct msg *m, const char *name)
-{
-	for (int i = 0; i < m->ngroups; i++)
-		if (strncmp(m->groups[i].name, name, PROTO_NAME_LEN) == 0)
-			return i;
-	return -1;
-}
-
 /* Groups only one side configures hold their VIPs alone: say so once. */
 static void
-groups_compare(const struct msg *m)
+groups_compare(int pi, const struct msg *m)
 {
 	static char unknown_logged[PROTO_MAX_GROUPS][PROTO_NAME_LEN];
+	const struct peer *p = &peers.p[pi];
 	bool ours;
 
-	/* the same list as last time: the same outcome, already logged */
-	if (peer_list_same(m))
-		return;
-	peer_list.ngroups = m->ngroups;
-	for (int k = 0; k < m->ngroups; k++)
-		memcpy(peer_list.names[k], m->groups[k].name, PROTO_NAME_LEN);
 	for (int i = 0; i < d.ngroups; i++) {
 		struct vgroup *g = &d.groups[i];
+		bool has = p->at[i] != -1;
 
-		peer_list.at[i] = (int8_t)peer_group(m, gname(g));
-		g->peer_has = peer_list.at[i] != -1;
-		if (!g->peer_has && !g->peer_lacks_logged)
-			log_warnx("group %s: the peer %s does not configure it: "
-			    "this node holds it alone", gname(g), m->name);
-		g->peer_lacks_logged = !g->peer_has;
+		if (!has && !g->peer_lacks_logged)
+			log_warnx("group %s: the peer %s does not configure it%s",
+			    gname(g), m->name, peers.n == 1 ?
+			    ": this node holds it alone" : "");
+		g->peer_lacks_logged = !has;
 	}
 	for (int k = 0; k < m->ngroups; k++) {
 		ours = false;
@@ -533,11 +518,42 @@ groups_compare(const struct msg *m)
 	}
 }
 
-void
-daemon_peer_message(int i, const struct msg *m, bool stood_still)
+/*
+ * Show group g's machine the peer that matters now (peers.h) when that is
+ * news: a message from it (from: the sender), or another peer than before.
+ */
+static void
+show(struct vgroup *g, int from)
 {
-	struct fsm_peer p;
-	uint64_t acked;
+	struct fsm_peer v;
+	int i;
+
+	g->peer_has = false;
+	for (int k = 0; k < peers.n; k++)
+		g->peer_has |= peers.p[k].groups[g->idx].has;
+	i = peers_pick(&peers, g->idx, &g->fsm, g->switch_to, link_all_named(),
+	    now_ms(), &v);
+	if (i == -1 || (i != from && g->fsm.peer_known &&
+	    strcmp(v.name, g->fsm.peer.name) == 0))
+		return;
+	/* it heard a heartbeat sent after we yielded: it knows */
+	if (g->yielded_at && v.acked_at >= g->yielded_at)
+		g->yielded_at = 0;
+	dual_active_watch(g, &v);
+	feed(g, EV_PEER, &v, NULL);
+}
+
+const struct peers *
+role_peers(void)
+{
+	return &peers;
+}
+
+void
+daemon_peer_message(int link, const struct msg *m, bool stood_still)
+{
+	static bool full_logged;
+	int pi;
 
 	if (m->version >= 2)
 		d.peer_v2 = true;
@@ -548,34 +564,21 @@ daemon_peer_message(int i, const struct msg *m, bool stood_still)
 		set_stalled(true);
 	}
 	check_stall();
-	groups_compare(m);
-	acked = link_acked_at();
-	for (int k = 0; k < d.ngroups; k++) {
-		struct vgroup *g = &d.groups[k];
-		const struct msg_group *mg;
-
-		/* it heard a heartbeat sent after we yielded: it knows */
-		if (g->yielded_at && m->echo_time_us >= g->yielded_at * 1000)
-			g->yielded_at = 0;
-		if (peer_list.at[k] == -1)
-			continue;
-		mg = &m->groups[peer_list.at[k]];
-		memset(&p, 0, sizeof(p));
-		memcpy(p.name, m->name, sizeof(p.name));
-		p.state = (enum fsm_state)mg->state;
-		p.priority = mg->priority;
-		p.handover = (mg->flags & PROTO_F_HANDOVER) != 0;
-		p.holds = (mg->flags & PROTO_F_HOLDS) != 0;
-		p.degraded = (mg->flags & PROTO_F_DEGRADED) != 0;
-		p.yielded = (mg->flags & PROTO_F_YIELDED) != 0;
-		p.acked_at = acked;
-		dual_active_watch(g, &p, mg->flags);
-		feed(g, EV_PEER, &p, NULL);
+	if ((pi = peers_lookup(&peers, m->name)) == -1) {
+		if (!full_logged)
+			log_warnx("node %s: more than %d peers: ignored",
+			    m->name, PEERS_MAX);
+		full_logged = true;
+		return;
 	}
+	if (peers_update(&peers, pi, m, link_acked_at(m->name), now_ms()))
+		groups_compare(pi, m);
+	for (int k = 0; k < d.ngroups; k++)
+		show(&d.groups[k], pi);
 }
 
 int
-daemon_switchover(uint32_t mask, const char **why)
+daemon_switchover(uint32_t mask, const char *to, const char **why)
 {
 	const char *none = d.cfg.groups_explicit ? "this node holds no group" :
 	    "this node is not active";
@@ -589,12 +592,24 @@ daemon_switchover(uint32_t mask, const char **why)
 		if (mask == 0 ? g->fsm.state != FSM_ACTIVE :
 		    !(mask & (1u << i)))
 			continue;
+		if (to) {
+			/* the machine is shown the node named, if it can take over */
+			snprintf(g->switch_to, sizeof(g->switch_to), "%s", to);
+			show(g, -1);
+			if (!g->fsm.peer_known || strcmp(g->fsm.peer.name, to) != 0) {
+				w = "that node is not a live standby of the group";
+				break;
+			}
+		}
 		if (!fsm_can_switchover(&g->fsm, now_ms(), &w))
 			break;
 		n++;
 		w = NULL;
 	}
 	if (w != NULL || n == 0) {
+		for (int i = 0; to && i < d.ngroups; i++)
+			if (!d.groups[i].switching)
+				d.groups[i].switch_to[0] = '\0';
 		*why = w ? w : none;
 		return -1;
 	}
@@ -607,6 +622,9 @@ daemon_switchover(uint32_t mask, const char **why)
 		log_info("group %s: switchover to %s requested", gname(g),
 		    g->fsm.peer.name);
 		feed(g, EV_SWITCHOVER, NULL, NULL);
+		g->switching = g->fsm.handover;
+		if (!g->switching)
+			g->switch_to[0] = '\0';
 	}
 	return 0;
 }
@@ -715,7 +733,12 @@ role_init(void)
 {
 	struct fsm_config fc;
 
+	static char names[CFG_MAX_GROUPS][PROTO_NAME_LEN];
+
 	d.ngroups = d.cfg.ngroups;
+	for (int i = 0; i < d.ngroups; i++)
+		snprintf(names[i], sizeof(names[i]), "%s", d.cfg.groups[i].name);
+	peers_init(&peers, d.cfg.dead_ms, names, d.ngroups);
 	for (int i = 0; i < d.ngroups; i++) {
 		struct vgroup *g = &d.groups[i];
 		const struct holder_events ev = {
@@ -757,6 +780,7 @@ role_reload_end(void)
 {
 	struct fsm_config fc;
 
+	peers_reconfigure(&peers, d.cfg.dead_ms);
 	for (int i = 0; i < d.ngroups; i++) {
 		struct vgroup *g = &d.groups[i];
 

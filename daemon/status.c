@@ -45,6 +45,8 @@ fill_group(struct status_group *g, int gi, uint64_t now)
 	g->preempt = cg->preempt;
 	g->preempt_delay_ms = cg->preempt_delay_ms;
 	g->peer.known = f->peer_known;
+	snprintf(g->peer.name, sizeof(g->peer.name), "%s",
+	    f->peer_known ? f->peer.name : "");
 	g->peer.has = d.groups[gi].peer_has;
 	g->peer.alive = f->peer_known && now - f->peer_heard < d.cfg.dead_ms;
 	g->peer.state = f->peer.state;
@@ -82,6 +84,20 @@ fill_group(struct status_group *g, int gi, uint64_t now)
 }
 
 static void
+fill_peers(struct status_snapshot *s, uint64_t now)
+{
+	const struct peers *ps = role_peers();
+
+	s->npeers = ps->n;
+	for (int i = 0; i < ps->n; i++) {
+		snprintf(s->peers[i].name, sizeof(s->peers[i].name), "%s",
+		    ps->p[i].name);
+		s->peers[i].alive = peers_alive(ps, i, now);
+		s->peers[i].heard_ms_ago = now - ps->p[i].heard;
+	}
+}
+
+static void
 fill_links(struct status_snapshot *s, uint64_t now)
 {
 	s->nlinks = d.cfg.nlinks;
@@ -91,6 +107,7 @@ fill_links(struct status_snapshot *s, uint64_t now)
 		struct status_link *sl = &s->links[i];
 
 		snprintf(sl->ifname, sizeof(sl->ifname), "%s", l->ifname);
+		snprintf(sl->node, sizeof(sl->node), "%s", ls->peer_name);
 		addr_text(&l->local, sl->local, sizeof(sl->local));
 		addr_text(&l->peer, sl->peer, sizeof(sl->peer));
 		sl->up = link_up(i, now);
@@ -176,6 +193,7 @@ status_fill(struct status_snapshot *s, uint64_t now)
 	s->ngroups = d.ngroups;
 	for (int i = 0; i < d.ngroups; i++)
 		fill_group(&s->groups[i], i, now);
+	fill_peers(s, now);
 	fill_links(s, now);
 
 	s->timers.interval_ms = d.cfg.interval_ms;

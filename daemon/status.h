@@ -23,6 +23,7 @@
 #include "fsm.h"
 #include "hooks.h"
 #include "out.h"
+#include "peers.h"
 
 #define STATUS_FAULTS_MAX	64
 
@@ -49,6 +50,7 @@ struct status_group {
 	bool		preempt;
 	unsigned	preempt_delay_ms;
 	struct {			/* the peer's view of this group */
+		char		name[FSM_NAME_MAX + 1];	/* the node its machine sees */
 		bool		known;
 		bool		has;	/* its heartbeats carry the group */
 		bool		alive;	/* heard within dead_ms */
@@ -68,6 +70,7 @@ struct status_group {
 
 struct status_link {
 	char		ifname[IF_NAMESIZE];
+	char		node[FSM_NAME_MAX + 1];	/* heard on it; "" none yet */
 	char		local[INET6_ADDRSTRLEN];
 	char		peer[INET6_ADDRSTRLEN];
 	bool		up;		/* peer heard within dead_ms */
@@ -114,6 +117,13 @@ struct status_snapshot {
 
 	struct status_group groups[CFG_MAX_GROUPS];
 	int		ngroups;
+
+	struct status_peer {		/* every other node heard since the start */
+		char		name[FSM_NAME_MAX + 1];
+		bool		alive;
+		uint64_t	heard_ms_ago;
+	} peers[PEERS_MAX];
+	int		npeers;
 
 	struct status_link links[CFG_MAX_LINKS];
 	int		nlinks;

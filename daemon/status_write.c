@@ -96,6 +96,12 @@ status_write_text(const struct status_snapshot *s, struct out *o)
 		out_printf(o, "%s\n", s->peer.alive ? "" : " (DEAD)");
 	} else
 		out_printf(o, "peer      never heard\n");
+	for (int i = 0; s->npeers > 1 && i < s->npeers; i++) {
+		out_printf(o, "node      %s: %s, heard ", s->peers[i].name,
+		    s->peers[i].alive ? "alive" : "DEAD");
+		ago(o, s->peers[i].heard_ms_ago);
+		out_printf(o, "\n");
+	}
 	for (int i = 0; i < s->nlinks; i++) {
 		const struct status_link *l = &s->links[i];
 
@@ -116,8 +122,10 @@ status_write_text(const struct status_snapshot *s, struct out *o)
 			out_printf(o, "group     %s: %s since ", sg->name,
 			    fsm_state_name(sg->state));
 			ago(o, sg->since_ms_ago);
-			out_printf(o, " (%s), priority %d (effective %d), peer %s\n",
+			out_printf(o, " (%s), priority %d (effective %d), peer %s%s%s\n",
 			    sg->reason, sg->priority, sg->eff_priority,
+			    s->npeers > 1 ? sg->peer.name : "",
+			    s->npeers > 1 ? " " : "",
 			    !sg->peer.has ? "does not configure it" :
 			    sg->peer.alive ? fsm_state_name(sg->peer.state) :
 			    "not heard");
@@ -259,10 +267,12 @@ json_group(struct out *o, const struct status_group *g)
 	json_str(o, g->reason);
 	out_printf(o, ",\"priority\":%d,\"effective_priority\":%d,"
 	    "\"preempt\":%s,\"preempt_delay_ms\":%u,\"peer\":{\"configured\":%s,"
-	    "\"alive\":%s,\"state\":\"%s\",\"priority\":%d},\"faults\":[",
+	    "\"alive\":%s,\"state\":\"%s\",\"priority\":%d,\"name\":",
 	    g->priority, g->eff_priority, tf(g->preempt), g->preempt_delay_ms,
 	    tf(g->peer.has), tf(g->peer.alive), g->peer.known && g->peer.has ?
 	    fsm_state_name(g->peer.state) : "unknown", g->peer.priority);
+	json_str(o, g->peer.name);
+	out_printf(o, "},\"faults\":[");
 	for (int i = 0; i < g->nfaults; i++) {
 		out_printf(o, "%s", i ? "," : "");
 		json_str(o, g->faults[i]);
@@ -298,7 +308,15 @@ status_write_json(const struct status_snapshot *s, struct out *o)
 	    g->peer.known ? fsm_state_name(g->peer.state) : "unknown",
 	    tf(s->peer.known), tf(s->peer.alive), g->peer.priority);
 	json_opt(o, s->peer.known, s->peer.heard_ms_ago);
-	out_printf(o, "}");
+	out_printf(o, "},\"peers\":[");
+	for (int i = 0; i < s->npeers; i++) {
+		out_printf(o, "%s{\"name\":", i ? "," : "");
+		json_str(o, s->peers[i].name);
+		out_printf(o, ",\"alive\":%s,\"heard_ms_ago\":%llu}",
+		    tf(s->peers[i].alive),
+		    (unsigned long long)s->peers[i].heard_ms_ago);
+	}
+	out_printf(o, "]");
 
 	out_printf(o, ",\"links\":[");
 	for (int i = 0; i < s->nlinks; i++) {
@@ -306,6 +324,8 @@ status_write_json(const struct status_snapshot *s, struct out *o)
 
 		out_printf(o, "%s{\"interface\":", i ? "," : "");
 		json_str(o, l->ifname);
+		out_printf(o, ",\"node\":");
+		json_str(o, l->node);
 		out_printf(o, ",\"local\":\"%s\",\"peer\":\"%s\",\"up\":%s,"
 		    "\"heard_ms_ago\":", l->local, l->peer, tf(l->up));
 		json_opt(o, l->heard, l->heard_ms_ago);

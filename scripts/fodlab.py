@@ -8,6 +8,7 @@ pair whose other end (named after the host) is a port of the bridge:
     <prefix>-sw      br0 (ports: alpha, beta, client, ...)
     <prefix>-alpha   eth0 192.0.2.1/24    2001:db8::1/64
     <prefix>-beta    eth0 192.0.2.2/24    2001:db8::2/64
+    <prefix>-gamma   eth0 192.0.2.3/24    2001:db8::3/64    (a third node)
     <prefix>-client  eth0 192.0.2.100/24  2001:db8::100/64
     <prefix>-mallory eth0 192.0.2.66/24   2001:db8::66/64   (on demand)
 
@@ -55,6 +56,7 @@ PROBER = os.path.join(BUILD, "prober")
 HOSTS = {
     "alpha": {"v4": "192.0.2.1", "v6": "2001:db8::1", "v6_2": "2001:db8::1:1"},
     "beta": {"v4": "192.0.2.2", "v6": "2001:db8::2", "v6_2": "2001:db8::1:2"},
+    "gamma": {"v4": "192.0.2.3", "v6": "2001:db8::3", "v6_2": "2001:db8::1:3"},
     "client": {"v4": "192.0.2.100", "v6": "2001:db8::100"},
     "mallory": {"v4": "192.0.2.66", "v6": "2001:db8::66"},
 }
@@ -485,20 +487,25 @@ class Lab:
         return d
 
     def config(self, host, peer=None, fast=True, **cluster):
-        """A config dict for host (alpha 150, beta 100), peer by default its
-        pair; cluster keys may be overridden (preempt=False, ...)."""
-        peer = peer or PAIR[host]
-        me, other = HOSTS[host], HOSTS[peer]
+        """A config dict for host (alpha 150, beta 100, others 50), peer by
+        default its pair, or a list of peers (one link to each, two with
+        link2); cluster keys may be overridden (preempt=False, ...)."""
+        peers = [peer or PAIR[host]] if isinstance(peer, (str, type(None))) \
+            else list(peer)
+        me = HOSTS[host]
         d = self.host_dir(host)
         c = {"id": 1, "key_file": self.key_file, "port": self.port}
         if fast:
             c.update(FAST)
             c.update({"preempt": True, "preempt_delay_ms": 0})
         c.update(cluster)
-        links = [{"interface": "eth0", "local": me["v4"], "peer": other["v4"]}]
-        if self.link2 and "v6_2" in me and "v6_2" in other:
-            links.append({"interface": "eth1", "local": me["v6_2"],
-                          "peer": other["v6_2"]})
+        links = []
+        for other in (HOSTS[p] for p in peers):
+            links.append({"interface": "eth0", "local": me["v4"],
+                          "peer": other["v4"]})
+            if self.link2 and "v6_2" in me and "v6_2" in other:
+                links.append({"interface": "eth1", "local": me["v6_2"],
+                              "peer": other["v6_2"]})
         return {
             "node": {"name": host, "priority": PRIORITY.get(host, 50)},
             "cluster": c,

@@ -80,16 +80,18 @@ class Timeline:
         return out
 
     def overlaps(self, vip=VIP4, since=0.0):
-        """[(start, seconds)] of each time both nodes held vip after since."""
+        """[(start, seconds)] of each time two nodes held vip after since."""
         now = time.time()
         hs = list(self.paths)
         got = []
-        for s1, e1 in self.intervals(hs[0], vip, now):
-            for s2, e2 in self.intervals(hs[1], vip, now):
-                s, e = max(s1, s2, since), min(e1, e2)
-                if e > s:
-                    got.append((s, e - s))
-        return got
+        for i, h1 in enumerate(hs):
+            for h2 in hs[i + 1:]:
+                for s1, e1 in self.intervals(h1, vip, now):
+                    for s2, e2 in self.intervals(h2, vip, now):
+                        s, e = max(s1, s2, since), min(e1, e2)
+                        if e > s:
+                            got.append((s, e - s))
+        return sorted(got)
 
     def describe(self, vip=VIP4):
         t0 = min((e[0] for h in self.paths for e in self.events(h)),

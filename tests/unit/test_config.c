@@ -544,13 +544,18 @@ test_errors(void)
 	    "links is empty");
 	EXPECT_ERR(L_NODE L_CLUSTER L_LINKS "vips = ( );\n", 4, "vips is empty");
 	EXPECT_ERR(MIN "arbiter: { ping = [ ]; };\n", 5, "arbiter.ping is empty");
-	EXPECT_ERR(L_NODE L_CLUSTER "links = (\n"
-	    " { interface = \"eth0\"; local = \"192.0.2.1\"; peer = \"192.0.2.2\"; },\n"
-	    " { interface = \"eth1\"; local = \"192.0.2.3\"; peer = \"192.0.2.4\"; },\n"
-	    " { interface = \"eth2\"; local = \"192.0.2.5\"; peer = \"192.0.2.6\"; },\n"
-	    " { interface = \"eth3\"; local = \"192.0.2.7\"; peer = \"192.0.2.8\"; },\n"
-	    " { interface = \"eth4\"; local = \"192.0.2.9\"; peer = \"192.0.2.10\"; }\n"
-	    ");\n" L_VIPS, 3, "links has 5 entries, at most 4 allowed");
+	{
+		char t[4096];
+		int off = snprintf(t, sizeof(t), "%s", L_NODE L_CLUSTER "links = (\n");
+
+		for (int k = 0; k < 17; k++)
+			off += snprintf(t + off, sizeof(t) - (size_t)off,
+			    " { interface = \"eth0\"; local = \"192.0.2.1\"; "
+			    "peer = \"192.0.2.%d\"; }%s\n", 100 + k,
+			    k < 16 ? "," : "");
+		snprintf(t + off, sizeof(t) - (size_t)off, ");\n" L_VIPS);
+		EXPECT_ERR(t, 3, "links has 17 entries, at most 16 allowed");
+	}
 	EXPECT_ERR(MIN "track_interfaces = [ \"a\", \"b\", \"c\", \"d\", \"e\","
 	    " \"f\", \"g\", \"h\", \"i\" ];\n", 5,
 	    "track_interfaces has 9 entries, at most 8");

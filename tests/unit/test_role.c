@@ -239,7 +239,7 @@ static struct said said[SAID_MAX];
 static int nsaid;
 
 void
-link_send_all(const struct msg *body)
+link_send_all(const struct msg *body, const char (*to)[PROTO_NAME_LEN])
 {
 	if (nsaid == SAID_MAX) {
 		fprintf(stderr, "test_role: too many heartbeats\n");
@@ -276,8 +276,14 @@ link_heard(int i, const struct msg *m)
 	ls->heard_at = now_ms();
 }
 
+bool
+link_all_named(void)
+{
+	return true;	/* the test's peer speaks on every link */
+}
+
 uint64_t
-link_acked_at(void)
+link_acked_at(const char *peer)
 {
 	uint64_t acked = 0;
 

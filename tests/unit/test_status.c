@@ -42,6 +42,10 @@ example(struct status_snapshot *s)
 	snprintf(s->peer.name, sizeof(s->peer.name), "beta");
 	s->peer.alive = true;
 	s->peer.heard_ms_ago = 11;
+	s->npeers = 1;
+	snprintf(s->peers[0].name, sizeof(s->peers[0].name), "beta");
+	s->peers[0].alive = true;
+	s->peers[0].heard_ms_ago = 11;
 
 	snprintf(g->name, sizeof(g->name), "default");
 	g->state = FSM_ACTIVE;
@@ -54,6 +58,7 @@ example(struct status_snapshot *s)
 	snprintf(g->faults[0], sizeof(g->faults[0]), "check-failed:db");
 	g->peer.state = FSM_STANDBY;
 	g->peer.priority = 100;
+	snprintf(g->peer.name, sizeof(g->peer.name), "beta");
 	g->nvips = 2;
 	snprintf(g->vips[0].address, sizeof(g->vips[0].address), "192.0.2.10/24");
 	snprintf(g->vips[1].address, sizeof(g->vips[1].address), "2001:db8::10/64");
@@ -70,6 +75,7 @@ example(struct status_snapshot *s)
 
 	s->nlinks = 1;
 	snprintf(s->links[0].ifname, sizeof(s->links[0].ifname), "eth0");
+	snprintf(s->links[0].node, sizeof(s->links[0].node), "beta");
 	snprintf(s->links[0].local, sizeof(s->links[0].local), "192.0.2.1");
 	snprintf(s->links[0].peer, sizeof(s->links[0].peer), "192.0.2.2");
 	s->links[0].up = s->links[0].heard = s->links[0].rtt_valid = true;
@@ -114,7 +120,8 @@ test_json(void)
 	    "\"effective_priority\":150,\"maintenance\":false,\"epoch\":1795751975,"
 	    "\"uptime_ms\":210,\"peer\":{\"name\":\"beta\",\"state\":\"standby\","
 	    "\"known\":true,\"alive\":true,\"priority\":100,\"heard_ms_ago\":11},"
-	    "\"links\":[{\"interface\":\"eth0\",\"local\":\"192.0.2.1\","
+	    "\"peers\":[{\"name\":\"beta\",\"alive\":true,\"heard_ms_ago\":11}],"
+	    "\"links\":[{\"interface\":\"eth0\",\"node\":\"beta\",\"local\":\"192.0.2.1\","
 	    "\"peer\":\"192.0.2.2\",\"up\":true,\"heard_ms_ago\":11,\"rtt_us\":128,"
 	    "\"echoed_ms_ago\":30}],"
 	    "\"vips\":[{\"address\":\"192.0.2.10/24\",\"interface\":\"eth0\","
@@ -144,7 +151,7 @@ test_json(void)
 	    "\"since_ms_ago\":187,\"reason\":\"election\",\"priority\":150,"
 	    "\"effective_priority\":150,\"preempt\":true,\"preempt_delay_ms\":0,"
 	    "\"peer\":{\"configured\":true,\"alive\":true,\"state\":\"standby\","
-	    "\"priority\":100},"
+	    "\"priority\":100,\"name\":\"beta\"},"
 	    "\"faults\":[\"check-failed:db\"],"
 	    "\"vips\":[{\"address\":\"192.0.2.10/24\",\"interface\":\"eth0\","
 	    "\"present\":true,\"expected\":true},{\"address\":\"2001:db8::10/64\","
@@ -157,7 +164,7 @@ test_json(void)
 	blank(&s);
 	CHECK(strstr(render(&s, true), "\"peer\":{\"name\":\"\",\"state\":\"unknown\","
 	    "\"known\":false,\"alive\":false,\"priority\":0,\"heard_ms_ago\":null},"
-	    "\"links\":[],\"vips\":[],") != NULL);
+	    "\"peers\":[],\"links\":[],\"vips\":[],") != NULL);
 	CHECK(strstr(buf, "\"faults\":[],\"checks\":[],\"arbiter\":{\"enabled\":false,"
 	    "\"reachable\":false,\"misses\":0,\"last_reply_ms_ago\":null}") != NULL);
 	CHECK(strstr(buf, "\"transitions\":[],\"groups\":[{") != NULL);

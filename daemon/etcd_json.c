@@ -414,9 +414,8 @@ ej_parse_lease(const char *body, size_t len, struct ej_lease *out,
 	memset(out, 0, sizeof(*out));
 	if ((rc = begin(body, len, &root, &o, err)) != EJ_OK)
 		return finish(root, rc);
-	if (get_i64(o, "ID", &out->id) == -1 || get_i64(o, "TTL", &out->ttl) == -1)
-		return finish(root, EJ_BAD);
-	if (out->id <= 0) {
+	if (get_i64(o, "ID", &out->id) == -1 ||
+	    get_i64(o, "TTL", &out->ttl) == -1 || out->id <= 0) {
 		memset(out, 0, sizeof(*out));
 		return finish(root, EJ_BAD);
 	}

@@ -9,9 +9,10 @@ UNITDIR   ?= /lib/systemd/system
 DESTDIR   ?=
 
 CC        ?= cc
-PKGS      := libnl-route-3.0 libconfig libcrypto
-# failoverd's own (the metrics server): failoverctl and the tests do without
-D_PKGS    := libmicrohttpd
+PKGS      := libnl-route-3.0 libconfig libcrypto json-c
+# failoverd's own (the metrics server, the etcd client): failoverctl and the
+# unit tests do without
+D_PKGS    := libmicrohttpd libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(D_PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 D_LIBS    := $(shell pkg-config --libs $(D_PKGS) 2>/dev/null)
@@ -23,7 +24,8 @@ LDLIBS    += $(PKG_LIBS)
 B         := build
 CTL_SRCS  := daemon/failoverctl.c daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
 D_SRCS    := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c)) daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
-PURE_SRCS := daemon/fsm.c daemon/peers.c daemon/freshness.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c
+PURE_SRCS := daemon/fsm.c daemon/peers.c daemon/freshness.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c \
+             daemon/etcd_json.c
 UNIT_SRCS := $(PURE_SRCS) daemon/loop.c daemon/proc.c daemon/hooks.c daemon/checks.c \
              daemon/arbiter.c daemon/out.c daemon/status_write.c daemon/metrics.c
 HDRS      := $(wildcard daemon/*.h)
@@ -35,7 +37,7 @@ PYTEST    := /usr/bin/python3 -m pytest
 
 .PHONY: all check unit fuzz fuzz-smoke integration demo bench deps install clean deb rpm
 
-all: $(B)/failoverd $(B)/failoverctl $(B)/prober
+all: $(B)/failoverd $(B)/failoverctl $(B)/prober $(B)/etcdtool
 
 $(B)/failoverd: $(sort $(D_SRCS)) $(HDRS) | $(B)
 	$(CC) $(CFLAGS) -o $@ $(sort $(D_SRCS)) $(LDFLAGS) $(LDLIBS) $(D_LIBS)
@@ -45,6 +47,11 @@ $(B)/failoverctl: $(CTL_SRCS) $(HDRS) | $(B)
 
 $(B)/prober: tests/tools/prober.c | $(B)
 	$(CC) $(CFLAGS) -o $@ $< -lm
+
+# Test driver of the etcd client (tests/integration/test_etcd.py); not installed.
+ETCDTOOL_SRCS := tests/etcd/etcdtool.c daemon/etcd.c daemon/etcd_json.c daemon/loop.c daemon/log.c
+$(B)/etcdtool: $(ETCDTOOL_SRCS) $(HDRS) | $(B)
+	$(CC) $(CFLAGS) -Idaemon -o $@ $(ETCDTOOL_SRCS) $(LDFLAGS) $(LDLIBS) $(D_LIBS)
 
 $(B) $(B)/unit $(B)/fuzz:
 	mkdir -p $@

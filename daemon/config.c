@@ -77,7 +77,7 @@ struct pctx {
 static const char *const root_keys[] = { "node", "cluster", "links", "vips",
 	"groups", "announce", "hooks", "checks", "track_interfaces",
 	"track_debounce_ms", "arbiter", "realtime", "runtime_dir", "state_dir",
-	"control_group", "metrics", NULL };
+	"control_group", "metrics", "quorum", NULL };
 static const char *const node_keys[] = { "name", "priority", NULL };
 static const char *const cluster_keys[] = { "id", "key_file", "port",
 	"interval_ms", "dead_ms", "init_dead_ms", "preempt", "preempt_delay_ms",
@@ -95,11 +95,16 @@ static const char *const check_keys[] = { "name", "command", "interval_ms",
 static const char *const arbiter_keys[] = { "ping", "interval_ms",
 	"fail_after", NULL };
 static const char *const metrics_keys[] = { "listen", NULL };
+static const char *const quorum_keys[] = { "etcd", "ttl_s", "prefix",
+	"on_quorum_loss", "ca_file", "cert_file", "key_file", NULL };
 
 /* Indexed by enum fence_mode and enum hooks_order. */
 static const char *const fence_names[] = { "off", "optional", "required",
 	NULL };
 static const char *const order_names[] = { "vip-first", "hooks-first", NULL };
+/* Indexed by enum quorum_loss. */
+static const char *const quorum_loss_names[] = { "keep-while-peers",
+	"release", NULL };
 
 static void
 perr(struct pctx *p, unsigned line, const char *fmt, ...)
@@ -486,6 +491,23 @@ get_path(struct pctx *p, const config_setting_t *g, const char *where,
 		return -1;
 	}
 	return 1;
+}
+
+/* get_path(), but "" is allowed and stays "" (= not set). */
+static int
+get_path_empty(struct pctx *p, const config_setting_t *g, const char *where,
+    const char *key, char *out, size_t outsz)
+{
+	const config_setting_t *s;
+
+	if ((s = member(p, g, where, key, OPT, CONFIG_TYPE_STRING,
+	    CONFIG_TYPE_STRING)) == NULL)
+		return present(g, key) ? -1 : 0;
+	if (config_setting_get_string(s)[0] == '\0') {
+		out[0] = '\0';
+		return 1;
+	}
+	return get_path(p, g, where, key, out, outsz);
 }
 
 static bool
@@ -1127,6 +1149,115 @@ parse_metrics(struct pctx *p, const config_setting_t *root)
 	c->metrics.enabled = true;
 }
 
+/*
+ * "http://IP:PORT[/]" or "https://IP:PORT[/]", IPv6 bracketed; port
+ * 1..65535. The trailing '/' is dropped. 0 or -1 with why.
+ */
+static int
+check_etcd_url(char *url, const char **why)
+{
+	const char *rest;
+	char hostport[80];
+	struct sockaddr_storage ss;
+	socklen_t salen;
+	size_t len;
+
+	if (strncmp(url, "http://", 7) == 0)
+		rest = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		rest = url + 8;
+	else {
+		*why = "must start with http:// or https://";
+		return -1;
+	}
+	len = strlen(rest);
+	if (len > 0 && rest[len - 1] == '/')
+		len--;
+	if (len == 0 || len >= sizeof(hostport) || memchr(rest, '/', len)) {
+		*why = "must be SCHEME://ADDRESS:PORT with nothing after the port";
+		return -1;
+	}
+	memcpy(hostport, rest, len);
+	hostport[len] = '\0';
+	if (parse_listen(hostport, &ss, &salen) == -1) {
+		*why = "must name an IPv4 address or a bracketed IPv6 address"
+		    " and a port 1..65535 (no host names: no DNS lookup runs"
+		    " on the daemon's loop)";
+		return -1;
+	}
+	url[(rest - url) + len] = '\0';
+	return 0;
+}
+
+static int
+check_etcd(struct pctx *p, const config_setting_t *s, const char *what,
+    const char *text)
+{
+	struct cfg_quorum *q = &p->c->quorum;
+	char *url = q->urls[q->nurls];	/* where parse_strings copied it */
+	const char *why;
+	int i;
+
+	if (check_etcd_url(url, &why) == -1) {
+		perr(p, line_of(s), "%s \"%.80s\" %s", what, text, why);
+		return -1;
+	}
+	for (i = 0; i < q->nurls; i++)
+		if (strcmp(q->urls[i], url) == 0) {
+			perr(p, line_of(s), "%s \"%.80s\" is listed twice",
+			    what, text);
+			return -1;
+		}
+	return 1;
+}
+
+static void
+parse_quorum(struct pctx *p, const config_setting_t *root)
+{
+	struct cfg_quorum *q = &p->c->quorum;
+	const config_setting_t *g, *s;
+	size_t len;
+	int e;
+
+	if ((g = get_group(p, root, "quorum", OPT, quorum_keys)) == NULL)
+		return;
+	q->line = line_of(g);
+	parse_strings(p, g, "quorum", "etcd", REQ, CFG_MAX_ETCD, q->urls[0],
+	    sizeof(q->urls[0]), &q->nurls, check_etcd);
+	get_uint(p, g, "quorum", "ttl_s", OPT, 1, CFG_TTL_MAX, &q->ttl_s);
+	if (get_str(p, g, "quorum", "prefix", OPT, q->prefix,
+	    sizeof(q->prefix)) == 1) {
+		s = config_setting_get_member(g, "prefix");
+		len = strlen(q->prefix);
+		while (len > 1 && q->prefix[len - 1] == '/')
+			q->prefix[--len] = '\0';
+		if (q->prefix[0] != '/' || len < 2)
+			perr(p, line_of(s), "quorum.prefix \"%s\" must start"
+			    " with '/' and name something (e.g. \"/failoverd\")",
+			    q->prefix);
+		else if (strspn(q->prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789._-/") != len ||
+		    strstr(q->prefix, "//") != NULL)
+			perr(p, line_of(s), "quorum.prefix \"%s\" may only"
+			    " contain letters, digits, '.', '_', '-' and single"
+			    " '/'", q->prefix);
+	}
+	if (get_enum(p, g, "quorum", "on_quorum_loss", quorum_loss_names,
+	    &e) == 1)
+		q->on_loss = (enum quorum_loss)e;
+	get_path_empty(p, g, "quorum", "ca_file", q->ca_file,
+	    sizeof(q->ca_file));
+	get_path_empty(p, g, "quorum", "cert_file", q->cert_file,
+	    sizeof(q->cert_file));
+	get_path_empty(p, g, "quorum", "key_file", q->key_file,
+	    sizeof(q->key_file));
+	if ((q->cert_file[0] != '\0') != (q->key_file[0] != '\0'))
+		perr(p, line_of(g), "quorum: cert_file and key_file go"
+		    " together (a client certificate needs its key)");
+	if (q->nurls > 0)
+		q->enabled = true;
+}
+
 static uint32_t
 low_bits(int n)
 {
@@ -1317,6 +1448,7 @@ parse_root(struct pctx *p, const config_setting_t *root)
 	get_str(p, root, "", "control_group", OPT, c->control_group,
 	    sizeof(c->control_group));
 	parse_metrics(p, root);
+	parse_quorum(p, root);
 }
 
 static void
@@ -1342,6 +1474,9 @@ set_defaults(struct config *c, const char *name)
 	c->track_debounce_ms = 0;
 	c->arbiter_interval_ms = 500;
 	c->arbiter_fail_after = 3;
+	c->quorum.ttl_s = 2;
+	snprintf(c->quorum.prefix, sizeof(c->quorum.prefix), "/failoverd");
+	c->quorum.on_loss = QUORUM_KEEP_WHILE_PEERS;
 	c->realtime = false;
 	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s",
 	    DEFAULT_RUNTIME_DIR);

@@ -18,9 +18,14 @@
 #define CFG_MAX_ARBITER	4
 #define CFG_CMD_MAX	1024
 #define CFG_ERR_MAX	4096
+#define CFG_MAX_ETCD	7	/* quorum.etcd members */
+#define CFG_URL_MAX	256
+#define CFG_PREFIX_MAX	128	/* quorum.prefix */
+#define CFG_TTL_MAX	300	/* quorum.ttl_s, seconds */
 
 enum hooks_order { HOOKS_VIP_FIRST, HOOKS_HOOKS_FIRST };
 enum fence_mode { FENCE_OFF, FENCE_OPTIONAL, FENCE_REQUIRED };
+enum quorum_loss { QUORUM_KEEP_WHILE_PEERS, QUORUM_RELEASE };
 
 struct cfg_link {
 	char			ifname[IF_NAMESIZE];
@@ -66,6 +71,25 @@ struct cfg_group {
 	int		first_vip, nvips;	/* cfg.vips[first_vip .. first_vip + nvips) */
 	uint32_t	checks;			/* can fault (or lower) it; default all */
 	uint32_t	track;			/* tracked for it; default track_top */
+};
+
+/*
+ * quorum (design 11): group keys in etcd. Absent section = disabled.
+ * URLs are "http://IP:PORT" or "https://IP:PORT" with an IP literal (no
+ * DNS lookup ever runs on the loop; IPv6 in brackets) and nothing after
+ * the port but an optional "/", which is dropped.
+ */
+struct cfg_quorum {
+	bool		enabled;
+	unsigned	line;			/* of the quorum section */
+	char		urls[CFG_MAX_ETCD][CFG_URL_MAX];	/* without a trailing '/' */
+	int		nurls;			/* 1..CFG_MAX_ETCD */
+	unsigned	ttl_s;			/* default 2; 1..CFG_TTL_MAX */
+	char		prefix[CFG_PREFIX_MAX];	/* default "/failoverd"; starts with '/', no trailing '/' */
+	enum quorum_loss on_loss;		/* default keep-while-peers */
+	char		ca_file[PATH_MAX];	/* "" = system CAs; resolved against the config dir */
+	char		cert_file[PATH_MAX];	/* "" = no client certificate */
+	char		key_file[PATH_MAX];	/* "" = none; required with cert_file */
 };
 
 struct config {
@@ -137,6 +161,8 @@ struct config {
 		struct sockaddr_storage addr;
 		socklen_t	salen;
 	} metrics;
+
+	struct cfg_quorum quorum;
 };
 
 /*

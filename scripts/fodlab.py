@@ -11,6 +11,8 @@ pair whose other end (named after the host) is a port of the bridge:
     <prefix>-gamma   eth0 192.0.2.3/24    2001:db8::3/64    (a third node)
     <prefix>-client  eth0 192.0.2.100/24  2001:db8::100/64
     <prefix>-mallory eth0 192.0.2.66/24   2001:db8::66/64   (on demand)
+    <prefix>-etcdN   eth0 192.0.2.20N/24  2001:db8::20N/64  (N = 1..3, on
+                     demand: lab.etcd_cluster() runs one etcd member in each)
 
 With link2=True alpha and beta also get eth1 on a second bridge br1, with
 2001:db8::1:1/112 and 2001:db8::1:2/112 (a second heartbeat path).
@@ -59,7 +61,13 @@ HOSTS = {
     "gamma": {"v4": "192.0.2.3", "v6": "2001:db8::3", "v6_2": "2001:db8::1:3"},
     "client": {"v4": "192.0.2.100", "v6": "2001:db8::100"},
     "mallory": {"v4": "192.0.2.66", "v6": "2001:db8::66"},
+    "etcd1": {"v4": "192.0.2.201", "v6": "2001:db8::201"},
+    "etcd2": {"v4": "192.0.2.202", "v6": "2001:db8::202"},
+    "etcd3": {"v4": "192.0.2.203", "v6": "2001:db8::203"},
 }
+ETCD = "/usr/bin/etcd"
+ETCD_CLIENT_PORT = 2379
+ETCD_PEER_PORT = 2380
 PAIR = {"alpha": "beta", "beta": "alpha"}
 PRIORITY = {"alpha": 150, "beta": 100}
 VIP4 = "192.0.2.10"
@@ -294,11 +302,11 @@ class Lab:
                    check=check, timeout=timeout, input=input)
 
     def spawn(self, host, argv, stdout=subprocess.PIPE,
-              stderr=subprocess.PIPE):
+              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL):
         """Start argv in host's namespace in the background, tracked: down()
         kills it. Its own session, so a Ctrl-C reaches only us."""
         p = subprocess.Popen(["ip", "netns", "exec", self.ns(host)]
-                             + list(argv), stdin=subprocess.DEVNULL,
+                             + list(argv), stdin=stdin,
                              stdout=stdout, stderr=stderr,
                              start_new_session=True)
         self.procs.append(p)
@@ -520,9 +528,121 @@ class Lab:
     def daemon(self, host, config=None, start=True):
         return Daemon(self, host, config, start)
 
+    def etcd_cluster(self, members=("etcd1", "etcd2", "etcd3"), timeout=20):
+        """Start an etcd cluster, one member in each of the hosts members
+        (added to the lab if needed), data under <dir>/<member>/; wait
+        until every member is healthy. Returns an EtcdCluster."""
+        c = EtcdCluster(self, members)
+        c.start()
+        c.wait_healthy(timeout)
+        return c
+
     def prober(self, host, addr, interval_ms=10, duration_ms=None,
                count=None, csv=None):
         return Prober(self, host, addr, interval_ms, duration_ms, count, csv)
+
+
+class EtcdCluster:
+    """etcd members in lab hosts (etcd-server's /usr/bin/etcd), on the
+    lab network only: clients on :2379, peers on :2380 of each host's
+    IPv4 address. Short heartbeat and election timeouts (tests). The
+    processes are the lab's: lab.down() kills them by pid."""
+
+    def __init__(self, lab, members):
+        self.lab = lab
+        self.members = list(members)
+        self.procs = {}
+        if not os.access(ETCD, os.X_OK):
+            raise LabError("%s is missing: scripts/install-deps installs "
+                           "etcd-server" % ETCD)
+
+    def url(self, m):
+        return "http://%s:%d" % (HOSTS[m]["v4"], ETCD_CLIENT_PORT)
+
+    @property
+    def urls(self):
+        return [self.url(m) for m in self.members]
+
+    def _peer(self, m):
+        return "http://%s:%d" % (HOSTS[m]["v4"], ETCD_PEER_PORT)
+
+    def start(self, only=None):
+        """Start every member (or only the one named), first time or
+        again after kill() (same data directory)."""
+        initial = ",".join("%s=%s" % (m, self._peer(m)) for m in self.members)
+        for m in self.members if only is None else [only]:
+            self.lab.add_host(m)
+            d = os.path.join(self.lab.dir, m)
+            os.makedirs(d, 0o700, exist_ok=True)
+            data = os.path.join(d, "data")
+            state = "existing" if os.path.isdir(data) else "new"
+            argv = [ETCD, "--name", m, "--data-dir", data,
+                    "--listen-client-urls", self.url(m),
+                    "--advertise-client-urls", self.url(m),
+                    "--listen-peer-urls", self._peer(m),
+                    "--initial-advertise-peer-urls", self._peer(m),
+                    "--initial-cluster", initial,
+                    "--initial-cluster-state", state,
+                    "--initial-cluster-token", self.lab.prefix,
+                    "--heartbeat-interval", "50",
+                    "--election-timeout", "500",
+                    "--enable-v2=false", "--log-level", "warn",
+                    "--logger", "zap"]
+            with open(os.path.join(d, "etcd.log"), "ab") as log:
+                self.procs[m] = self.lab.spawn(m, argv, stdout=log,
+                                               stderr=subprocess.STDOUT)
+
+    def healthy(self, m):
+        """True if member m answers /health with health true."""
+        p = self.lab.ns_exec(m, ["curl", "-sS", "-m", "1", self.url(m) +
+                                 "/health"], check=False, timeout=5)
+        try:
+            return json.loads(p.stdout).get("health") in (True, "true")
+        except ValueError:
+            return False
+
+    def wait_healthy(self, timeout=20, members=None):
+        for m in members or [m for m in self.members
+                             if self.procs[m].poll() is None]:
+            wait_for(lambda: self.healthy(m) or self._dead(m), timeout, 0.2,
+                     "etcd member %s healthy" % m,
+                     describe=lambda: self.log_tail(m))
+            if self._dead(m):
+                raise LabError("etcd member %s exited:\n%s"
+                               % (m, self.log_tail(m)))
+
+    def _dead(self, m):
+        return self.procs[m].poll() is not None
+
+    def kill(self, m, sig=signal.SIGKILL):
+        p = self.procs[m]
+        if p.poll() is None:
+            p.send_signal(sig)
+            if sig == signal.SIGKILL:
+                p.wait(10)
+
+    def log_tail(self, m, lines=30):
+        try:
+            with open(os.path.join(self.lab.dir, m, "etcd.log"),
+                      errors="replace") as f:
+                return "\n".join(f.read().splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def blackhole(self, m):
+        """Drop every TCP packet in and out of member m's namespace (its
+        client and peer traffic), silently (no RST, no ICMP): a member
+        that hangs."""
+        self.lab._nft(m, "table inet fodlab_etcd {}\n"
+                      "delete table inet fodlab_etcd\n"
+                      "table inet fodlab_etcd {\n"
+                      " chain input { type filter hook input priority -10;"
+                      " meta l4proto tcp drop; }\n"
+                      " chain output { type filter hook output priority -10;"
+                      " meta l4proto tcp drop; }\n}\n")
+
+    def unblackhole(self, m):
+        self.lab._nft(m, "delete table inet fodlab_etcd\n")
 
 
 class DaemonError(Exception):

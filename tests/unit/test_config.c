@@ -1171,6 +1171,88 @@ test_metrics(void)
 	}
 }
 
+/* quorum (design 11): etcd URLs, ttl_s, prefix, on_quorum_loss, TLS files. */
+static void
+test_quorum(void)
+{
+	static struct config c;
+
+	CHECK_EQ(parse_as(MIN, "t.conf", &c), 0);
+	CHECK(!c.quorum.enabled);
+	CHECK_EQ(c.quorum.ttl_s, 2);
+	CHECK_STR(c.quorum.prefix, "/failoverd");
+	CHECK_EQ(c.quorum.on_loss, QUORUM_KEEP_WHILE_PEERS);
+
+	CHECK_EQ(parse_as(MIN "quorum: {\n etcd = [ \"http://192.0.2.201:2379\","
+	    " \"https://[2001:db8::202]:2379/\" ];\n };\n", "/etc/x/t.conf",
+	    &c), 0);
+	CHECK(c.quorum.enabled);
+	CHECK_EQ(c.quorum.line, 5);
+	CHECK_EQ(c.quorum.nurls, 2);
+	CHECK_STR(c.quorum.urls[0], "http://192.0.2.201:2379");
+	CHECK_STR(c.quorum.urls[1], "https://[2001:db8::202]:2379");
+	CHECK_EQ(c.quorum.ttl_s, 2);
+	CHECK_STR(c.quorum.ca_file, "");
+
+	CHECK_EQ(parse_as(MIN "quorum: { etcd = [ \"http://10.0.0.1:1\" ];"
+	    " ttl_s = 5; prefix = \"/ha/fod/\"; on_quorum_loss = \"release\";"
+	    " ca_file = \"ca.pem\"; cert_file = \"/k/c.pem\";"
+	    " key_file = \"c.key\"; };\n", "/etc/x/t.conf", &c), 0);
+	CHECK_EQ(c.quorum.ttl_s, 5);
+	CHECK_STR(c.quorum.prefix, "/ha/fod");
+	CHECK_EQ(c.quorum.on_loss, QUORUM_RELEASE);
+	CHECK_STR(c.quorum.ca_file, "/etc/x/ca.pem");
+	CHECK_STR(c.quorum.cert_file, "/k/c.pem");
+	CHECK_STR(c.quorum.key_file, "/etc/x/c.key");
+	EXPECT_OK(MIN "quorum: { etcd = [ \"http://1.2.3.4:5\", \"http://1.2.3.5:5\","
+	    " \"http://1.2.3.6:5\", \"http://1.2.3.7:5\", \"http://1.2.3.8:5\","
+	    " \"http://1.2.3.9:5\", \"http://1.2.3.10:5\" ]; ca_file = \"\";"
+	    " cert_file = \"\"; key_file = \"\"; ttl_s = 300; };\n");
+
+	EXPECT_ERR(MIN "quorum: { };\n", 5, "missing required key quorum.etcd");
+	EXPECT_ERR(MIN "quorum: { etcd = [ ]; };\n", 5,
+	    "quorum.etcd is empty: at least one entry is needed");
+	EXPECT_ERR(MIN "quorum: { etcd = \"http://1.2.3.4:5\"; };\n", 5,
+	    "quorum.etcd must be a list ( ... ), not a string");
+	EXPECT_ERR(MIN "quorum: { etcd = [ \"http://1.2.3.4:5\", \"http://1.2.3.5:5\","
+	    " \"http://1.2.3.6:5\", \"http://1.2.3.7:5\", \"http://1.2.3.8:5\","
+	    " \"http://1.2.3.9:5\", \"http://1.2.3.10:5\", \"http://1.2.3.11:5\" ]; };\n",
+	    5, "quorum.etcd has 8 entries, at most 7 allowed");
+	EXPECT_ERR(MIN "quorum: {\n etcd = [ \"http://1.2.3.4:5\", \"http://1.2.3.4:5/\" ]; };\n",
+	    6, "quorum.etcd[1] \"http://1.2.3.4:5\" is listed twice");
+	static const char *const bad[] = { "1.2.3.4:2379", "ftp://1.2.3.4:21",
+	    "http://", "http://1.2.3.4", "http://1.2.3.4:0", "http://1.2.3.4:65536",
+	    "http://etcd1:2379", "http://2001:db8::1:2379", "http://1.2.3.4:2379/v3",
+	    "https://[2001:db8::1]", "http://1.2.3.4:2379//", "HTTP://1.2.3.4:2379" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[512], want[128];
+
+		snprintf(text, sizeof(text), MIN "quorum: {\n etcd = [ \"%s\" ]; };\n",
+		    bad[i]);
+		snprintf(want, sizeof(want), "quorum.etcd[0] \"%s\" must", bad[i]);
+		EXPECT_ERR(text, 6, want);
+	}
+	EXPECT_ERR(MIN "quorum: { etcd = [ \"http://1.2.3.4:5\" ];\n ttl_s = 0; };\n",
+	    6, "quorum.ttl_s = 0 is out of range 1..300");
+	EXPECT_ERR(MIN "quorum: { etcd = [ \"http://1.2.3.4:5\" ];\n ttl_s = 301; };\n",
+	    6, "quorum.ttl_s = 301 is out of range 1..300");
+	EXPECT_ERR(MIN "quorum: { etcd = [ \"http://1.2.3.4:5\" ];\n prefix = \"fod\"; };\n",
+	    6, "quorum.prefix \"fod\" must start with '/'");
+	EXPECT_ERR(MIN "quorum: { etcd = [ \"http://1.2.3.4:5\" ];\n prefix = \"/\"; };\n",
+	    6, "quorum.prefix \"/\" must start with '/'");
+	EXPECT_ERR(MIN "quorum: { etcd = [ \"http://1.2.3.4:5\" ];\n prefix = \"/a b\"; };\n",
+	    6, "quorum.prefix \"/a b\" may only contain");
+	EXPECT_ERR(MIN "quorum: { etcd = [ \"http://1.2.3.4:5\" ];\n prefix = \"/a//b\"; };\n",
+	    6, "quorum.prefix \"/a//b\" may only contain");
+	EXPECT_ERR(MIN "quorum: { etcd = [ \"http://1.2.3.4:5\" ];\n"
+	    " on_quorum_loss = \"keep\"; };\n", 6, "quorum.on_quorum_loss ="
+	    " \"keep\" is not one of \"keep-while-peers\", \"release\"");
+	EXPECT_ERR(MIN "quorum: { etcd = [ \"http://1.2.3.4:5\" ];\n ttl = 2; };\n",
+	    6, "unknown key quorum.ttl (did you mean \"ttl_s\"?)");
+	EXPECT_ERR(MIN "quorum: { etcd = [ \"http://1.2.3.4:5\" ];\n"
+	    " cert_file = \"c.pem\"; };\n", 5, "quorum: cert_file and key_file go together");
+}
+
 int
 main(void)
 {
@@ -1189,6 +1271,7 @@ main(void)
 	test_standby_interval();
 	test_group_limits();
 	test_metrics();
+	test_quorum();
 	EXPECT_OK(MIN "checks = ( );\ntrack_interfaces = [ ];\n");
 	EXPECT_OK(MIN "track_interfaces = ( \"eth1\" );\n");
 	EXPECT_OK("/* c */ node: { name = \"a\"; priority = 1L; }; // x\n"

@@ -68,6 +68,8 @@ struct vgroup {
 	uint64_t	 yielded_at;	/* ms; lost a dual-active episode: PROTO_F_YIELDED until echoed */
 	bool		 dual_logged;	/* the episode the peer's PROTO_F_YIELDED reports is logged */
 	char		 switch_to[PROTO_NAME_LEN];	/* switchover GROUP NODE: the target */
+	bool		 key_gate;	/* quorum: the VIPs wait for the group's key */
+	bool		 key_promote;	/* ... and so do the promote hooks */
 	bool		 switching;	/* that switchover is under way */
 	struct loop_timer fsm_timer, fence_timer;
 };
@@ -138,6 +140,12 @@ void	daemon_peer_message(int link, const struct msg *m, bool stood_still);
  * the best one. -1 and why if one may not. */
 int	daemon_switchover(uint32_t groups, const char *to, const char **why);
 struct peers;
+/* quorum.c's news (main.c wires it): group g's key, the lease, a renewal. */
+void	role_quorum_key(int g, bool held, void *arg);
+void	role_quorum_lease(bool ok, void *arg);
+void	role_quorum_renewed(void *arg);
+/* Quorum lost, VIPs kept (keep-while-peers, every peer heard). */
+bool	role_keyless(void);
 /* peers.c's view of the other nodes, for status (role.c owns it). */
 const struct peers *role_peers(void);
 void	daemon_maintenance(bool on);

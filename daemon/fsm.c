@@ -39,7 +39,7 @@ static const char *const reason_kinds[] = {
 	"peer-resigned", "peer-fault", "switchover", "preempt", "dual-active",
 	"stalled", "shutdown", "maintenance", "maintenance-off", "fault-cleared",
 	"fault", "check-failed", "interface-down", "hook-failed",
-	"arbiter-unreachable", "no-heartbeat-link",
+	"arbiter-unreachable", "no-heartbeat-link", "quorum-lost",
 };
 #define NKINDS	(sizeof(reason_kinds) / sizeof(reason_kinds[0]))
 
@@ -340,6 +340,20 @@ standby_tick(struct fsm *f, const char *why, uint64_t now)
 	return 0;
 }
 
+/*
+ * Two holders: with quorum the one holding the key stays (the other kept
+ * its VIPs without etcd), unless this node is taking the key (preempting,
+ * taking over): then the election decides, as without quorum.
+ */
+static bool
+dual_wins(const struct fsm *f, const struct fsm_peer *p)
+{
+	if (f->cfg.quorum && f->key != FSM_KEY_WAIT &&
+	    (f->key == FSM_KEY_HELD) != p->key)
+		return f->key == FSM_KEY_HELD;
+	return fsm_wins(f, p);
+}
+
 static unsigned
 active_peer(struct fsm *f, const char *why, uint64_t now)
 {
@@ -372,7 +386,7 @@ active_peer(struct fsm *f, const char *why, uint64_t now)
 	if (f->stalled)		/* stays set: standby_peer() waits for EV_RESUMED */
 		return go(f, FSM_STANDBY, "stalled", now);
 	/* both active (a healed partition, or a preemption): one heartbeat decides */
-	if (fsm_wins(f, p))
+	if (dual_wins(f, p))
 		return ACT_ANNOUNCE | ACT_SEND_NOW;
 	/* heard a heartbeat ago without the VIPs: it preempted us, no split brain */
 	if (!f->peer_was_gone)
@@ -593,6 +607,12 @@ fsm_set_priority(struct fsm *f, int eff, uint64_t now)
 		return 0;
 	f->eff_priority = eff;
 	return fsm_event(f, EV_PRIORITY, NULL, NULL, now);
+}
+
+void
+fsm_set_key(struct fsm *f, enum fsm_key k)
+{
+	f->key = k;
 }
 
 void

@@ -54,6 +54,7 @@ struct fsm_peer {
 	bool		degraded;	/* failing checks lower its priority */
 	bool		yielded;	/* it released after both were active */
 	bool		placed;		/* it holds by a switchover: no preempting it */
+	bool		key;		/* it holds the group's quorum key */
 	uint64_t	acked_at;	/* newest of our heartbeats it echoed since the
 					   link was last silent (our clock); 0 = none */
 	uint64_t	heard_at;	/* when this was heard; 0 = now */
@@ -69,7 +70,11 @@ struct fsm_config {
 	unsigned	stop_timeout_ms;	/* how long a graceful stop waits for the peer */
 	int		fence;			/* FSM_FENCE_* */
 	bool		arbiter;		/* claim only after an arbiter reply */
+	bool		quorum;			/* VIPs only with the group's etcd key */
 };
+
+/* The group's quorum key, as role.c tells (fsm_set_key). */
+enum fsm_key { FSM_KEY_NONE, FSM_KEY_WAIT, FSM_KEY_HELD };
 
 enum { FSM_FENCE_OFF, FSM_FENCE_OPTIONAL, FSM_FENCE_REQUIRED };
 
@@ -121,6 +126,7 @@ struct fsm {
 	uint64_t	handover_deadline;
 	bool		no_preempt;	/* after a switchover: do not take back */
 	bool		placed;		/* active by a switchover (others: no_preempt) */
+	enum fsm_key	key;		/* quorum: none, being taken, held */
 	bool		maint_active;	/* maintenance: we hold the VIPs */
 	bool		faulted;	/* a local fault is present */
 	bool		stalled;	/* yield to an active peer: it took over meanwhile */
@@ -143,6 +149,8 @@ unsigned	 fsm_event(struct fsm *, enum fsm_event, const struct fsm_peer *peer,
 		    const char *reason, uint64_t now);
 /* The effective priority changed (failing checks with a penalty): EV_PRIORITY. */
 unsigned	 fsm_set_priority(struct fsm *, int eff, uint64_t now);
+/* Quorum: the group's key is not wanted, being taken, or held. */
+void		 fsm_set_key(struct fsm *, enum fsm_key);
 /* After a failed promote hook's fault expired: do not preempt into it again. */
 void		 fsm_no_preempt(struct fsm *);
 /* Reload: new timers and priorities apply from now; state stays. */

@@ -27,6 +27,13 @@ held_off(struct holder *h)
 	return h->ev.hold_off && h->ev.hold_off(h->ev.arg);
 }
 
+/* The kernel lifetime to give the VIPs now (s; 0: none): the owner may cap it. */
+static unsigned
+lease_s(const struct holder *h)
+{
+	return h->ev.lifetime ? h->ev.lifetime(h->ev.arg) : h->cfg->vip_lease_s;
+}
+
 /*
  * A third of the lease from now, moved to the next REFRESH_GRID_MS boundary:
  * the refreshes of every group share one wakeup.
@@ -34,7 +41,7 @@ held_off(struct holder *h)
 static uint64_t
 next_refresh_ms(const struct holder *h)
 {
-	unsigned p = h->cfg->vip_lease_s * 1000 / 3;
+	unsigned p = lease_s(h) * 1000 / 3;
 
 	return (now_ms() + (p < 250 ? 250 : p)) / REFRESH_GRID_MS *
 	    REFRESH_GRID_MS + REFRESH_GRID_MS;
@@ -99,7 +106,7 @@ add_one(struct holder *h, int i)
 {
 	const struct cfg_vip *v = vip_at(h, i);
 
-	if (vip_add(v, h->cfg->vip_lease_s) == -1) {
+	if (vip_add(v, lease_s(h)) == -1) {
 		log_warnx("could not add VIP %s on %s", v->text, v->ifname);
 		return false;
 	}
@@ -111,7 +118,7 @@ refresh_tick(void *arg)
 {
 	struct holder *h = arg;
 
-	if (!h->wanted || h->cfg->vip_lease_s == 0)
+	if (!h->wanted || lease_s(h) == 0)
 		return;
 	/* after a freeze: only once we know the peer did not take over */
 	if (held_off(h)) {
@@ -123,6 +130,13 @@ refresh_tick(void *arg)
 		add_one(h, i);	/* NLM_F_REPLACE: renews the lifetime */
 	loop_timer_set(&h->refresh_timer, next_refresh_ms(h),
 	    refresh_tick, h);
+}
+
+void
+holder_refresh(struct holder *h)
+{
+	if (h->wanted)
+		refresh_tick(h);
 }
 
 static void
@@ -172,7 +186,7 @@ holder_up(struct holder *h)
 	for (int i = 0; i < h->n; i++)
 		if (add_one(h, i))
 			wait = h->waiting[i] = true;
-	if (h->cfg->vip_lease_s)
+	if (lease_s(h))
 		loop_timer_set(&h->refresh_timer, next_refresh_ms(h),
 		    refresh_tick, h);
 	wait_ready(h, wait);
@@ -246,7 +260,7 @@ holder_addr_deleted(struct holder *h, int family, const unsigned char *addr,
 	h->repairs++;
 	log_warnx("VIP %s was removed from %s by someone else: restoring it",
 	    v->text, v->ifname);
-	if (vip_add(v, h->cfg->vip_lease_s) == 0)
+	if (vip_add(v, lease_s(h)) == 0)
 		announce_vip(v);
 	return true;
 }
@@ -317,7 +331,7 @@ holder_rebind(struct holder *h, const struct config *running, int first, int n)
 			if (add_one(h, i))
 				wait = h->waiting[i] = true;
 		}
-	if (h->cfg->vip_lease_s)
+	if (lease_s(h))
 		loop_timer_set(&h->refresh_timer, next_refresh_ms(h),
 		    refresh_tick, h);
 	else

@@ -19,6 +19,8 @@ struct holder_events {
 	void	(*ready)(void *arg);
 	/* true while the owner may not touch its VIPs (a freeze is being sorted out) */
 	bool	(*hold_off)(void *arg);
+	/* the kernel lifetime (s) to give them now; NULL: vip_lease_s (quorum caps it) */
+	unsigned (*lifetime)(void *arg);
 	void	 *arg;
 };
 
@@ -40,6 +42,8 @@ void	holder_init(struct holder *, const struct config *, int first, int n,
 	    const struct holder_events *);
 /* Add every VIP (or renew it); ev.ready once all are usable. */
 void	holder_up(struct holder *);
+/* Renew the VIPs' kernel lifetime now (quorum: after each lease renewal). */
+void	holder_refresh(struct holder *);
 /* Remove every VIP and stop refreshing and announcing. */
 void	holder_release(struct holder *);
 /* Gratuitous ARP / unsolicited NA now, then announce.count - 1 repeats. */

@@ -24,6 +24,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "proto.h"
+#include "quorum.h"
 #include "sdnotify.h"
 #include "vip.h"
 
@@ -306,6 +307,15 @@ main(int argc, char **argv)
 	if (faults_start() == -1)
 		fatalx("cannot start interface tracking, health checks or arbiter");
 	link_on_message(daemon_peer_message);
+	{
+		static const struct quorum_events qe = {
+			.key = role_quorum_key, .lease = role_quorum_lease,
+			.renewed = role_quorum_renewed,
+		};
+
+		if (quorum_init(&d.cfg, &qe, err, sizeof(err)) == -1)
+			fatalx("quorum: %s", err);
+	}
 	role_start();
 	links_open = link_any_open();
 	if (!links_open)
@@ -335,6 +345,8 @@ main(int argc, char **argv)
 		loop_timer_set(&exit_timer, now_ms() + 50, wake, NULL);
 	}
 	role_release_all();
+	quorum_stop();
+	quorum_finalise();
 	faults_finalise();
 	hooks_finalise();
 	metrics_http_finalise();

@@ -13,7 +13,7 @@
  * Version 2 (VIP groups): the same first 52 bytes, then
  *  52 reserved(8, zero)  53 reserved(8, zero)  54 ngroups (1..32)  55 link_id
  *  56 name[32]   88 reserved(64, zero)
- *  96 ngroups x { name[32], state, priority, flags, reserved(8, zero) }
+ *  96 ngroups x { name[32], state, priority, flags, qflags }
  *  96 + 36 * ngroups: hmac[32]
  * A node whose only group is the implicit "default" speaks version 1, so a
  * 0.1 peer understands it (rolling upgrade); both versions are understood.
@@ -50,12 +50,18 @@
 #define PROTO_F_PLACED		0x80	/* sender holds by a switchover: nobody
 					   preempts it (version 2) */
 
-/* One VIP group as the sender sees it; flags are PROTO_F_*. */
+/* Quorum (design 11), a group record's last byte (version 2) */
+#define PROTO_Q_KEY	0x01	/* sender holds the group's key in etcd */
+#define PROTO_Q_KEYLESS	0x02	/* sender holds the VIPs without it (etcd
+				   unreachable, on_quorum_loss keep-while-peers) */
+
+/* One VIP group as the sender sees it; flags are PROTO_F_*, qflags PROTO_Q_*. */
 struct msg_group {
 	char		name[PROTO_NAME_LEN];
 	uint8_t		state;		/* enum fsm_state */
 	uint8_t		priority;	/* effective priority */
 	uint8_t		flags;
+	uint8_t		qflags;
 };
 
 struct msg {

@@ -82,6 +82,17 @@ reload_load(struct config *nc, char *err, size_t errlen)
 		    "runtime_dir need a restart\n", d.conf_path);
 		return NULL;
 	}
+	/* the lease and keys belong to the running client */
+	{
+		struct cfg_quorum a = d.cfg.quorum, b = nc->quorum;
+
+		a.line = b.line = 0;
+		if (memcmp(&a, &b, sizeof(a)) != 0) {
+			snprintf(err, errlen, "%s: the quorum section needs a "
+			    "restart\n", d.conf_path);
+			return NULL;
+		}
+	}
 	if (!same_groups(&d.cfg, nc)) {
 		snprintf(err, errlen, "%s: adding, removing or renaming VIP groups "
 		    "needs a restart (their VIPs and settings do not)\n",

@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "peers.h"
 #include "proto.h"
+#include "quorum.h"
 #include "sdnotify.h"
 #include "vip.h"
 
@@ -25,6 +26,7 @@ static uint64_t hb_due_boot;	/* the same on CLOCK_BOOTTIME (counts suspend) */
 static uint64_t hb_due_send;	/* the next heartbeat sent without an event */
 static bool stalled;		/* every group's FSM has been told */
 static struct peers peers;	/* the other nodes, as they describe themselves */
+static bool keyless;		/* quorum lost, VIPs kept: we hear every peer */
 
 static bool check_stall(void);
 static unsigned heartbeat_period(void);
@@ -97,6 +99,10 @@ say(void)
 			mg->flags |= PROTO_F_DEGRADED;
 		if (g->fsm.placed && g->fsm.state == FSM_ACTIVE && m.version >= 2)
 			mg->flags |= PROTO_F_PLACED;
+		if (quorum_held(i))
+			mg->qflags |= PROTO_Q_KEY;
+		else if (keyless && holder_usable(&g->vips))
+			mg->qflags |= PROTO_Q_KEYLESS;
 		/* until the peer echoes one of these (see role_peer_message) */
 		if (g->yielded_at)
 			mg->flags |= PROTO_F_YIELDED;
@@ -246,6 +252,25 @@ role_stopping(void)
 	return d.ngroups > 0 && d.groups[0].fsm.state == FSM_STOPPING;
 }
 
+/*
+ * Quorum: whom to take group g's key from, make-before-break: a live
+ * holder that hands the group to us, or one we preempt (we win); else
+ * nobody (the key is taken only once free: a dead holder's lease expired).
+ */
+static const char *
+key_from(const struct vgroup *g)
+{
+	const struct fsm *f = &g->fsm;
+	const struct fsm_peer *p = &f->peer;
+
+	if (!f->peer_known || now_ms() - f->peer_heard >= d.cfg.dead_ms ||
+	    !p->key)
+		return NULL;
+	if (p->handover || p->state == FSM_STOPPING || fsm_wins(f, p))
+		return p->name;
+	return NULL;
+}
+
 static void
 apply(struct vgroup *g, unsigned acts)
 {
@@ -270,6 +295,14 @@ apply(struct vgroup *g, unsigned acts)
 		    g->fsm.peer.name : "(unknown)");
 		arbiter_probe();
 	}
+	/* quorum: nothing comes up before the group's key is ours */
+	if ((acts & ACT_ADD_VIPS) && quorum_enabled() && !quorum_held(g->idx)) {
+		g->key_gate = true;
+		g->key_promote |= (acts & ACT_PROMOTE) != 0;
+		acts &= ~(unsigned)(ACT_ADD_VIPS | ACT_ANNOUNCE | ACT_PROMOTE);
+		fsm_set_key(&g->fsm, FSM_KEY_WAIT);
+		quorum_want(g->idx, key_from(g));
+	}
 	if ((acts & ACT_ADD_VIPS) && d.cfg.hooks_order == HOOKS_HOOKS_FIRST) {
 		/* promote hooks gate the VIPs: hook_done() brings them up */
 		g->promote_gate = true;
@@ -279,8 +312,10 @@ apply(struct vgroup *g, unsigned acts)
 	else if (acts & ACT_ANNOUNCE)
 		holder_announce(&g->vips);
 	if (acts & ACT_DEL_VIPS) {
-		g->promote_gate = false;
+		g->promote_gate = g->key_gate = g->key_promote = false;
 		release(g);
+		fsm_set_key(&g->fsm, FSM_KEY_NONE);
+		quorum_drop(g->idx);	/* after the VIPs went */
 	}
 	/* after the VIPs changed: the peer learns the outcome, not the intent */
 	if (acts & ACT_SEND_NOW) {
@@ -541,6 +576,8 @@ show(struct vgroup *g, int from)
 		g->yielded_at = 0;
 	dual_active_watch(g, &v);
 	feed(g, EV_PEER, &v, NULL);
+	if (g->key_gate)
+		quorum_want(g->idx, key_from(g));
 }
 
 const struct peers *
@@ -656,10 +693,109 @@ heartbeat_period(void)
 	return d.cfg.standby_interval_ms;
 }
 
+/* Every node we know of heard lately: none can take a group unnoticed. */
+static bool
+hears_everyone(uint64_t now)
+{
+	if (peers.n == 0 || !link_all_named())
+		return false;
+	for (int i = 0; i < peers.n; i++)
+		if (now - peers.p[i].heard >= d.cfg.dead_ms / 2)
+			return false;
+	return true;
+}
+
+/*
+ * on_quorum_loss: with the lease no longer reliable, a node keeps what it
+ * holds only while it hears every peer (keep-while-peers: none of them
+ * can take over without etcd either, nor unnoticed), else every group
+ * goes to fault ("quorum-lost") and its VIPs go, before etcd could give
+ * the keys to another node. Not before the first lease, within
+ * init_dead_ms of the start.
+ */
+static void
+quorum_policy(uint64_t now)
+{
+	static bool faulted, ever_ok;
+	bool lost, keep;
+
+	if (!quorum_enabled())
+		return;
+	lost = !quorum_lease_ok(now);
+	ever_ok |= !lost;
+	if (!ever_ok && now - d.started_ms < d.cfg.init_dead_ms)
+		return;
+	keep = lost && d.cfg.quorum.on_loss == QUORUM_KEEP_WHILE_PEERS &&
+	    hears_everyone(now);
+	if (keep != keyless)
+		log_warnx("quorum: %s", keep ? "etcd unreachable; every peer "
+		    "heard: keeping what this node holds (on_quorum_loss = "
+		    "keep-while-peers)" : "keeping no more");
+	keyless = keep;
+	if ((lost && !keep) != faulted) {
+		faulted = lost && !keep;
+		fault_set("quorum-lost", faulted);
+	}
+}
+
+bool
+role_keyless(void)
+{
+	return keyless;
+}
+
+void
+role_quorum_lease(bool ok, void *arg)
+{
+	quorum_policy(now_ms());
+}
+
+/* A renewal moved the lease's end: so may the VIPs' lifetimes. */
+void
+role_quorum_renewed(void *arg)
+{
+	quorum_policy(now_ms());
+	for (int i = 0; i < d.ngroups; i++)
+		if (quorum_held(i))
+			holder_refresh(&d.groups[i].vips);
+}
+
+void
+role_quorum_key(int gi, bool held, void *arg)
+{
+	struct vgroup *g = &d.groups[gi];
+	unsigned acts;
+
+	if (!fsm_holds_vips(&g->fsm)) {
+		if (held)
+			quorum_drop(gi);	/* no longer wanted */
+		return;
+	}
+	fsm_set_key(&g->fsm, held ? FSM_KEY_HELD : FSM_KEY_WAIT);
+	if (!held) {
+		/*
+		 * taken by the node we hand over to (or that preempts us): it
+		 * says when it holds; else take it back once it is free
+		 */
+		quorum_want(gi, NULL);
+		say();
+		return;
+	}
+	if (g->key_gate) {
+		acts = ACT_ADD_VIPS | ACT_ANNOUNCE | ACT_SEND_NOW |
+		    (g->key_promote ? ACT_PROMOTE : 0);
+		g->key_gate = g->key_promote = false;
+		apply(g, acts);
+	} else
+		say();
+}
+
 static void
 heartbeat_tick(void *arg)
 {
 	uint64_t now = now_ms();
+
+	quorum_policy(now);
 
 	/* late: claim nothing before the peer's messages are read */
 	if (tick_lateness() >= d.cfg.dead_ms)
@@ -719,6 +855,13 @@ fsm_config(const struct config *c, int gi, struct fsm_config *fc)
 	fc->stop_timeout_ms = role_stop_timeout_ms(c);
 	fc->fence = fence[c->fence];
 	fc->arbiter = c->narbiter > 0;
+	fc->quorum = c->quorum.enabled;
+}
+
+static unsigned
+vips_lifetime(void *arg)
+{
+	return quorum_vip_lifetime_s(d.cfg.vip_lease_s, now_ms());
 }
 
 static bool
@@ -742,7 +885,8 @@ role_init(void)
 	for (int i = 0; i < d.ngroups; i++) {
 		struct vgroup *g = &d.groups[i];
 		const struct holder_events ev = {
-			.ready = vips_ready, .hold_off = vips_held_off, .arg = g,
+			.ready = vips_ready, .hold_off = vips_held_off,
+			.lifetime = vips_lifetime, .arg = g,
 		};
 
 		g->idx = i;

@@ -13,6 +13,7 @@
 #include "failoverd.h"
 #include "hooks.h"
 #include "log.h"
+#include "quorum.h"
 #include "status.h"
 #include "vip.h"
 
@@ -205,6 +206,13 @@ status_fill(struct status_snapshot *s, uint64_t now)
 	s->timers.vip_lease_s = d.cfg.vip_lease_s;
 
 	fill_health(s, now);
+
+	memset(&s->quorum, 0, sizeof(s->quorum));
+	if (quorum_enabled())
+		etcd_to_status(&s->quorum, now);
+	s->quorum_ok = quorum_lease_ok(now);
+	s->quorum_keyless = role_keyless();
+	s->quorum_release = d.cfg.quorum.on_loss == QUORUM_RELEASE;
 
 	s->cnt = d.cnt;
 	s->log_dropped = log_dropped();

@@ -22,6 +22,7 @@
 #include "failoverd.h"
 #include "fsm.h"
 #include "hooks.h"
+#include "etcd.h"
 #include "out.h"
 #include "peers.h"
 
@@ -151,6 +152,11 @@ struct status_snapshot {
 		bool		replied;	/* ever */
 		uint64_t	last_reply_ms_ago;
 	} arbiter;
+
+	struct etcd_status quorum;	/* .enabled false without a quorum section */
+	bool		quorum_ok;	/* the lease is reliable (margin included) */
+	bool		quorum_keyless;	/* lost, VIPs kept: every peer is heard */
+	bool		quorum_release;	/* on_quorum_loss = "release" */
 
 	struct counters	cnt;
 	uint64_t	log_dropped;

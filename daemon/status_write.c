@@ -41,6 +41,41 @@ ago(struct out *o, uint64_t ms)
 		    (unsigned long long)(ms / 60000 % 60));
 }
 
+static const char *
+key_state(enum etcd_result r)
+{
+	static const char *const names[] = {
+		[ETCD_UNKNOWN] = "unknown", [ETCD_HELD] = "held",
+		[ETCD_HELD_OTHER] = "held-by-other", [ETCD_FREE] = "free",
+	};
+
+	return (unsigned)r <= ETCD_FREE ? names[r] : "unknown";
+}
+
+static void
+text_quorum(const struct status_snapshot *s, struct out *o)
+{
+	const struct etcd_status *q = &s->quorum;
+
+	if (!q->enabled)
+		return;
+	out_printf(o, "quorum    etcd %d/%d member(s) reachable, ", q->reachable,
+	    q->nmembers);
+	if (q->lease_id)
+		out_printf(o, "lease %llx (ttl %lld s), %lld ms left%s\n",
+		    (unsigned long long)q->lease_id, (long long)q->ttl_s,
+		    (long long)q->lease_ms_left, s->quorum_ok ? "" :
+		    s->quorum_keyless ? " (LOST: keeping the VIPs while every "
+		    "peer is heard)" : " (LOST)");
+	else
+		out_printf(o, "NO LEASE%s\n", s->quorum_keyless ? " (keeping "
+		    "the VIPs while every peer is heard)" : "");
+	for (int i = 0; i < q->ngroups; i++)
+		out_printf(o, "key       %s: %s%s%s\n", q->groups[i].key,
+		    key_state(q->groups[i].state), q->groups[i].holder[0] ?
+		    " by " : "", q->groups[i].holder);
+}
+
 static void
 text_health(const struct status_snapshot *s, struct out *o)
 {
@@ -65,6 +100,7 @@ text_health(const struct status_snapshot *s, struct out *o)
 		}
 		out_printf(o, "\n");
 	}
+	text_quorum(s, o);
 	for (int i = 0; i < s->nfaults; i++)
 		out_printf(o, "%s %s\n", i ? "         " : "faults   ", s->faults[i]);
 }
@@ -188,6 +224,48 @@ json_opt(struct out *o, bool known, uint64_t v)
 }
 
 static void
+json_quorum(const struct status_snapshot *s, struct out *o)
+{
+	const struct etcd_status *q = &s->quorum;
+
+	out_printf(o, ",\"quorum\":{\"enabled\":%s", tf(q->enabled));
+	if (!q->enabled) {
+		out_printf(o, "}");
+		return;
+	}
+	out_printf(o, ",\"reachable\":%d,\"members\":[", q->reachable);
+	for (int i = 0; i < q->nmembers; i++) {
+		out_printf(o, "%s{\"url\":", i ? "," : "");
+		json_str(o, q->members[i].url);
+		out_printf(o, ",\"reachable\":%s,\"ok_ms_ago\":",
+		    tf(q->members[i].reachable));
+		json_opt(o, q->members[i].ok_ms_ago >= 0,
+		    (uint64_t)q->members[i].ok_ms_ago);
+		out_printf(o, ",\"error\":");
+		json_str(o, q->members[i].error);
+		out_printf(o, "}");
+	}
+	out_printf(o, "],\"lease_id\":\"%llx\",\"ttl_s\":%lld,"
+	    "\"lease_ms_left\":%lld,\"lease_ok\":%s,\"keeping\":%s,"
+	    "\"on_quorum_loss\":\"%s\",\"keys\":[",
+	    (unsigned long long)q->lease_id, (long long)q->ttl_s,
+	    (long long)q->lease_ms_left, tf(s->quorum_ok),
+	    tf(s->quorum_keyless), s->quorum_release ? "release" :
+	    "keep-while-peers");
+	for (int i = 0; i < q->ngroups; i++) {
+		out_printf(o, "%s{\"group\":", i ? "," : "");
+		json_str(o, q->groups[i].name);
+		out_printf(o, ",\"key\":");
+		json_str(o, q->groups[i].key);
+		out_printf(o, ",\"state\":\"%s\",\"holder\":",
+		    key_state(q->groups[i].state));
+		json_str(o, q->groups[i].holder);
+		out_printf(o, "}");
+	}
+	out_printf(o, "]}");
+}
+
+static void
 json_health(const struct status_snapshot *s, struct out *o)
 {
 	out_printf(o, "\"timers\":{\"interval_ms\":%u,\"dead_ms\":%u,"
@@ -222,6 +300,7 @@ json_health(const struct status_snapshot *s, struct out *o)
 	    tf(s->arbiter.reachable), s->arbiter.misses);
 	json_opt(o, s->arbiter.replied, s->arbiter.last_reply_ms_ago);
 	out_printf(o, "}");
+	json_quorum(s, o);
 }
 
 /* *n: VIPs written before into the same array */

@@ -392,9 +392,14 @@ test_v2(void)
 	auth_sign(a, again, len - 32, again + len - 32);
 	CHECK_EQ(decode(again, len, CLUSTER), PROTO_BAD_FIELD);
 	memcpy(again, buf, len);
-	again[96 + 35] = 1;			/* reserved */
+	again[96 + 35] = PROTO_Q_KEY | PROTO_Q_KEYLESS;	/* qflags */
 	auth_sign(a, again, len - 32, again + len - 32);
-	CHECK_EQ(decode(again, len, CLUSTER), PROTO_BAD_FIELD);
+	{
+		struct msg got;
+
+		CHECK_EQ(proto_decode(again, len, CLUSTER, a, &got), PROTO_OK);
+		CHECK_EQ(got.groups[0].qflags, PROTO_Q_KEY | PROTO_Q_KEYLESS);
+	}
 	memcpy(again, buf, len);
 	again[52] = 1;				/* reserved in v2 */
 	auth_sign(a, again, len - 32, again + len - 32);

@@ -138,7 +138,7 @@ test_json(void)
 	    "\"recover_runs\":1,\"last_exit\":-1,\"last_run_ms_ago\":null,"
 	    "\"on_fail\":\"fault\"}],"
 	    "\"arbiter\":{\"enabled\":true,\"reachable\":true,\"misses\":0,"
-	    "\"last_reply_ms_ago\":4000000},"
+	    "\"last_reply_ms_ago\":4000000},\"quorum\":{\"enabled\":false},"
 	    "\"counters\":{\"sent\":12,\"send_errors\":0,\"received\":10,"
 	    "\"auth_failures\":0,\"replays\":0,\"late\":0,\"unconfirmed\":1,"
 	    "\"malformed\":0,\"bad_version\":0,\"foreign\":0,\"wrong_source\":0,"

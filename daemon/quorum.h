@@ -1,0 +1,57 @@
+/*
+ * Quorum from etcd (design 11): each group's key PREFIX/CLUSTER_ID/GROUP,
+ * held under this node's lease, is what allows holding the group's VIPs.
+ * quorum.c drives etcd.c for role.c: it gets and gives up keys, retries
+ * until told otherwise, and says when the lease may no longer be relied
+ * on (a margin before etcd could expire it). Nothing blocks; every call
+ * returns at once and results come through struct quorum_events, from the
+ * loop, never from inside a quorum_* call.
+ */
+#ifndef FOD_QUORUM_H
+#define FOD_QUORUM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct quorum_events {
+	/* group g's key became ours (held) or stopped being ours */
+	void	(*key)(int g, bool held, void *arg);
+	/* the lease became reliable again, or is about to stop being so */
+	void	(*lease)(bool ok, void *arg);
+	/* each renewal: the VIPs' lifetimes may be extended now */
+	void	(*renewed)(void *arg);
+	void	 *arg;
+};
+
+/* Without a quorum section these do nothing and quorum_enabled() is false. */
+int	 quorum_init(const struct config *, const struct quorum_events *,
+	    char *err, size_t errlen);
+void	 quorum_finalise(void);
+bool	 quorum_enabled(void);
+/* The lease is granted and will not expire within the safety margin. */
+bool	 quorum_lease_ok(uint64_t now);
+bool	 quorum_held(int g);
+/*
+ * Get group g's key: from the node named (make-before-break: it hands the
+ * group to us, or we preempt it), else only if nobody holds it. Retried
+ * until held or quorum_drop(); calling again changes from.
+ */
+void	 quorum_want(int g, const char *from);
+/* Stop wanting g's key, and delete it if it is still ours. */
+void	 quorum_drop(int g);
+/* Who holds g's key as last seen ("" unknown or nobody). */
+const char *quorum_holder(int g);
+/*
+ * The VIPs' kernel lifetime, in s, that cannot outlast the lease: the
+ * kernel removes an expired address up to about a second late, so one
+ * second of margin; at least 1 (with ttl_s = 2 that leaves no margin: see
+ * the README). vip_lease_s (0: none) is the configured one.
+ */
+unsigned quorum_vip_lifetime_s(unsigned vip_lease_s, uint64_t now);
+/* At exit: revoke the lease (deletes whatever keys are left); waits for
+ * etcd's answer, at most one request timeout, running the loop. */
+void	 quorum_stop(void);
+
+#endif

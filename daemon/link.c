@@ -568,8 +568,9 @@ link_check(uint64_t now)
 bool
 link_all_named(void)
 {
+	/* accepted, not merely authentic: role.c has heard that node */
 	for (int i = 0; i < d.cfg.nlinks; i++)
-		if (!d.links[i].peer_name[0])
+		if (!d.links[i].peer_name[0] || d.links[i].received == 0)
 			return false;
 	return true;
 }

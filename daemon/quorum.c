@@ -306,7 +306,12 @@ quorum_init(const struct config *c, const struct quorum_events *ev,
 	p.cb.lease = on_lease;
 	p.cb.key = on_key;
 	p.cb.renewed = on_renewed;
-	return etcd_init(&p, err, errlen);
+	if (etcd_init(&p, err, errlen) == -1)
+		return -1;
+	/* who holds each key, for status (then polled every TTL) */
+	for (int g = 0; g < q.ngroups; g++)
+		etcd_holder(q.names[g]);
+	return 0;
 }
 
 void

@@ -612,7 +612,7 @@ link_send(int i, const struct msg *body, const char (*to)[PROTO_NAME_LEN])
 	for (int k = 0; to && m.version >= 2 && ls->peer_name[0] &&
 	    k < m.ngroups; k++)
 		if (to[k][0] && strcmp(to[k], ls->peer_name) == 0)
-			m.groups[k].flags |= PROTO_F_TARGET;
+			m.groups[k].xflags |= PROTO_X_TARGET;
 	m.tx_time_us = t;
 	m.echo_time_us = m.echo_delay_us = 0;
 	if (ls->peer_tx_us) {

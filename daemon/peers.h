@@ -15,7 +15,7 @@
  *      with two nodes ("peer-dead", fencing, arbiter); else the best worse
  *      candidate (this node wins the election; in init only once every
  *      link has heard a node), else one leaving.
- * A handover or a stop is meant for one node (PROTO_F_TARGET): every other
+ * A handover or a stop is meant for one node (PROTO_X_TARGET): every other
  * node sees the sender as still holding. With two nodes this shows the
  * state machine the one peer, as before.
  */

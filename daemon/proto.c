@@ -29,12 +29,12 @@
 #define G_STATE		32	/* within a group record */
 #define G_PRIORITY	33
 #define G_FLAGS		34
-#define G_QFLAGS	35
+#define G_XFLAGS	35
 
 _Static_assert(OFF_NAME + PROTO_NAME_LEN == OFF_RESERVED, "name field");
 _Static_assert(OFF_RESERVED + RESERVED_LEN == PROTO_MAC_OFF, "reserved field");
 _Static_assert(PROTO_MAC_OFF + AUTH_MAC_LEN == PROTO_LEN, "mac trailer");
-_Static_assert(G_QFLAGS + 1 == PROTO_GROUP_LEN, "group record");
+_Static_assert(G_XFLAGS + 1 == PROTO_GROUP_LEN, "group record");
 _Static_assert(PROTO_MAX_LEN <= 1280, "fits the IPv6 minimum MTU");
 
 static void
@@ -130,7 +130,7 @@ proto_encode(const struct msg *m, struct auth *a, uint8_t *buf, size_t buflen)
 		g[G_STATE] = m->groups[i].state;
 		g[G_PRIORITY] = m->groups[i].priority;
 		g[G_FLAGS] = m->groups[i].flags;
-		g[G_QFLAGS] = m->groups[i].qflags;
+		g[G_XFLAGS] = m->groups[i].xflags;
 	}
 	auth_sign(a, buf, len - AUTH_MAC_LEN, buf + len - AUTH_MAC_LEN);
 	return len;
@@ -261,7 +261,7 @@ proto_decode(const uint8_t *buf, size_t len, uint16_t cluster_id,
 		out->groups[i].state = g[G_STATE];
 		out->groups[i].priority = g[G_PRIORITY];
 		out->groups[i].flags = g[G_FLAGS];
-		out->groups[i].qflags = g[G_QFLAGS];
+		out->groups[i].xflags = g[G_XFLAGS];
 	}
 	return PROTO_OK;
 }

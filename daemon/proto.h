@@ -13,7 +13,7 @@
  * Version 2 (VIP groups): the same first 52 bytes, then
  *  52 reserved(8, zero)  53 reserved(8, zero)  54 ngroups (1..32)  55 link_id
  *  56 name[32]   88 reserved(64, zero)
- *  96 ngroups x { name[32], state, priority, flags, qflags }
+ *  96 ngroups x { name[32], state, priority, flags, xflags }
  *  96 + 36 * ngroups: hmac[32]
  * A node whose only group is the implicit "default" speaks version 1, so a
  * 0.1 peer understands it (rolling upgrade); both versions are understood.
@@ -45,23 +45,23 @@
 #define PROTO_F_HOLDS		0x08	/* sender holds the VIPs */
 #define PROTO_F_YIELDED		0x10	/* sender released the VIPs: both were active */
 #define PROTO_F_DEGRADED	0x20	/* failing checks lower the sender's priority */
-#define PROTO_F_TARGET		0x40	/* its handover or stop is meant for the
-					   receiver (version 2; set per link) */
-#define PROTO_F_PLACED		0x80	/* sender holds by a switchover: nobody
-					   preempts it (version 2) */
 
-/* Quorum (design 11), a group record's last byte (version 2) */
-#define PROTO_Q_KEY	0x01	/* sender holds the group's key in etcd */
-#define PROTO_Q_KEYLESS	0x02	/* sender holds the VIPs without it (etcd
+/* A version 2 group record's last byte: more nodes (design 11) */
+#define PROTO_X_KEY	0x01	/* sender holds the group's key in etcd */
+#define PROTO_X_KEYLESS	0x02	/* sender holds the VIPs without it (etcd
 				   unreachable, on_quorum_loss keep-while-peers) */
+#define PROTO_X_TARGET	0x04	/* its handover or stop is meant for the
+				   receiver (set per link) */
+#define PROTO_X_PLACED	0x08	/* sender holds by a switchover: nobody
+				   preempts it */
 
-/* One VIP group as the sender sees it; flags are PROTO_F_*, qflags PROTO_Q_*. */
+/* One VIP group as the sender sees it; flags are PROTO_F_*, xflags PROTO_X_*. */
 struct msg_group {
 	char		name[PROTO_NAME_LEN];
 	uint8_t		state;		/* enum fsm_state */
 	uint8_t		priority;	/* effective priority */
 	uint8_t		flags;
-	uint8_t		qflags;
+	uint8_t		xflags;
 };
 
 struct msg {

@@ -98,11 +98,11 @@ say(void)
 		if (g->fsm.eff_priority < gcfg(g)->priority)
 			mg->flags |= PROTO_F_DEGRADED;
 		if (g->fsm.placed && g->fsm.state == FSM_ACTIVE && m.version >= 2)
-			mg->flags |= PROTO_F_PLACED;
+			mg->xflags |= PROTO_X_PLACED;
 		if (quorum_held(i))
-			mg->qflags |= PROTO_Q_KEY;
+			mg->xflags |= PROTO_X_KEY;
 		else if (keyless && holder_usable(&g->vips))
-			mg->qflags |= PROTO_Q_KEYLESS;
+			mg->xflags |= PROTO_X_KEYLESS;
 		/* until the peer echoes one of these (see role_peer_message) */
 		if (g->yielded_at)
 			mg->flags |= PROTO_F_YIELDED;

@@ -12,6 +12,7 @@
 #include "unit.h"
 
 #define DEAD	100
+#define X(f)	((unsigned)(f) << 8)	/* a PROTO_X_* flag, in msg()'s flags */
 
 static const char groups[1][PROTO_NAME_LEN] = { "web" };
 
@@ -29,6 +30,7 @@ msg(const char *name, enum fsm_state st, int prio, unsigned flags)
 	m.groups[0].state = (uint8_t)st;
 	m.groups[0].priority = (uint8_t)prio;
 	m.groups[0].flags = (uint8_t)flags;
+	m.groups[0].xflags = (uint8_t)(flags >> 8);
 	return m;
 }
 
@@ -85,7 +87,7 @@ test_pick_rules(void)
 	CHECK_EQ(v.state, FSM_ACTIVE);
 	CHECK(v.holds && !v.handover);
 	/* ... and for us: resigns */
-	hear(&ps, "c", FSM_STOPPING, 60, PROTO_F_HOLDS | PROTO_F_TARGET, 50);
+	hear(&ps, "c", FSM_STOPPING, 60, PROTO_F_HOLDS | X(PROTO_X_TARGET), 50);
 	CHECK_EQ(peers_pick(&ps, 0, &f, NULL, true, 60, &v), 2);
 	CHECK_EQ(v.state, FSM_STOPPING);
 	/* a switchover meant for another node: still a holder to us */
@@ -93,7 +95,7 @@ test_pick_rules(void)
 	CHECK_EQ(peers_pick(&ps, 0, &f, NULL, true, 80, &v), 2);
 	CHECK(v.holds && !v.handover && v.state == FSM_ACTIVE);
 	hear(&ps, "c", FSM_ACTIVE, 60, PROTO_F_HOLDS | PROTO_F_HANDOVER |
-	    PROTO_F_TARGET, 90);
+	    X(PROTO_X_TARGET), 90);
 	CHECK_EQ(peers_pick(&ps, 0, &f, NULL, true, 95, &v), 2);
 	CHECK(v.handover);
 	CHECK_EQ(v.heard_at, 90);
@@ -240,10 +242,10 @@ sim_deliver(int from)
 		if (f->handover)
 			flags |= PROTO_F_HANDOVER;
 		if (f->placed && f->state == FSM_ACTIVE)
-			flags |= PROTO_F_PLACED;
+			flags |= X(PROTO_X_PLACED);
 		if (f->peer_known && (f->handover || f->state == FSM_STOPPING) &&
 		    strcmp(f->peer.name, nodes[i].name) == 0)
-			flags |= PROTO_F_TARGET;
+			flags |= X(PROTO_X_TARGET);
 		m = msg(s->name, f->state, f->eff_priority, flags);
 		pi = peers_lookup(&nodes[i].ps, s->name);
 		peers_update(&nodes[i].ps, pi, &m, clock_ms, clock_ms);

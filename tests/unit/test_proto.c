@@ -392,13 +392,13 @@ test_v2(void)
 	auth_sign(a, again, len - 32, again + len - 32);
 	CHECK_EQ(decode(again, len, CLUSTER), PROTO_BAD_FIELD);
 	memcpy(again, buf, len);
-	again[96 + 35] = PROTO_Q_KEY | PROTO_Q_KEYLESS;	/* qflags */
+	again[96 + 35] = PROTO_X_KEY | PROTO_X_KEYLESS;	/* xflags */
 	auth_sign(a, again, len - 32, again + len - 32);
 	{
 		struct msg got;
 
 		CHECK_EQ(proto_decode(again, len, CLUSTER, a, &got), PROTO_OK);
-		CHECK_EQ(got.groups[0].qflags, PROTO_Q_KEY | PROTO_Q_KEYLESS);
+		CHECK_EQ(got.groups[0].xflags, PROTO_X_KEY | PROTO_X_KEYLESS);
 	}
 	memcpy(again, buf, len);
 	again[52] = 1;				/* reserved in v2 */

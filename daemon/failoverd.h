@@ -33,6 +33,7 @@ struct link_state {
 	int		fd;
 	bool		heard;
 	uint64_t	heard_at;	/* ms */
+	unsigned	hold_ms;	/* what heard_at is good for (proto_hold_ms()) */
 	uint64_t	rtt_us;
 	bool		rtt_valid;
 	uint64_t	peer_tx_us;	/* echo material for RTT */
@@ -82,7 +83,7 @@ struct daemon {
 	bool		 exiting;
 	bool		 reload_requested;
 	uint64_t	 started_ms;
-	bool		 peer_v2;	/* the peer spoke protocol version 2 */
+	bool		 peer_v2;	/* the peer speaks protocol version 2 (its last message) */
 };
 
 extern struct daemon d;
@@ -96,7 +97,7 @@ int	link_open_all(void);
 void	link_close_all(void);
 /* Send body (version and groups; the rest is the link's) on every link. */
 void	link_send_all(const struct msg *body);
-bool	link_up(int i, uint64_t now);	/* heard within dead_ms */
+bool	link_up(int i, uint64_t now);	/* heard within its hold_ms */
 bool	link_any_open(void);		/* some heartbeat socket is open */
 /* Two-way evidence: the newest of our sends the peer echoed on a live link
  * since it was last silent (ms, our clock; 0 none). */

@@ -347,6 +347,7 @@ test_v2(void)
 
 	sample(&m);
 	m.version = 2;
+	m.period_ms = 0x1234;
 	m.ngroups = 3;
 	for (int i = 0; i < 3; i++) {
 		snprintf(m.groups[i].name, PROTO_NAME_LEN, "g%d", i);
@@ -357,12 +358,15 @@ test_v2(void)
 	len = proto_encode(&m, a, buf, sizeof(buf));
 	CHECK_EQ(len, PROTO_V2_LEN(3));
 	CHECK_EQ(buf[4], 2);
+	CHECK_EQ(buf[52], 0x12);		/* the send period, big-endian */
+	CHECK_EQ(buf[53], 0x34);
 	CHECK_EQ(buf[54], 3);
 	CHECK(memcmp(buf + 96 + 36, "g1", 3) == 0);
 	CHECK_EQ(buf[96 + 36 + 32], FSM_STANDBY + 1);
 	CHECK_EQ(proto_decode(buf, len, CLUSTER, a, &out), PROTO_OK);
 	CHECK_EQ(out.version, 2);
 	CHECK_EQ(out.ngroups, 3);
+	CHECK_EQ(out.period_ms, 0x1234);
 	CHECK_STR(out.name, "alpha");
 	CHECK(out.echo_time_us == m.echo_time_us);
 	for (int i = 0; i < 3; i++) {
@@ -395,10 +399,16 @@ test_v2(void)
 	again[96 + 35] = 1;			/* reserved */
 	auth_sign(a, again, len - 32, again + len - 32);
 	CHECK_EQ(decode(again, len, CLUSTER), PROTO_BAD_FIELD);
+	/* any period is valid; 0 says none */
 	memcpy(again, buf, len);
-	again[52] = 1;				/* reserved in v2 */
+	again[52] = again[53] = 0xff;
 	auth_sign(a, again, len - 32, again + len - 32);
-	CHECK_EQ(decode(again, len, CLUSTER), PROTO_BAD_FIELD);
+	CHECK_EQ(proto_decode(again, len, CLUSTER, a, &out), PROTO_OK);
+	CHECK_EQ(out.period_ms, 0xffff);
+	again[52] = again[53] = 0;
+	auth_sign(a, again, len - 32, again + len - 32);
+	CHECK_EQ(proto_decode(again, len, CLUSTER, a, &out), PROTO_OK);
+	CHECK_EQ(out.period_ms, 0);
 	/* the MAC covers the group records */
 	memcpy(again, buf, len);
 	again[96 + 33] ^= 1;

@@ -83,7 +83,7 @@ static void
 test_layout(void)
 {
 	struct msg m;
-	uint8_t buf[PROTO_LEN], mac[AUTH_MAC_LEN];
+	uint8_t buf[PROTO_LEN], mac_buf[PROTO_LEN], mac[AUTH_MAC_LEN];
 	static const uint8_t head[56] = {
 		'F', 'O', 'V', 'D', 1, PROTO_T_HEARTBEAT, 0x00, 0x01,
 		1, 2, 3, 4, 5, 6, 7, 8,
@@ -101,6 +101,11 @@ test_layout(void)
 	CHECK(memcmp(buf, head, sizeof(head)) == 0);
 	CHECK(memcmp(buf + 56, "alpha", 5) == 0);
 	CHECK(is_zero(buf + 61, 96 - 61));	/* name padding and reserved */
+	/* version 1 has no period: it stays 0.1's bytes */
+	m.period_ms = 100;
+	encode(&m, mac_buf);
+	CHECK(memcmp(buf, mac_buf, PROTO_LEN) == 0);
+	m.period_ms = 0;
 	auth_sign(a, buf, PROTO_MAC_OFF, mac);
 	CHECK(memcmp(buf + PROTO_MAC_OFF, mac, AUTH_MAC_LEN) == 0);
 
@@ -423,6 +428,36 @@ test_v2(void)
 	CHECK_EQ(proto_encode(&m, a, buf, sizeof(buf)), 0);
 }
 
+/* How long a message keeps its sender alive: a sparse standby, a few periods. */
+static void
+test_hold(void)
+{
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.ngroups = 2;
+	m.groups[0].state = FSM_STANDBY;
+	m.groups[1].state = FSM_FAULT;
+	m.period_ms = 2000;
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 6100);	/* 3 periods + interval */
+	m.period_ms = 50;
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 300);	/* never below dead_ms */
+	m.period_ms = 0;				/* version 1: not said */
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 300);
+	/* active, or holding anything, in any group: dead_ms */
+	m.period_ms = 2000;
+	m.groups[1].state = FSM_ACTIVE;
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 300);
+	m.groups[1].state = FSM_INIT;
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 300);
+	m.groups[1].state = FSM_STANDBY;
+	m.groups[0].flags = PROTO_F_HOLDS;
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 300);
+	m.period_ms = 0xffff;				/* bounded: ~197 s */
+	m.groups[0].flags = 0;
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 3u * 0xffff + 100);
+}
+
 static void
 test_result_str(void)
 {
@@ -455,6 +490,7 @@ main(void)
 	test_wrong_key();
 	test_fields();
 	test_v2();
+	test_hold();
 	test_result_str();
 	auth_free(a);
 	return unit_summary("test_proto");

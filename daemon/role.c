@@ -78,7 +78,9 @@ say(void)
 
 	memset(&m, 0, sizeof(m));
 	m.version = speaks_v2() ? 2 : 1;
-	m.period_ms = (uint16_t)heartbeat_period();
+	/* a huge dead_ms / 2: we then send as often as we can say */
+	m.period_ms = (uint16_t)(heartbeat_period() > UINT16_MAX ? UINT16_MAX :
+	    heartbeat_period());
 	m.ngroups = d.ngroups;
 	for (int i = 0; i < d.ngroups; i++) {
 		const struct vgroup *g = &d.groups[i];

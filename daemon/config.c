@@ -630,6 +630,13 @@ parse_node(struct pctx *p, const config_setting_t *root)
 		p->c->priority = (int)u;
 }
 
+static unsigned
+standby_max(const struct config *c)
+{
+	return c->dead_ms / 2 > CFG_STANDBY_MAX_MS ? c->dead_ms / 2 :
+	    CFG_STANDBY_MAX_MS;
+}
+
 static void
 parse_cluster(struct pctx *p, const config_setting_t *root)
 {
@@ -690,12 +697,11 @@ parse_cluster(struct pctx *p, const config_setting_t *root)
 		c->standby_interval_ms = c->dead_ms / 3 > c->interval_ms ?
 		    c->dead_ms / 3 : c->interval_ms;
 	else if (sb == 1 && (c->standby_interval_ms < c->interval_ms ||
-	    c->standby_interval_ms > c->dead_ms / 2))
+	    c->standby_interval_ms > standby_max(c)))
 		perr(p, line_of(config_setting_get_member(g,
 		    "standby_interval_ms")), "cluster.standby_interval_ms (%u)"
-		    " must be between cluster.interval_ms (%u) and"
-		    " cluster.dead_ms / 2 (%u)", c->standby_interval_ms,
-		    c->interval_ms, c->dead_ms / 2);
+		    " must be between cluster.interval_ms (%u) and %u",
+		    c->standby_interval_ms, c->interval_ms, standby_max(c));
 }
 
 static void

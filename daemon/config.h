@@ -12,6 +12,8 @@
 #define CFG_NAME_MAX	31	/* node, check and group names; fits the wire format */
 #define CFG_MAX_LINKS	16	/* paths to up to 7 peers, two each */
 #define CFG_MAX_GROUPS	32
+/* standby_interval_ms at most this, or dead_ms / 2 if that is more */
+#define CFG_STANDBY_MAX_MS 10000
 #define CFG_MAX_VIPS	64	/* over all groups */
 #define CFG_MAX_CHECKS	16	/* <= 32: cfg_group.checks is a mask */
 #define CFG_MAX_TRACK	32	/* distinct names in all track_interfaces lists; <= 32: a mask */
@@ -110,8 +112,8 @@ struct config {
 	bool		preempt;		/* default true */
 	unsigned	preempt_delay_ms;	/* default 0 */
 	unsigned	standby_interval_ms;	/* period when standby in every group:
-						   interval_ms..dead_ms / 2, default
-						   dead_ms / 3 (>= interval_ms) */
+						   interval_ms..CFG_STANDBY_MAX_MS,
+						   default dead_ms / 3 (>= interval_ms) */
 	enum fence_mode	fence;			/* default "optional" (run fence.d if any) */
 	unsigned	vip_lease_s;		/* default 3; 0 = permanent */
 

@@ -36,6 +36,7 @@ struct link_state {
 	uint64_t	peer_epoch;	/* its epoch, echoed to it */
 	bool		heard;
 	uint64_t	heard_at;	/* ms */
+	unsigned	hold_ms;	/* what heard_at is good for (proto_hold_ms()) */
 	uint64_t	rtt_us;
 	bool		rtt_valid;
 	uint64_t	peer_tx_us;	/* echo material for RTT */
@@ -87,7 +88,7 @@ struct daemon {
 	bool		 exiting;
 	bool		 reload_requested;
 	uint64_t	 started_ms;
-	bool		 peer_v2;	/* a peer spoke protocol version 2 */
+	bool		 peer_v2;	/* the peer speaks protocol version 2 (its last message) */
 };
 
 extern struct daemon d;
@@ -104,7 +105,7 @@ void	link_close_all(void);
  * to[g] (or to NULL): the node group g's handover or stop is meant for.
  */
 void	link_send_all(const struct msg *body, const char (*to)[PROTO_NAME_LEN]);
-bool	link_up(int i, uint64_t now);	/* heard within dead_ms */
+bool	link_up(int i, uint64_t now);	/* heard within its hold_ms */
 bool	link_any_open(void);		/* some heartbeat socket is open */
 bool	link_all_named(void);		/* every link has heard a node */
 /* Two-way evidence: the newest of our sends the peer echoed on a live link

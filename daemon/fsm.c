@@ -115,10 +115,28 @@ fsm_holds_vips(const struct fsm *f)
 	}
 }
 
+/*
+ * How long the last message keeps the peer alive: dead_ms, or longer when
+ * it said it sends sparsely (standby in every group). An active peer sends
+ * every interval_ms: a takeover still waits dead_ms only.
+ */
+static uint64_t
+peer_deadline(const struct fsm *f)
+{
+	return f->peer_heard + (f->peer.hold_ms > f->cfg.dead_ms ?
+	    f->peer.hold_ms : f->cfg.dead_ms);
+}
+
 static bool
 peer_alive(const struct fsm *f, uint64_t now)
 {
-	return f->peer_known && now - f->peer_heard < f->cfg.dead_ms;
+	return f->peer_known && now < peer_deadline(f);
+}
+
+bool
+fsm_peer_alive(const struct fsm *f, uint64_t now)
+{
+	return peer_alive(f, now);
 }
 
 /*
@@ -256,6 +274,7 @@ static unsigned
 standby_peer(struct fsm *f, const char *why, uint64_t now)
 {
 	const struct fsm_peer *p = &f->peer;
+	unsigned acts;
 
 	f->fencing = f->fence_failed = false;	/* it lives: nothing to fence */
 	/*
@@ -292,9 +311,16 @@ standby_peer(struct fsm *f, const char *why, uint64_t now)
 		f->preempt_at = now + f->cfg.preempt_delay_ms;
 	if (now < f->preempt_at)
 		return 0;
-	/* the next message that echoes us decides */
-	f->preempt_unheard = !peer_hears_us(f, now);
-	return f->preempt_unheard ? 0 : go(f, FSM_ACTIVE, "preempt", now);
+	/*
+	 * The next message that echoes us decides. A standby sends sparsely:
+	 * send now, so that the echo comes within one of the peer's heartbeats.
+	 */
+	if (!peer_hears_us(f, now)) {
+		acts = f->preempt_unheard ? 0 : ACT_SEND_NOW;
+		f->preempt_unheard = true;
+		return acts;
+	}
+	return go(f, FSM_ACTIVE, "preempt", now);
 }
 
 /* The peer went silent: fence it first if so configured. */
@@ -671,7 +697,7 @@ fsm_next_deadline(const struct fsm *f)
 	case FSM_STANDBY:
 		if (f->peer_known && !f->fencing && !f->fence_failed &&
 		    !f->arbiter_wait)
-			d = f->peer_heard + f->cfg.dead_ms;
+			d = peer_deadline(f);
 		if (!f->preempt_unheard)
 			d = earliest(d, f->preempt_at);
 		break;
@@ -683,8 +709,7 @@ fsm_next_deadline(const struct fsm *f)
 		break;
 	case FSM_STOPPING:
 		if (f->stop_holds)
-			d = earliest(f->stop_deadline,
-			    f->peer_heard + f->cfg.dead_ms);
+			d = earliest(f->stop_deadline, peer_deadline(f));
 		break;
 	default:
 		break;

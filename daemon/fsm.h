@@ -58,6 +58,8 @@ struct fsm_peer {
 	uint64_t	acked_at;	/* newest of our heartbeats it echoed since the
 					   link was last silent (our clock); 0 = none */
 	uint64_t	heard_at;	/* when this was heard; 0 = now */
+	unsigned	hold_ms;	/* this message keeps it alive so long (a
+					   sparse standby); below dead_ms: dead_ms */
 };
 
 struct fsm_config {
@@ -157,6 +159,8 @@ void		 fsm_no_preempt(struct fsm *);
 void		 fsm_reconfigure(struct fsm *, const struct fsm_config *);
 /* Earliest time at which EV_TICK may change something; UINT64_MAX if none. */
 uint64_t	 fsm_next_deadline(const struct fsm *);
+/* The peer was heard within its hold time (dead_ms, longer for a sparse standby). */
+bool		 fsm_peer_alive(const struct fsm *, uint64_t now);
 /* True if we should hold the VIPs in the current state. */
 bool		 fsm_holds_vips(const struct fsm *);
 /* Election: true if we win against the peer (priority, then smaller name). */

@@ -189,6 +189,8 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 	d.cnt.received++;
 	d.links[i].received++;
 	link_heard(i, &m);
+	/* a standby's heartbeat tick is rare: another link's silence shows here */
+	link_check(now_ms());
 	if (on_message)
 		on_message(i, &m, fr == FRESH_STOOD_STILL);
 }
@@ -217,6 +219,7 @@ link_heard(int i, const struct msg *m)
 	ls->was_up = true;
 	ls->heard = true;
 	ls->heard_at = now;
+	ls->hold_ms = proto_hold_ms(m, d.cfg.dead_ms, d.cfg.interval_ms);
 	if (m->echo_time_us && t >= m->echo_time_us + m->echo_delay_us) {
 		ls->rtt_us = t - m->echo_time_us - m->echo_delay_us;
 		ls->rtt_valid = true;
@@ -587,7 +590,10 @@ link_any_open(void)
 bool
 link_up(int i, uint64_t now)
 {
-	return d.links[i].heard && now - d.links[i].heard_at < d.cfg.dead_ms;
+	const struct link_state *ls = &d.links[i];
+
+	return ls->heard && now - ls->heard_at <
+	    (ls->hold_ms > d.cfg.dead_ms ? ls->hold_ms : d.cfg.dead_ms);
 }
 
 _Static_assert(sizeof(d.cfg.node_name) == PROTO_NAME_LEN, "copied whole");

@@ -1,5 +1,10 @@
+/*
+ * One epoll loop. Timers are absolute (monotonic ms); each wait lasts until
+ * the earliest of them (epoll_pwait2, microseconds), so the loop neither
+ * drifts with processing delays nor spends a system call to re-arm a timer
+ * whenever the earliest one moves (every heartbeat heard).
+ */
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,10 +24,9 @@ struct loop_fd {
 };
 
 static int epfd = -1;
-static int tfd = -1;
 static struct loop_fd fds[LOOP_MAX_FDS];
 static struct loop_timer *timers;
-static uint64_t armed_at;
+static bool no_pwait2;		/* an older kernel (< 5.11): ms timeouts */
 
 uint64_t
 now_us(void)
@@ -51,27 +55,19 @@ now_boot_ms(void)
 int
 loop_init(void)
 {
-	/* edge-triggered: every expiry wakes us, and nothing needs reading */
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.fd = -1 };
-
 	for (int i = 0; i < LOOP_MAX_FDS; i++)
 		fds[i].fd = -1;
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		return -1;
-	if ((tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
-		return -1;
-	ev.data.fd = tfd;
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
+	return 0;
 }
 
 void
 loop_finalise(void)
 {
-	if (tfd != -1)
-		close(tfd);
 	if (epfd != -1)
 		close(epfd);
-	tfd = epfd = -1;
+	epfd = -1;
 	timers = NULL;
 }
 
@@ -140,25 +136,36 @@ loop_timer_cancel(struct loop_timer *t)
 	t->when = 0;
 }
 
-static void
-arm(void)
+/* How long to wait: until the earliest timer; -1 (forever) if none. */
+static int64_t
+wait_us(void)
 {
-	struct itimerspec its = { 0 };
-	uint64_t first = 0;
+	uint64_t first = 0, now;
 
 	for (struct loop_timer *t = timers; t; t = t->next)
 		if (first == 0 || t->when < first)
 			first = t->when;
-	if (first == armed_at)
-		return;
-	armed_at = first;
-	if (first) {
-		/* absolute time: the loop never drifts with processing delays */
-		its.it_value.tv_sec = first / 1000;
-		its.it_value.tv_nsec = (long)(first % 1000) * 1000000;
+	if (first == 0)
+		return -1;
+	now = now_us();
+	return first * 1000 > now ? (int64_t)(first * 1000 - now) : 0;
+}
+
+static int
+wait_events(struct epoll_event *evs, int max)
+{
+	int64_t us = wait_us();
+	struct timespec ts = { us / 1000000, (long)(us % 1000000) * 1000 };
+	int n;
+
+	if (!no_pwait2) {
+		n = epoll_pwait2(epfd, evs, max, us < 0 ? NULL : &ts, NULL);
+		if (n != -1 || errno != ENOSYS)
+			return n;
+		no_pwait2 = true;
 	}
-	if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
-		fatal("timerfd_settime");
+	/* rounded up: never early */
+	return epoll_wait(epfd, evs, max, us < 0 ? -1 : (int)((us + 999) / 1000));
 }
 
 static void
@@ -186,8 +193,7 @@ loop_run_once(void)
 	struct epoll_event evs[32];
 	int n;
 
-	arm();
-	n = epoll_wait(epfd, evs, 32, -1);
+	n = wait_events(evs, 32);
 	if (n == -1) {
 		if (errno == EINTR)
 			return 0;
@@ -196,10 +202,6 @@ loop_run_once(void)
 	for (int i = 0; i < n; i++) {
 		int fd = evs[i].data.fd;
 
-		if (fd == tfd) {
-			armed_at = 0;
-			continue;
-		}
 		for (int j = 0; j < LOOP_MAX_FDS; j++) {
 			if (fds[j].fd == fd) {
 				fds[j].cb(fd, evs[i].events, fds[j].arg);

@@ -1,4 +1,4 @@
-/* The one event loop: epoll over registered fds plus one timerfd for all timers. */
+/* The one event loop: epoll over registered fds; it waits until the earliest timer. */
 #ifndef FOD_LOOP_H
 #define FOD_LOOP_H
 

@@ -1,5 +1,5 @@
 /*
- * failoverd: start-up, signals and the one epoll loop (timerfd, signalfd,
+ * failoverd: start-up, signals and the one epoll loop (timers, signalfd,
  * sockets, netlink). The state machine decides; role.c carries it out.
  */
 #include <sys/mman.h>

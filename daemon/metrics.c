@@ -197,7 +197,8 @@ static const struct column group_cols[] = {
 
 static const struct column link_cols[] = {
 	COL(struct status_link, up, F_BOOL, U_ONE, "failoverd_link_up", "gauge",
-	    "1 while the peer is heard on this link within dead_ms."),
+	    "1 while the peer is heard on this link within dead_ms "
+	    "(a sparse standby: a few of its send periods)."),
 	COL_IF(struct status_link, heard_ms_ago, F_U64, U_MS, heard,
 	    "failoverd_link_last_heard_age_seconds", "gauge",
 	    "Time since the peer was last heard on this link."),
@@ -353,7 +354,8 @@ peer_links(const struct status_snapshot *s, struct out *o)
 		    "peer", s->peer.name, NULL), 1, U_ONE);
 	}
 	single(o, "failoverd_peer_up", "gauge",
-	    "1 while the peer is heard on some link within dead_ms.",
+	    "1 while the peer is heard on some link within dead_ms "
+	    "(a sparse standby: a few of its send periods).",
 	    s->peer.alive, U_ONE);
 	if (s->peer.known)
 		single(o, "failoverd_peer_last_heard_age_seconds", "gauge",

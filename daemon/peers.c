@@ -60,13 +60,14 @@ map_groups(struct peers *ps, struct peer *p, const struct msg *m)
 
 bool
 peers_update(struct peers *ps, int i, const struct msg *m, uint64_t acked,
-    uint64_t now)
+    unsigned hold_ms, uint64_t now)
 {
 	struct peer *p = &ps->p[i];
 	bool changed = map_groups(ps, p, m);
 
 	p->heard = now;
 	p->acked = acked;
+	p->hold_ms = hold_ms;
 	p->v2 |= m->version >= 2;
 	for (int g = 0; g < ps->ngroups; g++) {
 		struct peer_group *pg = &p->groups[g];
@@ -96,7 +97,10 @@ peers_update(struct peers *ps, int i, const struct msg *m, uint64_t acked,
 bool
 peers_alive(const struct peers *ps, int i, uint64_t now)
 {
-	return ps->p[i].heard && now - ps->p[i].heard < ps->dead_ms;
+	const struct peer *p = &ps->p[i];
+
+	return p->heard && now - p->heard < (p->hold_ms > ps->dead_ms ?
+	    p->hold_ms : ps->dead_ms);
 }
 
 int
@@ -241,6 +245,7 @@ peers_pick(const struct peers *ps, int g, const struct fsm *f,
 	*out = pg->view;
 	out->acked_at = ps->p[i].acked;
 	out->heard_at = ps->p[i].heard;
+	out->hold_ms = ps->p[i].hold_ms;
 	/* meant for another node: to us it still holds the group */
 	if (role_of(pg) == R_HOLDER &&
 	    (out->state == FSM_STOPPING || out->handover)) {

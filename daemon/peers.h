@@ -41,6 +41,8 @@ struct peer {
 	char		name[FSM_NAME_MAX + 1];
 	uint64_t	heard;		/* ms; last accepted message */
 	uint64_t	acked;		/* two-way evidence (link.c), ms; 0 none */
+	unsigned	hold_ms;	/* its last message keeps it alive so long
+					   (a sparse standby: longer than dead_ms) */
 	bool		v2;		/* it speaks protocol version 2 */
 	struct peer_group groups[CFG_MAX_GROUPS];	/* by our group index */
 	/* its list of groups as last compared, and where ours are in it */
@@ -64,11 +66,12 @@ void	peers_reconfigure(struct peers *, unsigned dead_ms);
 /* The peer of that name, added if new; -1 if PEERS_MAX others are known. */
 int	peers_lookup(struct peers *, const char *name);
 /*
- * An accepted message m from peer i at now, acked its two-way evidence.
- * True if its list of groups differs from the last one (say so).
+ * An accepted message m from peer i at now, acked its two-way evidence,
+ * hold_ms how long it keeps the peer alive (proto_hold_ms()). True if its
+ * list of groups differs from the last one (say so).
  */
 bool	peers_update(struct peers *, int i, const struct msg *m, uint64_t acked,
-	    uint64_t now);
+	    unsigned hold_ms, uint64_t now);
 bool	peers_alive(const struct peers *, int i, uint64_t now);
 /* Live peers that carry group g. */
 int	peers_count_live(const struct peers *, int g, uint64_t now);

@@ -17,8 +17,9 @@
 #define OFF_TX_TIME	32
 #define OFF_ECHO_TIME	40
 #define OFF_ECHO_DELAY	48
-#define OFF_STATE	52	/* v1; v2: reserved */
-#define OFF_PRIORITY	53	/* v1; v2: reserved */
+#define OFF_STATE	52	/* v1 */
+#define OFF_PRIORITY	53	/* v1 */
+#define OFF_PERIOD	52	/* v2 */
 #define OFF_FLAGS	54	/* v1; v2: ngroups */
 #define OFF_NGROUPS	54
 #define OFF_LINK	55
@@ -121,6 +122,7 @@ proto_encode(const struct msg *m, struct auth *a, uint8_t *buf, size_t buflen)
 		return 0;
 	memset(buf, 0, len);
 	encode_head(m, buf, 2);
+	put16(buf + OFF_PERIOD, m->period_ms);
 	buf[OFF_NGROUPS] = (uint8_t)m->ngroups;
 	for (int i = 0; i < m->ngroups; i++) {
 		uint8_t *g = buf + OFF_GROUPS + PROTO_GROUP_LEN * i;
@@ -175,8 +177,6 @@ fields_valid(const uint8_t *buf, int ngroups)
 		return 0;
 	if (buf[OFF_VERSION] == 1)
 		return buf[OFF_STATE] < FSM_NSTATES;
-	if (!zero(buf + OFF_STATE, 2))
-		return 0;
 	for (int i = 0; i < ngroups; i++) {
 		const uint8_t *g = buf + OFF_GROUPS + PROTO_GROUP_LEN * i;
 
@@ -254,6 +254,7 @@ proto_decode(const uint8_t *buf, size_t len, uint16_t cluster_id,
 		out->groups[0].flags = buf[OFF_FLAGS];
 		return PROTO_OK;
 	}
+	out->period_ms = get16(buf + OFF_PERIOD);
 	for (int i = 0; i < n; i++) {
 		const uint8_t *g = buf + OFF_GROUPS + PROTO_GROUP_LEN * i;
 

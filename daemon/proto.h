@@ -11,12 +11,15 @@
  *  96 hmac[32]                                  128 end
  *
  * Version 2 (VIP groups): the same first 52 bytes, then
- *  52 reserved(8, zero)  53 reserved(8, zero)  54 ngroups (1..32)  55 link_id
+ *  52 period_ms(16: how often the sender sends now; 0 = not said)
+ *  54 ngroups (1..32)  55 link_id
  *  56 name[32]   88 reserved(64, zero)
  *  96 ngroups x { name[32], state, priority, flags, xflags }
  *  96 + 36 * ngroups: hmac[32]
  * A node whose only group is the implicit "default" speaks version 1, so a
- * 0.1 peer understands it (rolling upgrade); both versions are understood.
+ * 0.1 peer understands it (rolling upgrade), with PROTO_F_V2 set (0.1
+ * ignores flags it does not know); once the peer says it speaks version 2
+ * too, both speak 2. Both versions are understood.
  */
 #ifndef FOD_PROTO_H
 #define FOD_PROTO_H
@@ -25,6 +28,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "fsm.h"
 
 #define PROTO_MAGIC	0x464f5644u	/* "FOVD" */
 #define PROTO_VERSION	2	/* the newest we speak; we also speak 1 */
@@ -45,6 +49,7 @@
 #define PROTO_F_HOLDS		0x08	/* sender holds the VIPs */
 #define PROTO_F_YIELDED		0x10	/* sender released the VIPs: both were active */
 #define PROTO_F_DEGRADED	0x20	/* failing checks lower the sender's priority */
+#define PROTO_F_V2		0x40	/* version 1 only: the sender speaks version 2 too */
 
 /* A version 2 group record's last byte: more nodes (design 11) */
 #define PROTO_X_KEY	0x01	/* sender holds the group's key in etcd */
@@ -74,6 +79,7 @@ struct msg {
 	uint64_t	tx_time_us;	/* sender's monotonic clock */
 	uint64_t	echo_time_us;	/* last tx_time_us the sender got from us on this link */
 	uint32_t	echo_delay_us;	/* how long the sender held that echo */
+	uint16_t	period_ms;	/* version 2: the sender's send period; 0 = not said */
 	uint8_t		link_id;
 	char		name[PROTO_NAME_LEN];
 	int		ngroups;	/* version 1: one, named PROTO_V1_GROUP */
@@ -106,5 +112,24 @@ size_t		 proto_encode(const struct msg *m, struct auth *a, uint8_t *buf, size_t 
 enum proto_result proto_decode(const uint8_t *buf, size_t len, uint16_t cluster_id,
 		    struct auth *a, struct msg *out);
 const char	*proto_result_str(enum proto_result);
+
+/*
+ * How long a message keeps its sender alive: dead_ms, or a few of its send
+ * periods when it sends sparsely: standby (or in fault) in every group,
+ * holding nothing. Whatever else it becomes, it says at once; an active
+ * sender sends every interval_ms, so a takeover still waits dead_ms.
+ */
+static inline unsigned
+proto_hold_ms(const struct msg *m, unsigned dead_ms, unsigned interval_ms)
+{
+	unsigned sparse = 3u * m->period_ms + interval_ms;
+
+	for (int k = 0; k < m->ngroups; k++)
+		if ((m->groups[k].state != FSM_STANDBY &&
+		    m->groups[k].state != FSM_FAULT) ||
+		    (m->groups[k].flags & PROTO_F_HOLDS))
+			return dead_ms;
+	return sparse > dead_ms ? sparse : dead_ms;
+}
 
 #endif

@@ -23,13 +23,19 @@ static struct loop_timer hb_timer;
 static bool ready_sent;
 static uint64_t hb_due;		/* when the heartbeat tick is due */
 static uint64_t hb_due_boot;	/* the same on CLOCK_BOOTTIME (counts suspend) */
-static uint64_t hb_due_send;	/* the next heartbeat sent without an event */
+static uint64_t hb_watch;	/* the loop must have run by then (stall watch) */
+static uint64_t hb_sent;	/* when the last heartbeat went out */
+static unsigned hb_said;	/* the send period it told the peer */
 static bool stalled;		/* every group's FSM has been told */
 static struct peers peers;	/* the other nodes, as they describe themselves */
 static bool keyless;		/* quorum lost, VIPs kept: we hear every peer */
 
 static bool check_stall(void);
 static unsigned heartbeat_period(void);
+static void arm_tick(void);
+static void watch_from(uint64_t now, unsigned ms);
+static uint64_t next_send(void);
+static void heartbeat_tick(void *);
 static void feed(struct vgroup *, enum fsm_event, const struct fsm_peer *,
     const char *reason);
 
@@ -61,6 +67,14 @@ _Static_assert(sizeof(((struct cfg_group *)0)->name) == PROTO_NAME_LEN &&
     sizeof(((struct fsm_peer *)0)->name) == PROTO_NAME_LEN,
     "names are copied whole");
 
+/* a node with only the implicit group speaks 0.1's format: rolling upgrade */
+static bool
+speaks_v2(void)
+{
+	/* more nodes need version 2's per-link handover target */
+	return d.cfg.groups_explicit || d.peer_v2 || peers.n > 1;
+}
+
 /* What the heartbeats say: every group's state, sent on every link. */
 static void
 say(void)
@@ -69,11 +83,10 @@ say(void)
 	char to[PROTO_MAX_GROUPS][PROTO_NAME_LEN];
 
 	memset(&m, 0, sizeof(m));
-	/*
-	 * A pair with only the implicit group speaks 0.1's format (rolling
-	 * upgrade); more nodes need version 2's per-link handover target.
-	 */
-	m.version = d.cfg.groups_explicit || d.peer_v2 || peers.n > 1 ? 2 : 1;
+	m.version = speaks_v2() ? 2 : 1;
+	/* a huge dead_ms / 2: we then send as often as we can say */
+	m.period_ms = (uint16_t)(heartbeat_period() > UINT16_MAX ? UINT16_MAX :
+	    heartbeat_period());
 	m.ngroups = d.ngroups;
 	for (int i = 0; i < d.ngroups; i++) {
 		const struct vgroup *g = &d.groups[i];
@@ -106,8 +119,13 @@ say(void)
 		/* until the peer echoes one of these (see role_peer_message) */
 		if (g->yielded_at)
 			mg->flags |= PROTO_F_YIELDED;
+		/* 0.1 ignores it; a newer peer answers in version 2 */
+		if (m.version == 1)
+			mg->flags |= PROTO_F_V2;
 	}
 	link_send_all(&m, to);
+	hb_sent = now_ms();
+	hb_said = m.period_ms;
 }
 
 static void run_hooks_for(struct vgroup *, const char *kind,
@@ -318,10 +336,8 @@ apply(struct vgroup *g, unsigned acts)
 		quorum_drop(g->idx);	/* after the VIPs went */
 	}
 	/* after the VIPs changed: the peer learns the outcome, not the intent */
-	if (acts & ACT_SEND_NOW) {
+	if (acts & ACT_SEND_NOW)
 		say();
-		hb_due_send = now_ms() + heartbeat_period();
-	}
 	/* vip-first: promote hooks see usable VIPs (IPv6 may need a moment) */
 	if ((acts & ACT_PROMOTE) && !g->promote_gate &&
 	    !holder_usable(&g->vips) && fsm_holds_vips(&g->fsm))
@@ -394,6 +410,7 @@ feed(struct vgroup *g, enum fsm_event ev, const struct fsm_peer *p,
 {
 	apply(g, fsm_event(&g->fsm, ev, p, reason, now_ms()));
 	schedule(g);
+	arm_tick();	/* the send period may have changed */
 }
 
 void
@@ -439,7 +456,7 @@ dual_active_watch(struct vgroup *g, const struct fsm_peer *p)
 	    !p->handover && !f->handover && !f->stalled &&
 	    holder_usable(&g->vips);	/* still raising them: our own preemption */
 	uint64_t now = now_ms(), gap, est;
-	bool preempting = f->peer_known && now - f->peer_heard < d.cfg.dead_ms &&
+	bool preempting = fsm_peer_alive(f, now) &&
 	    (f->peer.state != FSM_ACTIVE || !f->peer.holds);
 
 	if (dual && g->dual_since == 0 && !preempting) {
@@ -592,15 +609,21 @@ daemon_peer_message(int link, const struct msg *m, bool stood_still)
 	static bool full_logged;
 	int pi;
 
-	if (m->version >= 2)
-		d.peer_v2 = true;
+	/* its last word: a peer downgraded to 0.1 understands version 1 only */
+	d.peer_v2 = m->version >= 2 || (m->groups[0].flags & PROTO_F_V2);
 	if (stood_still && !stalled) {
 		/* our clock missed time the peer's counted: a restored VM clock */
 		log_warnx("the peer's clock moved on while ours stood still "
 		    "(frozen?): yielding to an active peer");
 		set_stalled(true);
 	}
-	check_stall();
+	/*
+	 * The loop runs on time: the stall watch starts again from now, with
+	 * room for the peer's next message (a tick at the same moment would
+	 * wake the loop once more).
+	 */
+	if (!check_stall())
+		watch_from(now_ms(), 2 * d.cfg.interval_ms);
 	if ((pi = peers_lookup(&peers, m->name)) == -1) {
 		if (!full_logged)
 			log_warnx("node %s: more than %d peers: ignored",
@@ -608,10 +631,17 @@ daemon_peer_message(int link, const struct msg *m, bool stood_still)
 		full_logged = true;
 		return;
 	}
-	if (peers_update(&peers, pi, m, link_acked_at(m->name), now_ms()))
+	if (peers_update(&peers, pi, m, link_acked_at(m->name),
+	    d.links[link].hold_ms, now_ms()))
 		groups_compare(pi, m);
 	for (int k = 0; k < d.ngroups; k++)
 		show(&d.groups[k], pi);
+	/* a sparse heartbeat about due rides on this wakeup (see arm_tick()) */
+	if (!stalled && heartbeat_period() > d.cfg.interval_ms &&
+	    now_ms() + d.cfg.interval_ms / 2 >= next_send()) {
+		say();
+		arm_tick();
+	}
 }
 
 int
@@ -682,15 +712,72 @@ daemon_maintenance(bool on)
 /*
  * A node that holds nothing sends every standby_interval_ms (and at once on
  * any change): the active node's heartbeats are what a takeover watches.
+ * It tells its period in version 2; a version 1 peer (0.1) holds it alive
+ * for its dead_ms only. A preemption needs the peer's echo of a recent
+ * heartbeat: while one is pending, every interval_ms.
  */
 static unsigned
 heartbeat_period(void)
 {
+	unsigned sb = d.cfg.standby_interval_ms;
+
 	for (int i = 0; i < d.ngroups; i++)
-		if (d.groups[i].fsm.state != FSM_STANDBY &&
-		    d.groups[i].fsm.state != FSM_FAULT)
+		if ((d.groups[i].fsm.state != FSM_STANDBY &&
+		    d.groups[i].fsm.state != FSM_FAULT) ||
+		    d.groups[i].fsm.preempt_at)
 			return d.cfg.interval_ms;
-	return d.cfg.standby_interval_ms;
+	if (!speaks_v2() && sb > d.cfg.dead_ms / 2)
+		sb = d.cfg.dead_ms / 2;
+	/* quorum: a holder cut from etcd must notice a silent peer in time */
+	if (quorum_enabled() && sb > d.cfg.dead_ms / 3)
+		sb = d.cfg.dead_ms / 3;
+	return sb > d.cfg.interval_ms ? sb : d.cfg.interval_ms;
+}
+
+/*
+ * The tick runs when the next heartbeat is due, or soon after the loop
+ * last ran on time (the tick, a peer message): later than that, we were
+ * frozen (check_stall()). A standby hears the active node every
+ * interval_ms, so it wakes for little else. The period the peer was told
+ * holds until the next heartbeat tells another.
+ */
+static uint64_t
+next_send(void)
+{
+	unsigned p = heartbeat_period();
+
+	return hb_sent + (hb_said && hb_said < p ? hb_said : p);
+}
+
+static void
+arm_tick(void)
+{
+	uint64_t when = next_send(), now;
+
+	if (hb_watch == 0)
+		return;		/* not started */
+	/*
+	 * Sparse: the active node's message due about then carries it; the
+	 * tick is the fallback when none comes, one interval late at most
+	 * (the peer holds us alive for that much more than our period).
+	 */
+	if (heartbeat_period() > d.cfg.interval_ms)
+		when += d.cfg.interval_ms;
+	/* stalled: only a tick on time ends it, not a send */
+	if (stalled || hb_watch < when)
+		when = hb_watch;
+	if (when == hb_due)
+		return;
+	now = now_ms();
+	hb_due = when;
+	hb_due_boot = now_boot_ms() + (when > now ? when - now : 0);
+	loop_timer_set(&hb_timer, when, heartbeat_tick, NULL);
+}
+
+static void
+watch_from(uint64_t now, unsigned ms)
+{
+	hb_watch = now + ms;
 }
 
 /* Every node we know of heard lately: none can take a group unnoticed. */
@@ -803,16 +890,14 @@ heartbeat_tick(void *arg)
 	else if (stalled)
 		set_stalled(false);
 	if (!stalled) {
-		if (now >= hb_due_send) {
+		if (hb_sent == 0 || now >= next_send())
 			say();
-			hb_due_send = now + heartbeat_period();
-		}
 		link_check(now);
 	}
-	/* fixed cadence from the previous slot; skip slots after a stall */
-	hb_due = now + d.cfg.interval_ms;
-	hb_due_boot = now_boot_ms() + d.cfg.interval_ms;
-	loop_timer_set(&hb_timer, hb_due, heartbeat_tick, NULL);
+	/* skip slots after a stall */
+	watch_from(now, d.cfg.interval_ms);
+	hb_due = 0;
+	arm_tick();
 }
 
 void
@@ -934,9 +1019,8 @@ role_reload_end(void)
 		    d.cfg.groups[i].nvips);
 		schedule(g);
 	}
-	hb_due = now_ms() + d.cfg.interval_ms;
-	hb_due_boot = now_boot_ms() + d.cfg.interval_ms;
-	loop_timer_set(&hb_timer, hb_due, heartbeat_tick, NULL);
+	watch_from(now_ms(), d.cfg.interval_ms);
+	arm_tick();
 }
 
 void

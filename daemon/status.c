@@ -49,7 +49,7 @@ fill_group(struct status_group *g, int gi, uint64_t now)
 	snprintf(g->peer.name, sizeof(g->peer.name), "%s",
 	    f->peer_known ? f->peer.name : "");
 	g->peer.has = d.groups[gi].peer_has;
-	g->peer.alive = f->peer_known && now - f->peer_heard < d.cfg.dead_ms;
+	g->peer.alive = fsm_peer_alive(f, now);
 	g->peer.state = f->peer.state;
 	g->peer.priority = f->peer_known ? f->peer.priority : 0;
 	g->nfaults = faults_of_group(gi, faults, 8);
@@ -187,7 +187,7 @@ status_fill(struct status_snapshot *s, uint64_t now)
 			continue;
 		s->peer.known = true;
 		snprintf(s->peer.name, sizeof(s->peer.name), "%s", f->peer.name);
-		s->peer.alive = now - f->peer_heard < d.cfg.dead_ms;
+		s->peer.alive = fsm_peer_alive(f, now);
 		s->peer.heard_ms_ago = now - f->peer_heard;
 	}
 

@@ -31,7 +31,8 @@ check_groups(const struct config *c)
 	    strcmp(c->groups[0].name, "default") != 0)) ||
 	    (c->track_top & ~low_bits(c->ntrack)) != 0 ||
 	    c->standby_interval_ms < c->interval_ms ||
-	    c->standby_interval_ms > c->dead_ms / 2)
+	    (c->standby_interval_ms > CFG_STANDBY_MAX_MS &&
+	    c->standby_interval_ms > c->dead_ms / 2))
 		abort();
 	for (i = 0; i < c->ngroups; i++) {
 		const struct cfg_group *g = &c->groups[i];

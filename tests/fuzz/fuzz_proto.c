@@ -221,6 +221,7 @@ main(int argc, char *argv[])
 	put(argv[1], "bad-mac", buf, PROTO_LEN);
 	/* version 2: three groups */
 	m.version = 2;
+	m.period_ms = 100;
 	m.ngroups = 3;
 	for (int i = 0; i < 3; i++) {
 		snprintf(m.groups[i].name, PROTO_NAME_LEN, "group-%d", i);

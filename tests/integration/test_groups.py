@@ -9,6 +9,7 @@ import json
 import os
 import time
 
+import helpers
 from helpers import wait_for
 from test_holes import HANDOVER_OVERLAP_S, Timeline
 from test_splitbrain import record_hook, runs
@@ -219,3 +220,61 @@ def test_group_only_one_node_configures(lab):
     assert solo["state"] == "active" and not solo["peer"]["configured"], solo
     assert "does not configure it" in a.log()
     assert "configures it, this node does not" in b.log()
+
+
+# --- issue 12: a standby that sends rarely -----------------------------------
+
+SPARSE_MS = 500     # standby_interval_ms: five times dead_ms (100 ms here)
+
+
+def test_sparse_standby_alive_fails_over_and_preempts(lab):
+    """standby_interval_ms far above dead_ms, top-level vips (the two nodes
+    agree on protocol version 2): the active node sees the standby alive
+    throughout, a killed active node is taken over from in about dead_ms,
+    and a preemption loses no probe."""
+    counter, snapshot = helpers.counter, helpers.snapshot
+    a, b = helpers.start_pair(lab, *(lab.config(h, standby_interval_ms=SPARSE_MS)
+                             for h in ("alpha", "beta")))
+    tl = Timeline(lab)
+    sent0, t0 = counter(b, "sent"), time.monotonic()
+    seen = []
+
+    def alive_for(seconds):
+        st = a.status()
+        assert st["state"] == "active" and st["peer"]["alive"] and \
+            all(link["up"] for link in st["links"]), snapshot(lab)
+        seen.append(time.monotonic())
+        return seen[-1] - t0 >= seconds
+    wait_for(lambda: alive_for(3), 6, interval=0.02,
+             msg="3 s of status polls", describe=lambda: snapshot(lab))
+    rate = (counter(b, "sent") - sent0) / (time.monotonic() - t0)
+    assert rate < 2 * 1000 / SPARSE_MS, "standby sends %.1f/s" % rate
+    assert b.status()["state"] == "standby"
+
+    # the standby watches the active node's heartbeats: dead_ms, not the hold
+    killed = time.monotonic()
+    a.kill()
+    wait_for(lambda: helpers.holds(lab, "beta") and
+             helpers.state_is(b, "active"), 5,
+             interval=0.01, msg="beta to take over",
+             describe=lambda: snapshot(lab))
+    took = time.monotonic() - killed
+    assert took < (3 * SPARSE_MS + 100) / 1000, "took over after %.3f s" % took
+    assert b.status()["reason"] == "peer-dead"
+    # alpha's copy expires by itself (vip_lease_s)
+    wait_for(lambda: helpers.only_holder(lab, "beta"), 10,
+             msg="alpha's stale copy to expire", describe=lambda: snapshot(lab))
+
+    p = lab.prober("client", helpers.VIP4, interval_ms=1)
+    p.wait_ready()
+    started = time.time()
+    a.start()
+    helpers.settled(lab, a, b)
+    p.stop()
+    r = p.result()
+    assert r["lost"] == 0, (r, snapshot(lab))
+    tl.assert_overlap_within(HANDOVER_OVERLAP_S, since=started)
+    assert a.status()["reason"] == "preempt", snapshot(lab)
+    for d in (a, b):
+        assert counter(d, "dual_active") == 0, snapshot(lab)
+        assert counter(d, "bad_version") == 0, snapshot(lab)

@@ -1035,7 +1035,7 @@ test_group_errors(void)
 	    " track_interfaces lists");
 }
 
-/* cluster.standby_interval_ms: default dead_ms / 3, at least interval_ms. */
+/* cluster.standby_interval_ms: default dead_ms / 3, interval_ms..10000. */
 static void
 test_standby_interval(void)
 {
@@ -1053,11 +1053,15 @@ test_standby_interval(void)
 	CHECK_EQ(parse_as(L_NODE "cluster: { id = 1; standby_interval_ms = 250; };\n"
 	    L_LINKS L_VIPS, "t.conf", &c), 0);
 	CHECK_EQ(c.standby_interval_ms, 250);
+	/* above dead_ms: a version 2 peer holds a sparse standby for its period */
+	CHECK_EQ(parse_as(L_NODE "cluster: { id = 1; standby_interval_ms = 10000; };\n"
+	    L_LINKS L_VIPS, "t.conf", &c), 0);
+	CHECK_EQ(c.standby_interval_ms, 10000);
 	EXPECT_ERR(L_NODE "cluster: { id = 1;\n standby_interval_ms = 99; };\n"
 	    L_LINKS L_VIPS, 3, "cluster.standby_interval_ms (99) must be between"
-	    " cluster.interval_ms (100) and cluster.dead_ms / 2 (250)");
-	EXPECT_ERR(L_NODE "cluster: { id = 1;\n standby_interval_ms = 251; };\n"
-	    L_LINKS L_VIPS, 3, "cluster.standby_interval_ms (251) must be between");
+	    " cluster.interval_ms (100) and 10000");
+	EXPECT_ERR(L_NODE "cluster: { id = 1;\n standby_interval_ms = 10001; };\n"
+	    L_LINKS L_VIPS, 3, "cluster.standby_interval_ms (10001) must be between");
 	EXPECT_ERR(L_NODE "cluster: { id = 1; standby_interval_ms = 0; };\n"
 	    L_LINKS L_VIPS, 2, "cluster.standby_interval_ms = 0 is out of range");
 	EXPECT_ERR(L_NODE "cluster: { id = 1; standby_interval_ms = true; };\n"

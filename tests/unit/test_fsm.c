@@ -245,6 +245,71 @@ test_two_way_evidence(void)
 	CHECK(f.stop_holds);
 }
 
+/*
+ * A sparse standby (hold_ms from its advertised period) stays alive at the
+ * active node that long; the active node's death is still seen in dead_ms;
+ * a preemption that finds no fresh echo sends at once, once.
+ */
+static void
+test_sparse_standby(void)
+{
+	struct fsm f;
+	struct fsm_config c = cfg("alpha", 150, true, 0);
+	struct fsm_peer p = peer("beta", FSM_STANDBY, 100);
+	const char *why;
+	unsigned a;
+
+	fsm_init(&f, &c, 0);
+	p.hold_ms = 2000;
+	p.acked_at = 9;
+	fsm_event(&f, EV_PEER, &p, NULL, 10);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	/* silent for four times dead_ms: still alive, still a switchover target */
+	CHECK(fsm_peer_alive(&f, 2009));
+	CHECK(fsm_can_switchover(&f, 2009, &why));
+	/* and not "back from silence": no announcement */
+	a = fsm_event(&f, EV_PEER, &p, NULL, 1900);
+	CHECK(!(a & ACT_ANNOUNCE));
+	/* silent for longer than it said: dead */
+	CHECK(fsm_peer_alive(&f, 3899));
+	CHECK(!fsm_peer_alive(&f, 3900));
+	CHECK(!fsm_can_switchover(&f, 3900, &why));
+	CHECK_STR(why, "the peer is not heard");
+	a = fsm_event(&f, EV_PEER, &p, NULL, 4000);
+	CHECK(a & ACT_ANNOUNCE);		/* back: tell the clients again */
+	/* a stop waits for it while it is alive */
+	a = fsm_event(&f, EV_STOP, NULL, NULL, 5900);
+	CHECK(f.stop_holds);
+	CHECK_EQ(fsm_next_deadline(&f), 4000 + 2000);	/* its hold, then timeout */
+
+	/* the standby side: the active peer's messages hold it dead_ms only */
+	c = cfg("beta", 100, true, 0);
+	fsm_init(&f, &c, 0);
+	p = peer("alpha", FSM_ACTIVE, 150);
+	p.hold_ms = 500;			/* proto_hold_ms() of an active sender */
+	fsm_event(&f, EV_PEER, &p, NULL, 100);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK_EQ(fsm_next_deadline(&f), 600);
+	a = fsm_event(&f, EV_TICK, NULL, NULL, 600);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "peer-dead");
+
+	/* preemption due, no fresh echo: send now (once), take over on the echo */
+	c = cfg("alpha", 150, true, 100);
+	fsm_init(&f, &c, 0);
+	hear_acked(&f, "beta", FSM_ACTIVE, 100, 0, 10);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK_EQ(f.preempt_at, 110);
+	a = fsm_event(&f, EV_TICK, NULL, NULL, 110);
+	CHECK(f.preempt_unheard);
+	CHECK(a & ACT_SEND_NOW);
+	CHECK_EQ(hear_acked(&f, "beta", FSM_ACTIVE, 100, 0, 120), 0);
+	a = hear_acked(&f, "beta", FSM_ACTIVE, 100, 112, 125);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "preempt");
+	CHECK(a & ACT_ADD_VIPS);
+}
+
 static void
 test_heal_reannounce(void)
 {
@@ -758,6 +823,7 @@ main(void)
 	test_peer_resigns();
 	test_dual_active();
 	test_two_way_evidence();
+	test_sparse_standby();
 	test_heal_reannounce();
 	test_yield_news_reannounce();
 	test_preempt();

@@ -42,7 +42,7 @@ hear(struct peers *ps, const char *name, enum fsm_state st, int prio,
 	int i = peers_lookup(ps, name);
 
 	CHECK(i >= 0);
-	peers_update(ps, i, &m, 0, now);
+	peers_update(ps, i, &m, 0, 0, now);
 }
 
 static void
@@ -158,13 +158,13 @@ test_v1_implies_target(void)
 	m.version = 1;
 	peers_init(&ps, DEAD, groups, 1);
 	me(&f, FSM_STANDBY, 50, 0);
-	peers_update(&ps, peers_lookup(&ps, "old"), &m, 0, 10);
+	peers_update(&ps, peers_lookup(&ps, "old"), &m, 0, 0, 10);
 	CHECK_EQ(peers_pick(&ps, 0, &f, NULL, true, 20, &v), 0);
 	CHECK_EQ(v.state, FSM_STOPPING);
 	/* its group list changes only when its config does */
-	CHECK(!peers_update(&ps, 0, &m, 0, 30));
+	CHECK(!peers_update(&ps, 0, &m, 0, 0, 30));
 	m.ngroups = 0;
-	CHECK(peers_update(&ps, 0, &m, 0, 40));
+	CHECK(peers_update(&ps, 0, &m, 0, 0, 40));
 	CHECK(!ps.p[0].groups[0].has);
 	CHECK_EQ(peers_pick(&ps, 0, &f, NULL, true, 50, &v), -1);
 }
@@ -248,7 +248,7 @@ sim_deliver(int from)
 			flags |= X(PROTO_X_TARGET);
 		m = msg(s->name, f->state, f->eff_priority, flags);
 		pi = peers_lookup(&nodes[i].ps, s->name);
-		peers_update(&nodes[i].ps, pi, &m, clock_ms, clock_ms);
+		peers_update(&nodes[i].ps, pi, &m, clock_ms, 0, clock_ms);
 		sim_show(i, pi);
 	}
 }

@@ -83,7 +83,7 @@ static void
 test_layout(void)
 {
 	struct msg m;
-	uint8_t buf[PROTO_LEN], mac[AUTH_MAC_LEN];
+	uint8_t buf[PROTO_LEN], mac_buf[PROTO_LEN], mac[AUTH_MAC_LEN];
 	static const uint8_t head[56] = {
 		'F', 'O', 'V', 'D', 1, PROTO_T_HEARTBEAT, 0x00, 0x01,
 		1, 2, 3, 4, 5, 6, 7, 8,
@@ -101,6 +101,11 @@ test_layout(void)
 	CHECK(memcmp(buf, head, sizeof(head)) == 0);
 	CHECK(memcmp(buf + 56, "alpha", 5) == 0);
 	CHECK(is_zero(buf + 61, 96 - 61));	/* name padding and reserved */
+	/* version 1 has no period: it stays 0.1's bytes */
+	m.period_ms = 100;
+	encode(&m, mac_buf);
+	CHECK(memcmp(buf, mac_buf, PROTO_LEN) == 0);
+	m.period_ms = 0;
 	auth_sign(a, buf, PROTO_MAC_OFF, mac);
 	CHECK(memcmp(buf + PROTO_MAC_OFF, mac, AUTH_MAC_LEN) == 0);
 
@@ -347,6 +352,7 @@ test_v2(void)
 
 	sample(&m);
 	m.version = 2;
+	m.period_ms = 0x1234;
 	m.ngroups = 3;
 	for (int i = 0; i < 3; i++) {
 		snprintf(m.groups[i].name, PROTO_NAME_LEN, "g%d", i);
@@ -357,12 +363,15 @@ test_v2(void)
 	len = proto_encode(&m, a, buf, sizeof(buf));
 	CHECK_EQ(len, PROTO_V2_LEN(3));
 	CHECK_EQ(buf[4], 2);
+	CHECK_EQ(buf[52], 0x12);		/* the send period, big-endian */
+	CHECK_EQ(buf[53], 0x34);
 	CHECK_EQ(buf[54], 3);
 	CHECK(memcmp(buf + 96 + 36, "g1", 3) == 0);
 	CHECK_EQ(buf[96 + 36 + 32], FSM_STANDBY + 1);
 	CHECK_EQ(proto_decode(buf, len, CLUSTER, a, &out), PROTO_OK);
 	CHECK_EQ(out.version, 2);
 	CHECK_EQ(out.ngroups, 3);
+	CHECK_EQ(out.period_ms, 0x1234);
 	CHECK_STR(out.name, "alpha");
 	CHECK(out.echo_time_us == m.echo_time_us);
 	for (int i = 0; i < 3; i++) {
@@ -400,10 +409,16 @@ test_v2(void)
 		CHECK_EQ(proto_decode(again, len, CLUSTER, a, &got), PROTO_OK);
 		CHECK_EQ(got.groups[0].xflags, PROTO_X_KEY | PROTO_X_KEYLESS);
 	}
+	/* any period is valid; 0 says none */
 	memcpy(again, buf, len);
-	again[52] = 1;				/* reserved in v2 */
+	again[52] = again[53] = 0xff;
 	auth_sign(a, again, len - 32, again + len - 32);
-	CHECK_EQ(decode(again, len, CLUSTER), PROTO_BAD_FIELD);
+	CHECK_EQ(proto_decode(again, len, CLUSTER, a, &out), PROTO_OK);
+	CHECK_EQ(out.period_ms, 0xffff);
+	again[52] = again[53] = 0;
+	auth_sign(a, again, len - 32, again + len - 32);
+	CHECK_EQ(proto_decode(again, len, CLUSTER, a, &out), PROTO_OK);
+	CHECK_EQ(out.period_ms, 0);
 	/* the MAC covers the group records */
 	memcpy(again, buf, len);
 	again[96 + 33] ^= 1;
@@ -416,6 +431,36 @@ test_v2(void)
 	CHECK_EQ(proto_decode(buf, PROTO_MAX_LEN, CLUSTER, a, &out), PROTO_OK);
 	m.ngroups = PROTO_MAX_GROUPS + 1;
 	CHECK_EQ(proto_encode(&m, a, buf, sizeof(buf)), 0);
+}
+
+/* How long a message keeps its sender alive: a sparse standby, a few periods. */
+static void
+test_hold(void)
+{
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.ngroups = 2;
+	m.groups[0].state = FSM_STANDBY;
+	m.groups[1].state = FSM_FAULT;
+	m.period_ms = 2000;
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 6100);	/* 3 periods + interval */
+	m.period_ms = 50;
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 300);	/* never below dead_ms */
+	m.period_ms = 0;				/* version 1: not said */
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 300);
+	/* active, or holding anything, in any group: dead_ms */
+	m.period_ms = 2000;
+	m.groups[1].state = FSM_ACTIVE;
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 300);
+	m.groups[1].state = FSM_INIT;
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 300);
+	m.groups[1].state = FSM_STANDBY;
+	m.groups[0].flags = PROTO_F_HOLDS;
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 300);
+	m.period_ms = 0xffff;				/* bounded: ~197 s */
+	m.groups[0].flags = 0;
+	CHECK_EQ(proto_hold_ms(&m, 300, 100), 3u * 0xffff + 100);
 }
 
 static void
@@ -450,6 +495,7 @@ main(void)
 	test_wrong_key();
 	test_fields();
 	test_v2();
+	test_hold();
 	test_result_str();
 	auth_free(a);
 	return unit_summary("test_proto");

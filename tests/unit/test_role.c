@@ -256,7 +256,10 @@ link_send_all(const struct msg *body, const char (*to)[PROTO_NAME_LEN])
 bool
 link_up(int i, uint64_t now)
 {
-	return d.links[i].heard && now - d.links[i].heard_at < d.cfg.dead_ms;
+	const struct link_state *ls = &d.links[i];
+
+	return ls->heard && now - ls->heard_at <
+	    (ls->hold_ms > d.cfg.dead_ms ? ls->hold_ms : d.cfg.dead_ms);
 }
 
 /* link.c's bookkeeping of an accepted message, as it runs before the handler */
@@ -275,6 +278,7 @@ link_heard(int i, const struct msg *m)
 		ls->acked_us = m->echo_time_us;
 	ls->was_up = ls->heard = true;
 	ls->heard_at = now_ms();
+	ls->hold_ms = proto_hold_ms(m, d.cfg.dead_ms, d.cfg.interval_ms);
 }
 
 bool
@@ -771,15 +775,25 @@ peer_stop(void)
 /* ------------------------------------------------------------------ */
 /* Configurations and the daemon's start (main.c's order)               */
 
+#define CONF_LINKS \
+	"links = ( { interface = \"eth0\"; local = \"192.0.2.1\"; peer = \"192.0.2.2\"; },\n" \
+	"  { interface = \"eth1\"; local = \"2001:db8::1\"; peer = \"2001:db8::2\"; } );\n"
 #define CONF_HEAD \
 	"node: { name = \"alpha\"; priority = 100; };\n" \
 	"cluster: { id = 7; interval_ms = 100; dead_ms = 600; init_dead_ms = 1000;\n" \
 	"  standby_interval_ms = 300; };\n" \
-	"links = ( { interface = \"eth0\"; local = \"192.0.2.1\"; peer = \"192.0.2.2\"; },\n" \
-	"  { interface = \"eth1\"; local = \"2001:db8::1\"; peer = \"2001:db8::2\"; } );\n"
+	CONF_LINKS
 
 /* 0.1's format: the implicit group "default" */
 static const char conf_single[] = CONF_HEAD
+	"vips = ( { address = \"192.0.2.10/24\"; interface = \"eth0\"; } );\n";
+
+/* A standby sends every 2 s, far beyond dead_ms (300 ms). */
+static const char conf_sparse[] =
+	"node: { name = \"alpha\"; priority = 100; };\n"
+	"cluster: { id = 7; interval_ms = 100; dead_ms = 300; init_dead_ms = 1000;\n"
+	"  standby_interval_ms = 2000; };\n"
+	CONF_LINKS
 	"vips = ( { address = \"192.0.2.10/24\"; interface = \"eth0\"; } );\n";
 
 #define CONF_CHECKS \
@@ -884,7 +898,8 @@ test_says_v1_implicit_group(void)
 	CHECK_STR(said[0].m.groups[0].name, "default");
 	CHECK_EQ(said[0].m.groups[0].state, FSM_INIT);
 	CHECK_EQ(said[0].m.groups[0].priority, 100);
-	CHECK_EQ(said[0].m.groups[0].flags, PROTO_F_PREEMPT);
+	/* version 1 says that it speaks version 2 too (0.1 ignores the flag) */
+	CHECK_EQ(said[0].m.groups[0].flags, PROTO_F_PREEMPT | PROTO_F_V2);
 	CHECK_EQ(sd_count, 0);			/* READY only once it has a role */
 
 	/* init: every interval_ms */
@@ -904,7 +919,7 @@ test_says_v1_implicit_group(void)
 	CHECK_EQ(newest()->m.version, 1);
 	CHECK_EQ(newest()->at_ms, T0 + 1000);
 	CHECK_EQ(mg->state, FSM_ACTIVE);
-	CHECK_EQ(mg->flags, PROTO_F_PREEMPT | PROTO_F_HOLDS);
+	CHECK_EQ(mg->flags, PROTO_F_PREEMPT | PROTO_F_HOLDS | PROTO_F_V2);
 
 	/* a version 1 peer: the node keeps speaking version 1 */
 	advance(50);
@@ -922,10 +937,25 @@ test_says_v1_implicit_group(void)
 	peer.m.version = 2;
 	peer_send();
 	advance(100);
-	CHECK_EQ(newest()->at_ms, T0 + 1200);
+	CHECK_EQ(newest()->at_ms, T0 + 1250);	/* 100 ms after the last */
 	CHECK_EQ(newest()->m.version, 2);
 	CHECK_EQ(newest()->m.ngroups, 1);
+	CHECK_EQ(newest()->m.period_ms, 100);	/* active: interval_ms */
+	CHECK_EQ(newest()->m.groups[0].flags, PROTO_F_PREEMPT | PROTO_F_HOLDS);
 	CHECK_STR(newest()->m.groups[0].name, "default");
+	CHECK_EQ(F("default")->state, FSM_ACTIVE);
+
+	/* a version 1 peer that says it speaks version 2 (this build): 2 */
+	peer.m.version = 1;
+	peer.m.groups[0].flags |= PROTO_F_V2;
+	peer_send();
+	advance(100);
+	CHECK_EQ(newest()->m.version, 2);
+	/* downgraded to 0.1 (no such flag): version 1 again */
+	peer.m.groups[0].flags &= (uint8_t)~PROTO_F_V2;
+	peer_send();
+	advance(100);
+	CHECK_EQ(newest()->m.version, 1);
 	CHECK_EQ(F("default")->state, FSM_ACTIVE);
 }
 
@@ -962,10 +992,12 @@ test_says_v2_groups_and_cadence(void)
 	/* standby in every group: every standby_interval_ms (300), not 100 */
 	first = nsaid;
 	advance(2990);				/* to T0 + 3040 */
-	CHECK_EQ(nsaid - first, 9);		/* 400, 700, ..., 2800 */
-	for (int i = first; i < nsaid; i++)
+	CHECK_EQ(nsaid - first, 9);		/* 350, 650, ..., 2750 */
+	for (int i = first; i < nsaid; i++) {
 		CHECK_EQ(said[i].at_ms - (i == first ? T0 + 50 : said[i - 1].at_ms),
-		    i == first ? 350 : 300);
+		    300);
+		CHECK_EQ(said[i].m.period_ms, 300);	/* and says so */
+	}
 
 	/* beta lets db go: alpha wins db's election, says so at once */
 	peer_says("db", FSM_STANDBY, 100, PROTO_F_PREEMPT);
@@ -1175,15 +1207,15 @@ test_stall_boot_clock(void)
 	suspend(2000);
 	peer_says(PROTO_V1_GROUP, FSM_ACTIVE, 200, PROTO_F_PREEMPT | PROTO_F_HOLDS);
 	n = nsaid;
-	advance(50);				/* the tick at 1300: late by the boot clock */
+	advance(100);				/* tick and message: late by the boot clock */
 	CHECK(F("default")->stalled);
 	CHECK_EQ(logged("event loop stalled"), 1);
-	CHECK_EQ(nsaid, n);			/* active, yet it says nothing */
-	advance(50);				/* beta's message at 1350 */
+	for (int i = n; i < nsaid; i++)		/* active, yet it claims nothing */
+		CHECK_EQ(said[i].m.groups[0].state, FSM_STANDBY);
 	CHECK_EQ(F("default")->state, FSM_STANDBY);
 	CHECK_STR(F("default")->reason, "stalled");
 	CHECK_EQ(d.cnt.dual_active, 0);
-	advance(50);				/* the tick at 1400 is on time */
+	advance(100);				/* a tick on time */
 	CHECK(!F("default")->stalled);
 	advance(500);
 	CHECK_EQ(F("default")->state, FSM_STANDBY);
@@ -1224,7 +1256,7 @@ test_stall_stood_still(void)
 	CHECK_EQ(F("web")->state, FSM_STANDBY);
 	CHECK_EQ(hst[G("web")].ups, 1);
 
-	advance(50);				/* the tick at 1400 is on time */
+	advance(200);				/* a tick on time */
 	CHECK(!F("web")->stalled);
 	CHECK(!F("db")->stalled);
 	peer_send();				/* now preempt may take web back */
@@ -1441,6 +1473,125 @@ test_preempt_needs_fresh_echo(void)
 	CHECK_EQ(F("default")->state, FSM_ACTIVE);
 	CHECK_STR(F("default")->reason, "preempt");
 	CHECK_EQ(hst[0].up_at, T0 + 250);
+}
+
+/* ------------------------------------------------------------------ */
+/* (2b) A sparse standby: standby_interval_ms beyond dead_ms           */
+
+/*
+ * Standby: every 2 s, telling its period (version 2 once a new peer says
+ * it speaks it); each heartbeat rides on one of the active node's. The
+ * active node's death is still seen in dead_ms.
+ */
+static void
+test_sparse_standby_cadence(void)
+{
+	int first;
+
+	start(conf_sparse);
+	advance(50);
+	peer_init("beta", 1);			/* a new build, one group: v1 + flag */
+	peer_says(PROTO_V1_GROUP, FSM_ACTIVE, 200,
+	    PROTO_F_HOLDS | PROTO_F_PREEMPT | PROTO_F_V2);
+	peer_start(100);
+	CHECK_EQ(F("default")->state, FSM_STANDBY);
+	CHECK_EQ(newest()->at_ms, T0 + 50);	/* at once on the change */
+	CHECK_EQ(newest()->m.version, 2);
+	CHECK_EQ(newest()->m.period_ms, 2000);
+	first = nsaid;
+	advance(10000);				/* to T0 + 10050 */
+	CHECK_EQ(nsaid - first, 5);		/* 2050, 4050, ..., 10050 */
+	for (int i = first; i < nsaid; i++) {
+		CHECK_EQ(said[i].at_ms - said[i - 1].at_ms, 2000);
+		CHECK_EQ(said[i].m.version, 2);
+		CHECK_EQ(said[i].m.period_ms, 2000);
+		CHECK_EQ(said[i].m.groups[0].state, FSM_STANDBY);
+	}
+	/* the peer's last message was at 10050: dead at 10350, not later */
+	peer_stop();
+	advance(299);
+	CHECK_EQ(F("default")->state, FSM_STANDBY);
+	advance(1);
+	CHECK_EQ(F("default")->state, FSM_ACTIVE);
+	CHECK_STR(F("default")->reason, "peer-dead");
+	CHECK_EQ(hst[0].up_at, T0 + 10350);
+	CHECK_EQ(newest()->m.period_ms, 100);	/* active: every interval_ms */
+}
+
+/* Active: a standby that said "every 2 s" stays alive 3 periods + interval. */
+static void
+test_sparse_standby_held_alive(void)
+{
+	uint64_t last;
+	unsigned ann;
+	bool alive = true;
+
+	start(conf_sparse);
+	advance(1000);
+	CHECK_EQ(F("default")->state, FSM_ACTIVE);
+	peer_init("beta", 2);
+	peer_says(PROTO_V1_GROUP, FSM_STANDBY, 50, PROTO_F_PREEMPT);
+	peer.m.period_ms = 2000;
+	peer_start(2000);
+	ann = hst[0].announces;
+	for (int i = 0; i < 100; i++) {		/* 10 s: status and links say alive */
+		advance(100);
+		alive &= fsm_peer_alive(F("default"), now_ms()) &&
+		    link_up(0, now_ms());
+	}
+	CHECK(alive);
+	CHECK_EQ(hst[0].announces, ann);	/* never "back from silence" */
+	CHECK(fsm_can_switchover(F("default"), now_ms(), NULL));
+	/* silent for longer than it said: dead */
+	peer_stop();
+	last = d.links[0].heard_at;
+	advance(last + 6099 - now_ms());
+	CHECK(fsm_peer_alive(F("default"), now_ms()));
+	advance(1);
+	CHECK(!fsm_peer_alive(F("default"), now_ms()));
+	CHECK(!link_up(0, now_ms()));
+	CHECK_EQ(F("default")->state, FSM_ACTIVE);
+}
+
+/*
+ * A sparse standby that may preempt sends at once and every interval_ms
+ * until the active node echoes it: it takes over one of the active node's
+ * heartbeats later, as a standby that sends often does.
+ */
+static void
+test_sparse_standby_preempts(void)
+{
+	uint64_t t;
+	int n;
+
+	start(conf_sparse);
+	advance(50);
+	peer_init("beta", 2);
+	peer_says(PROTO_V1_GROUP, FSM_ACTIVE, 200, PROTO_F_HOLDS | PROTO_F_PREEMPT);
+	peer_start(100);
+	advance(3000);				/* to T0 + 3050: sent last at 2050 */
+	CHECK_EQ(F("default")->state, FSM_STANDBY);
+	CHECK_EQ(newest()->at_ms, T0 + 2050);
+
+	/* beta's checks fail: priority 50, alpha wins; its echo is 1 s old */
+	peer_says(PROTO_V1_GROUP, FSM_ACTIVE, 50, PROTO_F_HOLDS | PROTO_F_PREEMPT);
+	peer.steps_down = true;
+	n = nsaid;
+	advance(100);				/* beta's message at 3150 */
+	t = T0 + 3150;
+	CHECK_EQ(F("default")->state, FSM_STANDBY);
+	CHECK(F("default")->preempt_unheard);
+	CHECK(nsaid > n);			/* asked for an echo at once */
+	CHECK_EQ(said[n].at_ms, t);
+	CHECK_EQ(said[n].m.period_ms, 100);	/* and sends often meanwhile */
+	advance(100);				/* beta's next message echoes it */
+	CHECK_EQ(F("default")->state, FSM_ACTIVE);
+	CHECK_STR(F("default")->reason, "preempt");
+	CHECK_EQ(hst[0].up_at, t + 100);
+	advance(100);				/* beta saw us hold: it let go */
+	CHECK_EQ(peer.m.groups[0].state, FSM_STANDBY);
+	CHECK_EQ(d.cnt.dual_active, 0);
+	peer_stop();
 }
 
 /* ------------------------------------------------------------------ */
@@ -1817,7 +1968,12 @@ run(const char *name, void (*fn)(void))
 	unit_failed += counts[1];
 }
 
-#define RUN(fn)	run(#fn, fn)
+/* TEST_ROLE_ONLY=name in the environment runs that scenario alone */
+#define RUN(fn)	do { \
+	if (getenv("TEST_ROLE_ONLY") == NULL || \
+	    strcmp(getenv("TEST_ROLE_ONLY"), #fn) == 0) \
+		run(#fn, fn); \
+} while (0)
 
 int
 main(void)
@@ -1835,6 +1991,9 @@ main(void)
 	RUN(test_dual_active_winner_hears_yielded);
 	RUN(test_preempt_is_not_dual_active);
 	RUN(test_preempt_needs_fresh_echo);
+	RUN(test_sparse_standby_cadence);
+	RUN(test_sparse_standby_held_alive);
+	RUN(test_sparse_standby_preempts);
 	RUN(test_fault_check_of_one_group);
 	RUN(test_fault_interfaces);
 	RUN(test_fault_interface_debounce);

@@ -507,6 +507,36 @@ misc(const struct status_snapshot *s, struct out *o)
 	    (int64_t)s->log_dropped, U_ONE);
 }
 
+/* Quorum from etcd (design 11): only with a quorum section. */
+static void
+quorum(const struct status_snapshot *s, struct out *o)
+{
+	const struct etcd_status *q = &s->quorum;
+	static labels_t lbl[ETCD_GROUPS_MAX];
+	int64_t held[ETCD_GROUPS_MAX];
+	int n = 0;
+
+	if (!q->enabled)
+		return;
+	single(o, "failoverd_quorum_members_reachable", "gauge",
+	    "etcd members that answered lately.", q->reachable, U_ONE);
+	single(o, "failoverd_quorum_lease_ok", "gauge", "1 while this node's "
+	    "etcd lease is renewed in time (with a margin).", s->quorum_ok,
+	    U_ONE);
+	single(o, "failoverd_quorum_lease_left_seconds", "gauge", "Time until "
+	    "this node's etcd lease could expire (0: none).",
+	    q->lease_ms_left, U_MS);
+	single(o, "failoverd_quorum_keeping", "gauge", "1 while this node keeps "
+	    "VIPs without a valid lease (keep-while-peers, every peer heard).",
+	    s->quorum_keyless, U_ONE);
+	for (int i = 0; i < q->ngroups && n < ETCD_GROUPS_MAX; i++) {
+		labels(lbl[n], LBL_MAX, "group", q->groups[i].name, NULL);
+		held[n++] = q->groups[i].state == ETCD_HELD;
+	}
+	rows(o, "failoverd_quorum_key_held", "gauge", "1 while this node holds "
+	    "the group's etcd key.", U_ONE, n, lbl, held, NULL);
+}
+
 void
 metrics_write(const struct status_snapshot *s, struct out *o)
 {
@@ -516,5 +546,6 @@ metrics_write(const struct status_snapshot *s, struct out *o)
 	drops(s, o);
 	hooks(s, o);
 	health(s, o);
+	quorum(s, o);
 	misc(s, o);
 }

@@ -131,9 +131,11 @@ def replay_counted(lab, d, path, name, what, src=A4, before=None):
 def payload_fields(hexpayload):
     """The fields of a captured heartbeat that the tests look at."""
     b = bytes.fromhex(hexpayload)
+    # version 2 (two new nodes speak it): the first group's record at 96
+    at = (96 + 32, 96 + 34) if b[4] == 2 else (52, 54)
     return {"epoch": int.from_bytes(b[8:16], "big"),
             "seq": int.from_bytes(b[16:24], "big"),
-            "state": b[52], "flags": b[54]}
+            "state": b[at[0]], "flags": b[at[1]]}
 
 
 def records(path):

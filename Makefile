@@ -1,4 +1,4 @@
-# failoverd — see README.md. `make`, `make check`, `make demo`, `make bench`, `make deb`, `make rpm`.
+# failoverd — see README.md. `make`, `make check`, `make demo` (`make demo-quorum`), `make bench`, `make deb`, `make rpm`.
 SHELL     := /bin/bash
 VERSION   := $(shell cat VERSION)
 PREFIX    ?= /usr/local
@@ -35,7 +35,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 PYTEST    := /usr/bin/python3 -m pytest
 
-.PHONY: all check unit fuzz fuzz-smoke integration demo bench deps install clean deb rpm
+.PHONY: all check unit fuzz fuzz-smoke integration demo demo-quorum bench deps install clean deb rpm
 
 all: $(B)/failoverd $(B)/failoverctl $(B)/prober $(B)/etcdtool
 
@@ -107,6 +107,12 @@ demo:
 	@scripts/as-root scripts/install-deps --quiet
 	$(MAKE) all
 	@scripts/as-root scripts/demo
+
+# the same network, three nodes and a three-member etcd cluster (quorum)
+demo-quorum:
+	@scripts/as-root scripts/install-deps --quiet
+	$(MAKE) all
+	@scripts/as-root scripts/demo --quorum
 
 bench:
 	@scripts/as-root scripts/install-deps --quiet --bench

@@ -249,3 +249,30 @@ def test_etcd_majority_lost_no_vip_lost_then_a_cut_holder_releases(lab, etcd):
     settled(lab, ds, "alpha", "beta", timeout=20)
     for v in (WEB4, DB4):
         tl.assert_overlap_within(HANDOVER_OVERLAP_S, since=healed, vip=v)
+
+
+def test_restarted_holder_adopts_its_lease_and_nobody_takes_over(lab, etcd):
+    """SIGKILL and restart of alpha within the TTL: it adopts its lease
+    (state_dir/etcd-lease) and takes web's key again at once; gamma never
+    gets it (the lease never expired). A SIGTERM then hands web over with
+    its key, 0 lost probes; the stopped node's lease is revoked."""
+    ds = start(lab, etcd)
+    tl = Timeline(lab, NODES)
+    lease = ds["alpha"].status()["quorum"]["lease_id"]
+    ds["alpha"].kill()
+    ds["alpha"].start()
+    settled(lab, ds, "alpha", "beta", timeout=10)
+    assert ds["alpha"].status()["quorum"]["lease_id"] == lease
+    assert never_held(tl, "gamma", WEB4, 0) and \
+        never_held(tl, "beta", WEB4, 0), tl.describe(WEB4)
+    ps = probers(lab, (WEB4,))
+    t0 = time.time()
+    assert ds["alpha"].stop(signal.SIGTERM) == 0
+    wait_for(lambda: holders(lab, "web") == ["gamma"] and
+             key_holders(ds["beta"])["web"] == "gamma", 5,
+             msg="web and its key with gamma")
+    time.sleep(0.2)
+    [r] = results(ps)
+    assert r["lost"] == 0, r
+    tl.assert_overlap_within(HANDOVER_OVERLAP_S, since=t0, vip=WEB4)
+    assert tl.overlaps(DB4) == [], tl.describe(DB4)

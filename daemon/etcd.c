@@ -130,7 +130,9 @@ static void lease_step(void *);
 uint32_t
 etcd_request_timeout_ms(void)
 {
-	uint32_t t = E.q.ttl_s * 1000 / 4;
+	/* members are tried one after another: two dead ones still leave a
+	   renewal sent at ttl/3 inside the lease's margin (ttl/4) */
+	uint32_t t = E.q.ttl_s * 1000 / 8;
 
 	return t < 100 ? 100 : t > 2000 ? 2000 : t;
 }

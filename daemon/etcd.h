@@ -4,7 +4,7 @@
  * (loop.c). Nothing here ever blocks: libcurl's sockets sit in an epoll set
  * of ours that is one fd of the loop, its timeouts are one loop timer, URLs
  * are IP literals (no DNS), and every request has a short timeout
- * (etcd_request_timeout_ms(): ttl/4, 100..2000 ms) after which it goes to
+ * (etcd_request_timeout_ms(): ttl/8, 100..2000 ms) after which it goes to
  * the next member. A slow, dead or blackholed member costs one timeout per
  * request at most, never a late heartbeat.
  *

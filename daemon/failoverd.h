@@ -71,8 +71,9 @@ struct vgroup {
 	char		 switch_to[PROTO_NAME_LEN];	/* switchover GROUP NODE: the target */
 	bool		 key_gate;	/* quorum: the VIPs wait for the group's key */
 	bool		 key_promote;	/* ... and so do the promote hooks */
+	bool		 was_handover;	/* fsm.handover as last seen (quorum) */
 	bool		 switching;	/* that switchover is under way */
-	struct loop_timer fsm_timer, fence_timer;
+	struct loop_timer fsm_timer, fence_timer, key_timer;
 };
 
 struct daemon {

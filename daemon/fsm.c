@@ -39,7 +39,7 @@ static const char *const reason_kinds[] = {
 	"peer-resigned", "peer-fault", "switchover", "preempt", "dual-active",
 	"stalled", "shutdown", "maintenance", "maintenance-off", "fault-cleared",
 	"fault", "check-failed", "interface-down", "hook-failed",
-	"arbiter-unreachable", "no-heartbeat-link", "quorum-lost",
+	"arbiter-unreachable", "no-heartbeat-link", "quorum-lost", "key-lost",
 };
 #define NKINDS	(sizeof(reason_kinds) / sizeof(reason_kinds[0]))
 
@@ -368,16 +368,27 @@ standby_tick(struct fsm *f, const char *why, uint64_t now)
 
 /*
  * Two holders: with quorum the one holding the key stays (the other kept
- * its VIPs without etcd), unless this node is taking the key (preempting,
- * taking over): then the election decides, as without quorum.
+ * its VIPs without etcd, or waits for a key it will not get), unless this
+ * node is taking the key over (a preemption): then the election decides,
+ * as without quorum. Both sides reach the same answer.
  */
 static bool
 dual_wins(const struct fsm *f, const struct fsm_peer *p)
 {
-	if (f->cfg.quorum && f->key != FSM_KEY_WAIT &&
-	    (f->key == FSM_KEY_HELD) != p->key)
-		return f->key == FSM_KEY_HELD;
+	bool mine = f->key == FSM_KEY_HELD || f->key == FSM_KEY_TAKING;
+
+	if (f->cfg.quorum && mine != p->key)
+		return mine;
 	return fsm_wins(f, p);
+}
+
+/* Quorum: the key went to another node outside a handover: let go. */
+static unsigned
+key_lost(struct fsm *f, const char *why, uint64_t now)
+{
+	if (f->handover)
+		return 0;	/* the node we hand over to took it: it says when */
+	return go(f, FSM_STANDBY, "key-lost", now);
 }
 
 static unsigned
@@ -582,6 +593,7 @@ static const struct {
 	{ ANY,			EV_RESUMED,	resumed },
 	{ S(INIT),		EV_ARBITER,	init_tick },
 	{ S(STANDBY),		EV_ARBITER,	standby_tick },
+	{ S(ACTIVE),		EV_KEY_LOST,	key_lost },
 };
 
 unsigned

@@ -27,6 +27,7 @@ enum fsm_event {
 	EV_STALLED,		/* we were frozen or starved longer than dead_ms */
 	EV_RESUMED,		/* the loop runs on time again */
 	EV_ARBITER,		/* an arbiter target answered */
+	EV_KEY_LOST,		/* quorum: another node holds the group's key */
 	EV_NEVENTS
 };
 
@@ -55,6 +56,7 @@ struct fsm_peer {
 	bool		yielded;	/* it released after both were active */
 	bool		placed;		/* it holds by a switchover: no preempting it */
 	bool		key;		/* it holds the group's quorum key */
+	bool		keyless;	/* it holds the VIPs without it (etcd lost) */
 	uint64_t	acked_at;	/* newest of our heartbeats it echoed since the
 					   link was last silent (our clock); 0 = none */
 	uint64_t	heard_at;	/* when this was heard; 0 = now */
@@ -75,8 +77,14 @@ struct fsm_config {
 	bool		quorum;			/* VIPs only with the group's etcd key */
 };
 
-/* The group's quorum key, as role.c tells (fsm_set_key). */
-enum fsm_key { FSM_KEY_NONE, FSM_KEY_WAIT, FSM_KEY_HELD };
+/*
+ * The group's quorum key, as role.c tells (fsm_set_key): not wanted; being
+ * taken over from its holder (a handover to us, or our preemption); waited
+ * for until free; held; or gone with the lease while we keep the VIPs
+ * (keep-while-peers).
+ */
+enum fsm_key { FSM_KEY_NONE, FSM_KEY_TAKING, FSM_KEY_WAIT, FSM_KEY_HELD,
+	FSM_KEY_KEYLESS };
 
 enum { FSM_FENCE_OFF, FSM_FENCE_OPTIONAL, FSM_FENCE_REQUIRED };
 
@@ -128,7 +136,7 @@ struct fsm {
 	uint64_t	handover_deadline;
 	bool		no_preempt;	/* after a switchover: do not take back */
 	bool		placed;		/* active by a switchover (others: no_preempt) */
-	enum fsm_key	key;		/* quorum: none, being taken, held */
+	enum fsm_key	key;		/* quorum: see enum fsm_key */
 	bool		maint_active;	/* maintenance: we hold the VIPs */
 	bool		faulted;	/* a local fault is present */
 	bool		stalled;	/* yield to an active peer: it took over meanwhile */

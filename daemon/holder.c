@@ -41,7 +41,7 @@ lease_s(const struct holder *h)
 static uint64_t
 next_refresh_ms(const struct holder *h)
 {
-	unsigned p = lease_s(h) * 1000 / 3;
+	unsigned life = lease_s(h), p = life == HOLDER_KEEP ? 250 : life * 1000 / 3;
 
 	return (now_ms() + (p < 250 ? 250 : p)) / REFRESH_GRID_MS *
 	    REFRESH_GRID_MS + REFRESH_GRID_MS;
@@ -106,7 +106,9 @@ add_one(struct holder *h, int i)
 {
 	const struct cfg_vip *v = vip_at(h, i);
 
-	if (vip_add(v, lease_s(h)) == -1) {
+	unsigned life = lease_s(h);
+
+	if (vip_add(v, life == HOLDER_KEEP ? 1 : life) == -1) {
 		log_warnx("could not add VIP %s on %s", v->text, v->ifname);
 		return false;
 	}
@@ -126,7 +128,8 @@ refresh_tick(void *arg)
 		    refresh_tick, h);
 		return;
 	}
-	for (int i = 0; i < h->n; i++)
+	/* the owner may forbid a renewal now (quorum: the lease ends soon) */
+	for (int i = 0; lease_s(h) != HOLDER_KEEP && i < h->n; i++)
 		add_one(h, i);	/* NLM_F_REPLACE: renews the lifetime */
 	loop_timer_set(&h->refresh_timer, next_refresh_ms(h),
 	    refresh_tick, h);
@@ -260,7 +263,7 @@ holder_addr_deleted(struct holder *h, int family, const unsigned char *addr,
 	h->repairs++;
 	log_warnx("VIP %s was removed from %s by someone else: restoring it",
 	    v->text, v->ifname);
-	if (vip_add(v, lease_s(h)) == 0)
+	if (vip_add(v, lease_s(h) == HOLDER_KEEP ? 1 : lease_s(h)) == 0)
 		announce_vip(v);
 	return true;
 }

@@ -8,6 +8,7 @@
 #ifndef FOD_HOLDER_H
 #define FOD_HOLDER_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -19,10 +20,13 @@ struct holder_events {
 	void	(*ready)(void *arg);
 	/* true while the owner may not touch its VIPs (a freeze is being sorted out) */
 	bool	(*hold_off)(void *arg);
-	/* the kernel lifetime (s) to give them now; NULL: vip_lease_s (quorum caps it) */
+	/* the kernel lifetime (s) to give them now; NULL: vip_lease_s (quorum
+	   caps it); HOLDER_KEEP: do not renew now (1 s for a new address) */
 	unsigned (*lifetime)(void *arg);
 	void	 *arg;
 };
+
+#define HOLDER_KEEP	UINT_MAX
 
 struct holder {
 	const struct config	*cfg;

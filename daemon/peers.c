@@ -87,6 +87,7 @@ peers_update(struct peers *ps, int i, const struct msg *m, uint64_t acked,
 		pg->view.yielded = (mg->flags & PROTO_F_YIELDED) != 0;
 		pg->view.placed = (mg->xflags & PROTO_X_PLACED) != 0;
 		pg->view.key = (mg->xflags & PROTO_X_KEY) != 0;
+		pg->view.keyless = (mg->xflags & PROTO_X_KEYLESS) != 0;
 		/* version 1 (0.1, a pair) names no target: it means us */
 		pg->to_me = (mg->xflags & PROTO_X_TARGET) != 0 ||
 		    (m->version == 1 && ps->n == 1);

@@ -10,11 +10,19 @@
 #include <string.h>
 
 #include "etcd.h"
+#include "holder.h"
 #include "log.h"
 #include "loop.h"
 #include "quorum.h"
 
 #define RETRY_MS	100	/* a wanted key that is not ours yet */
+/*
+ * How late the kernel removes an expired address: its lifetime check runs
+ * at the expiry rounded up to a whole second when that is within 250 ms,
+ * and at least a second after its last run; an address is renewed at each
+ * lease renewal, which reschedules the check.
+ */
+#define KERNEL_LATE_MS	500
 #define MARGIN_MIN_MS	200
 
 static struct {
@@ -30,6 +38,8 @@ static struct {
 		bool	 wanted;
 		bool	 held;
 		bool	 busy;		/* an acquire or takeover in flight */
+		bool	 releasing;	/* a release in flight: acquire after it */
+		uint64_t tried;		/* ms; retries at most every RETRY_MS */
 		char	 from[CFG_NAME_MAX + 1];
 		char	 holder[CFG_NAME_MAX + 1];
 	} g[CFG_MAX_GROUPS];
@@ -54,6 +64,13 @@ bool
 quorum_held(int g)
 {
 	return q.enabled && q.g[g].held;
+}
+
+void
+quorum_refresh(int g)
+{
+	if (q.enabled)
+		etcd_holder(q.names[g]);
 }
 
 const char *
@@ -142,12 +159,13 @@ try_one(int g)
 {
 	int rc;
 
-	if (!q.g[g].wanted || q.g[g].held || q.g[g].busy ||
-	    !etcd_lease_valid(now_ms()))
+	if (!q.g[g].wanted || q.g[g].held || q.g[g].busy || q.g[g].releasing ||
+	    now_ms() < q.g[g].tried + RETRY_MS || !etcd_lease_valid(now_ms()))
 		return;
 	rc = q.g[g].from[0] ? etcd_takeover(q.names[g], q.g[g].from) :
 	    etcd_acquire(q.names[g]);
 	q.g[g].busy = rc == 0;
+	q.g[g].tried = now_ms();
 }
 
 static void
@@ -179,6 +197,8 @@ on_key(const struct etcd_key_event *e, void *arg)
 		return;
 	if (e->op == ETCD_OP_ACQUIRE || e->op == ETCD_OP_TAKEOVER)
 		q.g[g].busy = false;
+	if (e->op == ETCD_OP_RELEASE)
+		q.g[g].releasing = false;
 	if (e->result != ETCD_UNKNOWN)
 		snprintf(q.g[g].holder, sizeof(q.g[g].holder), "%s",
 		    e->result == ETCD_HELD ? q.node : e->holder);
@@ -198,6 +218,7 @@ on_key(const struct etcd_key_event *e, void *arg)
 		if (q.g[g].wanted && strcmp(e->holder, q.node) == 0 &&
 		    e->op != ETCD_OP_TAKEOVER) {
 			snprintf(q.g[g].from, sizeof(q.g[g].from), "%s", q.node);
+			q.g[g].tried = 0;
 			try_one(g);
 		}
 		break;
@@ -206,6 +227,7 @@ on_key(const struct etcd_key_event *e, void *arg)
 		/* the node handing over let it go already: just take it */
 		if (q.g[g].wanted && e->op == ETCD_OP_TAKEOVER) {
 			q.g[g].from[0] = '\0';
+			q.g[g].tried = 0;
 			try_one(g);
 		}
 		break;
@@ -223,6 +245,9 @@ quorum_want(int g, const char *from)
 	if (!q.enabled)
 		return;
 	q.g[g].wanted = true;
+	/* a new node to take it from is news: no waiting for the retry */
+	if (strcmp(q.g[g].from, from ? from : "") != 0)
+		q.g[g].tried = 0;
 	snprintf(q.g[g].from, sizeof(q.g[g].from), "%s", from ? from : "");
 	try_one(g);
 	if (!q.g[g].held)
@@ -239,7 +264,7 @@ quorum_drop(int g)
 	q.g[g].from[0] = '\0';
 	/* ours, or perhaps ours (an acquire in flight): delete if under our lease */
 	if ((q.g[g].held || q.g[g].busy) && etcd_lease_id() != 0)
-		etcd_release(q.names[g]);
+		q.g[g].releasing = etcd_release(q.names[g]) == 0;
 	q.g[g].held = false;
 }
 
@@ -251,8 +276,13 @@ quorum_vip_lifetime_s(unsigned vip_lease_s, uint64_t now)
 
 	if (!q.enabled)
 		return vip_lease_s;
+	/* no lease: kept while every peer is heard (role.c), 1 s at a time */
+	if (!quorum_lease_ok(now))
+		return 1;
 	until = etcd_lease_valid_until_ms();
-	cap = until > now + 2000 ? (unsigned)((until - now - 1000) / 1000) : 1;
+	if (until < now + 1000 + KERNEL_LATE_MS)
+		return HOLDER_KEEP;
+	cap = (unsigned)((until - now - KERNEL_LATE_MS) / 1000);
 	return vip_lease_s && vip_lease_s < cap ? vip_lease_s : cap;
 }
 

@@ -41,13 +41,15 @@ bool	 quorum_held(int g);
 void	 quorum_want(int g, const char *from);
 /* Stop wanting g's key, and delete it if it is still ours. */
 void	 quorum_drop(int g);
+/* Ask etcd who holds g's key now (the answer comes as for the others). */
+void	 quorum_refresh(int g);
 /* Who holds g's key as last seen ("" unknown or nobody). */
 const char *quorum_holder(int g);
 /*
- * The VIPs' kernel lifetime, in s, that cannot outlast the lease: the
- * kernel removes an expired address up to about a second late, so one
- * second of margin; at least 1 (with ttl_s = 2 that leaves no margin: see
- * the README). vip_lease_s (0: none) is the configured one.
+ * The VIPs' kernel lifetime, in s, that cannot outlast the lease with the
+ * kernel's lateness (KERNEL_LATE_MS) added; HOLDER_KEEP when even 1 s
+ * would (do not renew now); 1 without a reliable lease (kept while every
+ * peer is heard). vip_lease_s (0: none) is the configured one.
  */
 unsigned quorum_vip_lifetime_s(unsigned vip_lease_s, uint64_t now);
 /* At exit: revoke the lease (deletes whatever keys are left); waits for

@@ -284,9 +284,66 @@ key_from(const struct vgroup *g)
 	if (!f->peer_known || now_ms() - f->peer_heard >= d.cfg.dead_ms ||
 	    !p->key)
 		return NULL;
-	if (p->handover || p->state == FSM_STOPPING || fsm_wins(f, p))
+	/* shown handing over or stopping only when it is meant for us */
+	if (p->handover || p->state == FSM_STOPPING ||
+	    (f->state == FSM_ACTIVE && strcmp(f->reason, "preempt") == 0))
 		return p->name;
 	return NULL;
+}
+
+/*
+ * A holder that kept its VIPs without the key (etcd lost, keep-while-
+ * peers) renews them for 1 s at a time and releases once it stops hearing
+ * every peer: its copy may outlive its silence by dead_ms and that second
+ * with the kernel's lateness. The key is free meanwhile: wait that long.
+ */
+#define KEYLESS_GRACE_MS	2000
+
+static void want_key(struct vgroup *);
+
+static void
+key_timer_tick(void *arg)
+{
+	struct vgroup *g = arg;
+
+	if (g->key_gate)
+		want_key(g);
+}
+
+static void
+want_key(struct vgroup *g)
+{
+	const struct fsm *f = &g->fsm;
+	const char *from = key_from(g);
+	uint64_t after = f->peer_known && f->peer.keyless ? f->peer_heard +
+	    d.cfg.dead_ms + KEYLESS_GRACE_MS : 0;
+
+	fsm_set_key(&g->fsm, from ? FSM_KEY_TAKING : FSM_KEY_WAIT);
+	if (!from && now_ms() < after) {
+		loop_timer_set(&g->key_timer, after, key_timer_tick, g);
+		return;
+	}
+	quorum_want(g->idx, from);
+}
+
+/*
+ * Quorum: holding the VIPs while another node has the key, outside a
+ * handover (its target took it but we never heard it hold, say): let go.
+ */
+static void
+key_check(struct vgroup *g)
+{
+	const char *h;
+
+	if (!quorum_enabled() || g->fsm.state != FSM_ACTIVE || g->key_gate ||
+	    g->fsm.handover || quorum_held(g->idx))
+		return;
+	h = quorum_holder(g->idx);
+	if (h[0] && strcmp(h, d.cfg.node_name) != 0) {
+		log_warnx("group %s: %s holds its quorum key: releasing",
+		    gname(g), h);
+		feed(g, EV_KEY_LOST, NULL, NULL);
+	}
 }
 
 static void
@@ -318,8 +375,7 @@ apply(struct vgroup *g, unsigned acts)
 		g->key_gate = true;
 		g->key_promote |= (acts & ACT_PROMOTE) != 0;
 		acts &= ~(unsigned)(ACT_ADD_VIPS | ACT_ANNOUNCE | ACT_PROMOTE);
-		fsm_set_key(&g->fsm, FSM_KEY_WAIT);
-		quorum_want(g->idx, key_from(g));
+		want_key(g);
 	}
 	if ((acts & ACT_ADD_VIPS) && d.cfg.hooks_order == HOOKS_HOOKS_FIRST) {
 		/* promote hooks gate the VIPs: hook_done() brings them up */
@@ -359,6 +415,11 @@ apply(struct vgroup *g, unsigned acts)
 			log_info("state %s -> %s (%s)", fsm_state_name(t->from),
 			    fsm_state_name(t->to), t->reason);
 		run_hooks_for(g, "notify", t, hook_done, g);
+	}
+	/* a handover started or ended: who has the key now? */
+	if (g->was_handover != g->fsm.handover) {
+		g->was_handover = g->fsm.handover;
+		quorum_refresh(g->idx);
 	}
 	/* switchover GROUP NODE: the operator's choice ends with its handover */
 	if (g->switching && !g->fsm.handover) {
@@ -594,7 +655,7 @@ show(struct vgroup *g, int from)
 	dual_active_watch(g, &v);
 	feed(g, EV_PEER, &v, NULL);
 	if (g->key_gate)
-		quorum_want(g->idx, key_from(g));
+		want_key(g);
 }
 
 const struct peers *
@@ -780,14 +841,20 @@ watch_from(uint64_t now, unsigned ms)
 	hb_watch = now + ms;
 }
 
-/* Every node we know of heard lately: none can take a group unnoticed. */
+/*
+ * Every node we know of heard lately, and hearing us (two-way evidence):
+ * none can take a group unnoticed. One that stops hearing us may take it
+ * dead_ms later, once it has the key; a node taking over from one that
+ * kept its VIPs this way waits KEYLESS_GRACE_MS more (peers.c).
+ */
 static bool
 hears_everyone(uint64_t now)
 {
 	if (peers.n == 0 || !link_all_named())
 		return false;
 	for (int i = 0; i < peers.n; i++)
-		if (now - peers.p[i].heard >= d.cfg.dead_ms / 2)
+		if (now - peers.p[i].heard >= d.cfg.dead_ms ||
+		    now - peers.p[i].acked >= d.cfg.dead_ms)
 			return false;
 	return true;
 }
@@ -814,10 +881,16 @@ quorum_policy(uint64_t now)
 		return;
 	keep = lost && d.cfg.quorum.on_loss == QUORUM_KEEP_WHILE_PEERS &&
 	    hears_everyone(now);
-	if (keep != keyless)
+	if (keep != keyless) {
 		log_warnx("quorum: %s", keep ? "etcd unreachable; every peer "
 		    "heard: keeping what this node holds (on_quorum_loss = "
 		    "keep-while-peers)" : "keeping no more");
+		for (int i = 0; i < d.ngroups; i++)
+			if (d.groups[i].fsm.key == (keep ? FSM_KEY_WAIT :
+			    FSM_KEY_KEYLESS) && !d.groups[i].key_gate)
+				fsm_set_key(&d.groups[i].fsm, keep ?
+				    FSM_KEY_KEYLESS : FSM_KEY_WAIT);
+	}
 	keyless = keep;
 	if ((lost && !keep) != faulted) {
 		faulted = lost && !keep;
@@ -858,16 +931,19 @@ role_quorum_key(int gi, bool held, void *arg)
 			quorum_drop(gi);	/* no longer wanted */
 		return;
 	}
-	fsm_set_key(&g->fsm, held ? FSM_KEY_HELD : FSM_KEY_WAIT);
 	if (!held) {
 		/*
-		 * taken by the node we hand over to (or that preempts us): it
-		 * says when it holds; else take it back once it is free
+		 * gone with the lease (keep-while-peers may keep the VIPs),
+		 * taken by the node we hand over to (it says when it holds),
+		 * or by another node (key_check): take it back once free
 		 */
+		fsm_set_key(&g->fsm, keyless ? FSM_KEY_KEYLESS : FSM_KEY_WAIT);
 		quorum_want(gi, NULL);
 		say();
+		key_check(g);
 		return;
 	}
+	fsm_set_key(&g->fsm, FSM_KEY_HELD);
 	if (g->key_gate) {
 		acts = ACT_ADD_VIPS | ACT_ANNOUNCE | ACT_SEND_NOW |
 		    (g->key_promote ? ACT_PROMOTE : 0);
@@ -883,7 +959,8 @@ heartbeat_tick(void *arg)
 	uint64_t now = now_ms();
 
 	quorum_policy(now);
-
+	for (int i = 0; i < d.ngroups; i++)
+		key_check(&d.groups[i]);
 	/* late: claim nothing before the peer's messages are read */
 	if (tick_lateness() >= d.cfg.dead_ms)
 		check_stall();

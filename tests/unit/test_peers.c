@@ -351,9 +351,64 @@ test_cluster(int count)
 	CHECK_EQ(overlaps, 0);
 }
 
+/* Quorum: two holders settle on the key holder; a lost key lets go. */
+static void
+test_quorum_rules(void)
+{
+	struct fsm_config c = { .priority = 100, .dead_ms = DEAD,
+	    .init_dead_ms = 300, .preempt = true, .stop_timeout_ms = 400,
+	    .quorum = true };
+	struct fsm_peer p = { .state = FSM_ACTIVE, .holds = true, .priority = 200,
+	    .acked_at = 1000 };
+	struct fsm f;
+	unsigned acts;
+
+	snprintf(c.name, sizeof(c.name), "me");
+	snprintf(p.name, sizeof(p.name), "other");
+	/* we hold the key, the better peer does not: we stay, and announce */
+	fsm_init(&f, &c, 0);
+	f.state = FSM_ACTIVE;
+	fsm_set_key(&f, FSM_KEY_HELD);
+	f.peer_known = true;
+	f.peer = p;
+	f.peer_heard = 1000;
+	acts = fsm_event(&f, EV_PEER, &p, NULL, 1010);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK(acts & ACT_ANNOUNCE);
+	/* kept without the key (or waiting for a free one) against the key: we go */
+	p.key = true;
+	p.priority = 50;
+	fsm_set_key(&f, FSM_KEY_KEYLESS);
+	fsm_event(&f, EV_PEER, &p, NULL, 1020);
+	CHECK(f.yielding);	/* make-before-break: once it heard us */
+	p.acked_at = 1025;
+	fsm_event(&f, EV_PEER, &p, NULL, 1025);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK_STR(f.reason, "dual-active");
+	/* taking it over (a preemption): the election decides */
+	fsm_init(&f, &c, 0);
+	f.state = FSM_ACTIVE;
+	fsm_set_key(&f, FSM_KEY_TAKING);
+	f.peer_known = true;
+	f.peer = p;
+	f.peer_heard = 1000;
+	fsm_event(&f, EV_PEER, &p, NULL, 1010);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	/* the key went to another node: let go, unless handing over to it */
+	f.handover = true;
+	CHECK_EQ(fsm_event(&f, EV_KEY_LOST, NULL, NULL, 1030), 0);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	f.handover = false;
+	acts = fsm_event(&f, EV_KEY_LOST, NULL, NULL, 1040);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK_STR(f.reason, "key-lost");
+	CHECK(acts & ACT_DEL_VIPS);
+}
+
 int
 main(void)
 {
+	test_quorum_rules();
 	test_pick_rules();
 	test_v1_implies_target();
 	for (int n = 3; n <= NMAX; n++)

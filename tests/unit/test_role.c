@@ -375,6 +375,8 @@ bool quorum_lease_ok(uint64_t now) { return false; }
 bool quorum_held(int g) { return false; }
 void quorum_want(int g, const char *from) { }
 void quorum_drop(int g) { }
+void quorum_refresh(int g) { }
+const char *quorum_holder(int g) { return ""; }
 unsigned quorum_vip_lifetime_s(unsigned vip_lease_s, uint64_t now) { return vip_lease_s; }
 
 void

@@ -72,6 +72,8 @@ struct vgroup {
 	bool		 key_gate;	/* quorum: the VIPs wait for the group's key */
 	bool		 key_promote;	/* ... and so do the promote hooks */
 	bool		 was_handover;	/* fsm.handover as last seen (quorum) */
+	uint64_t	 key_moved_at;	/* ms; handing over, another node got the key */
+	uint64_t	 key_polled;	/* ms; handing over: who holds it, asked then */
 	bool		 switching;	/* that switchover is under way */
 	struct loop_timer fsm_timer, fence_timer, key_timer;
 };

@@ -382,12 +382,20 @@ dual_wins(const struct fsm *f, const struct fsm_peer *p)
 	return fsm_wins(f, p);
 }
 
-/* Quorum: the key went to another node outside a handover: let go. */
+/*
+ * Quorum: the key went to another node: let go; in a handover only if
+ * told so (why: the node we hand over to took it but was not heard
+ * holding the VIPs in time).
+ */
 static unsigned
 key_lost(struct fsm *f, const char *why, uint64_t now)
 {
-	if (f->handover)
+	if ((f->handover || f->state == FSM_STOPPING) && why == NULL)
 		return 0;	/* the node we hand over to took it: it says when */
+	if (f->state == FSM_STOPPING) {
+		f->stop_holds = false;
+		return ACT_EXIT;
+	}
 	return go(f, FSM_STANDBY, "key-lost", now);
 }
 
@@ -593,7 +601,7 @@ static const struct {
 	{ ANY,			EV_RESUMED,	resumed },
 	{ S(INIT),		EV_ARBITER,	init_tick },
 	{ S(STANDBY),		EV_ARBITER,	standby_tick },
-	{ S(ACTIVE),		EV_KEY_LOST,	key_lost },
+	{ S(ACTIVE) | S(STOPPING), EV_KEY_LOST, key_lost },
 };
 
 unsigned

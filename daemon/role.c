@@ -333,17 +333,32 @@ want_key(struct vgroup *g)
 static void
 key_check(struct vgroup *g)
 {
+	uint64_t now = now_ms();
+	bool handing = g->fsm.handover || g->fsm.state == FSM_STOPPING;
 	const char *h;
 
-	if (!quorum_enabled() || g->fsm.state != FSM_ACTIVE || g->key_gate ||
-	    g->fsm.handover || quorum_held(g->idx))
+	if (!quorum_enabled() || !fsm_holds_vips(&g->fsm) || g->key_gate ||
+	    quorum_held(g->idx)) {
+		g->key_moved_at = 0;
 		return;
-	h = quorum_holder(g->idx);
-	if (h[0] && strcmp(h, d.cfg.node_name) != 0) {
-		log_warnx("group %s: %s holds its quorum key: releasing",
-		    gname(g), h);
-		feed(g, EV_KEY_LOST, NULL, NULL);
 	}
+	/* handing over: the target took the key, it adds the VIPs next */
+	if (handing && now - g->key_polled >= 100) {
+		g->key_polled = now;
+		quorum_refresh(g->idx);
+	}
+	h = quorum_holder(g->idx);
+	if (!h[0] || strcmp(h, d.cfg.node_name) == 0) {
+		g->key_moved_at = 0;
+		return;
+	}
+	if (handing && g->key_moved_at == 0)
+		g->key_moved_at = now;
+	/* ... and says so within dead_ms, or we stop waiting to hear it */
+	if (handing && now - g->key_moved_at < d.cfg.dead_ms)
+		return;
+	log_warnx("group %s: %s holds its quorum key: releasing", gname(g), h);
+	feed(g, EV_KEY_LOST, NULL, handing ? "not heard" : NULL);
 }
 
 static void

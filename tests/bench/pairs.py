@@ -449,3 +449,110 @@ vrrp_instance VI_1 {
             if self.running(h):
                 self.stop(h, signal.SIGKILL, timeout=5)
             kill_pids(self.known.get(h, []))
+
+
+# --- failoverd, three nodes with quorum from etcd ---
+
+class FodQuorum:
+    """alpha, beta and gamma, two VIP groups (tests/integration/
+    test_nodes.py: web prefers alpha, then gamma, then beta; db prefers
+    beta, then gamma, then alpha), each group's key in the lab's etcd
+    cluster (test_quorum.py's qconf()), failoverd's default timers."""
+    kind = "failoverd, quorum"
+    NODES = ("alpha", "beta", "gamma")
+    GROUPS = {"web": ("192.0.2.10", "2001:db8::10"),
+              "db": ("192.0.2.20", "2001:db8::20")}
+    PRIO = {"alpha": {"web": 150, "db": 50},
+            "beta": {"web": 100, "db": 200},
+            "gamma": {"web": 120, "db": 100}}
+
+    def __init__(self, lab, etcd, ttl_s, **cluster):
+        self.lab, self.etcd, self.ttl_s = lab, etcd, ttl_s
+        self.cluster = cluster
+        self.d = {}
+
+    def config(self, host):
+        c = self.lab.config(host, peer=[h for h in self.NODES if h != host],
+                            fast=False, **self.cluster)
+        del c["vips"]
+        c["groups"] = [
+            {"name": g, "priority": self.PRIO[host][g],
+             "vips": [{"address": v4 + "/24", "interface": "eth0"},
+                      {"address": v6 + "/64", "interface": "eth0"}]}
+            for g, (v4, v6) in self.GROUPS.items()]
+        c["quorum"] = {"etcd": self.etcd.urls, "ttl_s": self.ttl_s,
+                       "prefix": "/failoverd",
+                       "on_quorum_loss": "keep-while-peers"}
+        return c
+
+    def start(self, host):
+        if host not in self.d:
+            self.d[host] = self.lab.daemon(host, self.config(host))
+        else:
+            self.d[host].start()
+
+    def running(self, host):
+        return host in self.d and self.d[host].running
+
+    def stop(self, host, sig=signal.SIGTERM):
+        if self.running(host):
+            self.d[host].stop(sig)
+
+    def status(self, host):
+        return self.d[host].try_status() if self.running(host) else None
+
+    def holders(self, group, addrs=None):
+        """Sorted nodes holding any VIP of group."""
+        addrs = addrs or {h: self.lab.addresses(h) for h in self.NODES}
+        return sorted({h for v in self.GROUPS[group] for h in self.NODES
+                       if fodlab.addr_only(v) in addrs[h]})
+
+    def placed(self, want, full=True):
+        """want: {group: node}. Each group's VIPs on that node only and its
+        status says active; with full, also every running node's status
+        agrees (standby elsewhere), has a good lease and sees want's keys
+        in etcd."""
+        addrs = {h: self.lab.addresses(h) for h in self.NODES}
+        if any(self.holders(g, addrs) != [n] for g, n in want.items()):
+            return False
+        for h in self.NODES if full else set(want.values()):
+            st = self.status(h)
+            if st is None:
+                if full and not self.running(h):
+                    continue
+                return False
+            states = {g["name"]: g["state"] for g in st["groups"]}
+            for g, n in want.items():
+                if full or n == h:
+                    if states.get(g) != ("active" if n == h else "standby"):
+                        return False
+            if full:
+                q = st["quorum"]
+                keys = {k["group"]: k["holder"] for k in q["keys"]}
+                if not q["lease_ok"] or any(keys.get(g) != n
+                                            for g, n in want.items()):
+                    return False
+        return True
+
+    def lease(self, host):
+        """(ms the lease of host had left, granted TTL s, when read)."""
+        st = self.status(host)
+        t = time.monotonic()
+        if not st or not st["quorum"]["lease_ok"]:
+            return None, None, t
+        return st["quorum"]["lease_ms_left"], st["quorum"]["ttl_s"], t
+
+    def switchover(self, host, *args):
+        p = self.d[host].ctl("switchover", *args)
+        if p.returncode != 0:
+            raise RuntimeError("failoverctl switchover %s on %s: exit %d: %s"
+                               % (" ".join(args), host, p.returncode,
+                                  (p.stderr or p.stdout).strip()))
+
+    def log(self, host):
+        return self.d[host].log() if host in self.d else ""
+
+    def close(self):
+        for h in list(self.d):
+            if self.running(h):
+                self.d[h].kill()

@@ -504,7 +504,8 @@ lease_renewed(int64_t id, int64_t ttl, uint64_t sent_ms, bool fresh)
 		E.valid_until = until;
 	loop_timer_set(&E.expire_timer, E.valid_until, on_expire, NULL);
 	/* the next renewal a third of the TTL after this one was sent */
-	loop_timer_set(&E.lease_timer, sent_ms + ttl_ms() / 3, lease_step, NULL);
+	/* every ttl/4: the VIPs' 1 s lifetimes are renewed with the lease */
+	loop_timer_set(&E.lease_timer, sent_ms + ttl_ms() / 4, lease_step, NULL);
 	if (E.cb.renewed)
 		E.cb.renewed(E.valid_until, E.cb.arg);
 }

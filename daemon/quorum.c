@@ -17,12 +17,11 @@
 
 #define RETRY_MS	100	/* a wanted key that is not ours yet */
 /*
- * How late the kernel removes an expired address: its lifetime check runs
- * at the expiry rounded up to a whole second when that is within 250 ms,
- * and at least a second after its last run; an address is renewed at each
- * lease renewal, which reschedules the check.
+ * How late the kernel removes an expired address: renewing one runs its
+ * lifetime check at once, which then schedules itself for the expiry,
+ * rounded up to a whole second when that is within 250 ms.
  */
-#define KERNEL_LATE_MS	500
+#define KERNEL_LATE_MS	300
 #define MARGIN_MIN_MS	200
 
 static struct {
@@ -58,6 +57,13 @@ quorum_lease_ok(uint64_t now)
 {
 	return q.enabled && etcd_lease_id() != 0 &&
 	    now + q.margin_ms < etcd_lease_valid_until_ms();
+}
+
+bool
+quorum_lease_fresh(uint64_t now)
+{
+	return q.enabled && etcd_lease_id() != 0 &&
+	    now + 1000 + KERNEL_LATE_MS <= etcd_lease_valid_until_ms();
 }
 
 bool
@@ -276,12 +282,9 @@ quorum_vip_lifetime_s(unsigned vip_lease_s, uint64_t now)
 
 	if (!q.enabled)
 		return vip_lease_s;
-	/* no lease: kept while every peer is heard (role.c), 1 s at a time */
-	if (!quorum_lease_ok(now))
-		return 1;
-	until = etcd_lease_valid_until_ms();
-	if (until < now + 1000 + KERNEL_LATE_MS)
+	if (!quorum_lease_fresh(now))
 		return HOLDER_KEEP;
+	until = etcd_lease_valid_until_ms();
 	cap = (unsigned)((until - now - KERNEL_LATE_MS) / 1000);
 	return vip_lease_s && vip_lease_s < cap ? vip_lease_s : cap;
 }

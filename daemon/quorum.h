@@ -32,6 +32,8 @@ void	 quorum_finalise(void);
 bool	 quorum_enabled(void);
 /* The lease is granted and will not expire within the safety margin. */
 bool	 quorum_lease_ok(uint64_t now);
+/* The lease outlives a 1 s VIP lifetime given now, the kernel's lateness included. */
+bool	 quorum_lease_fresh(uint64_t now);
 bool	 quorum_held(int g);
 /*
  * Get group g's key: from the node named (make-before-break: it hands the
@@ -48,8 +50,8 @@ const char *quorum_holder(int g);
 /*
  * The VIPs' kernel lifetime, in s, that cannot outlast the lease with the
  * kernel's lateness (KERNEL_LATE_MS) added; HOLDER_KEEP when even 1 s
- * would (do not renew now); 1 without a reliable lease (kept while every
- * peer is heard). vip_lease_s (0: none) is the configured one.
+ * would (do not renew now: role.c renews 1 s at a time while it keeps the
+ * VIPs without the lease). vip_lease_s (0: none) is the configured one.
  */
 unsigned quorum_vip_lifetime_s(unsigned vip_lease_s, uint64_t now);
 /* At exit: revoke the lease (deletes whatever keys are left); waits for

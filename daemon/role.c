@@ -114,7 +114,8 @@ say(void)
 			mg->xflags |= PROTO_X_PLACED;
 		if (quorum_held(i))
 			mg->xflags |= PROTO_X_KEY;
-		else if (keyless && holder_usable(&g->vips))
+		/* renewed beyond the lease: a taker waits for our copy to go */
+		if (keyless && holder_usable(&g->vips))
 			mg->xflags |= PROTO_X_KEYLESS;
 		/* until the peer echoes one of these (see role_peer_message) */
 		if (g->yielded_at)
@@ -894,8 +895,9 @@ quorum_policy(uint64_t now)
 	ever_ok |= !lost;
 	if (!ever_ok && now - d.started_ms < d.cfg.init_dead_ms)
 		return;
-	keep = lost && d.cfg.quorum.on_loss == QUORUM_KEEP_WHILE_PEERS &&
-	    hears_everyone(now);
+	/* from the moment the VIPs' lifetime could outlast the lease */
+	keep = !quorum_lease_fresh(now) &&
+	    d.cfg.quorum.on_loss == QUORUM_KEEP_WHILE_PEERS && hears_everyone(now);
 	if (keep != keyless) {
 		log_warnx("quorum: %s", keep ? "etcd unreachable; every peer "
 		    "heard: keeping what this node holds (on_quorum_loss = "
@@ -1038,7 +1040,10 @@ fsm_config(const struct config *c, int gi, struct fsm_config *fc)
 static unsigned
 vips_lifetime(void *arg)
 {
-	return quorum_vip_lifetime_s(d.cfg.vip_lease_s, now_ms());
+	unsigned l = quorum_vip_lifetime_s(d.cfg.vip_lease_s, now_ms());
+
+	/* kept without the lease: 1 s at a time, KEYLESS in the heartbeats */
+	return l == HOLDER_KEEP && keyless ? 1 : l;
 }
 
 static bool

@@ -372,6 +372,7 @@ holder_refresh(struct holder *h)
 /* quorum.c: no quorum section in these tests */
 bool quorum_enabled(void) { return false; }
 bool quorum_lease_ok(uint64_t now) { return false; }
+bool quorum_lease_fresh(uint64_t now) { return false; }
 bool quorum_held(int g) { return false; }
 void quorum_want(int g, const char *from) { }
 void quorum_drop(int g) { }

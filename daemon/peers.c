@@ -124,8 +124,8 @@ role_of(const struct peer_group *pg)
 	switch (v->state) {
 	case FSM_ACTIVE:
 		return v->handover && pg->to_me ? R_RESIGNS : R_HOLDER;
-	case FSM_MAINTENANCE:
-		return v->holds ? R_HOLDER : R_CANDIDATE;
+	case FSM_MAINTENANCE:	/* without the VIPs it takes none */
+		return v->holds ? R_HOLDER : R_LEAVING;
 	case FSM_STOPPING:
 		if (pg->to_me)
 			return R_RESIGNS;

@@ -123,6 +123,11 @@ test_pick_rules(void)
 	CHECK_STR(pick(&ps, &f, true, 310), "c");
 	hear(&ps, "b", FSM_STANDBY, 50, 0, 305);
 	CHECK_STR(pick(&ps, &f, true, 310), "b");
+	/* a better node in maintenance without the VIPs takes none: not waited for */
+	me(&f, FSM_STANDBY, 100, 0);
+	hear(&ps, "a", FSM_MAINTENANCE, 200, 0, 320);
+	hear(&ps, "c", FSM_STANDBY, 60, 0, 320);
+	CHECK_STR(pick(&ps, &f, true, 330), "c");
 
 	/* active: the handover target is the best healthy candidate, or the named one */
 	me(&f, FSM_ACTIVE, 100, 0);

@@ -15,6 +15,8 @@
  *      with two nodes ("peer-dead", fencing, arbiter); else the best worse
  *      candidate (this node wins the election; in init only once every
  *      link has heard a node), else one leaving.
+ * Candidates are nodes in init or standby; one leaving is in fault, stopping
+ * without the VIPs, or in maintenance without them (it takes none).
  * A handover or a stop is meant for one node (PROTO_X_TARGET): every other
  * node sees the sender as still holding. With two nodes this shows the
  * state machine the one peer, as before.

@@ -11,9 +11,10 @@ DESTDIR   ?=
 CC        ?= cc
 PKGS      := libnl-route-3.0 libconfig libcrypto json-c
 # failoverd's own (the metrics server, the etcd client): failoverctl and the
-# unit tests do without
-D_PKGS    := libmicrohttpd libcurl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(D_PKGS) 2>/dev/null)
+# unit tests do without. libcurl only for its header: failoverd loads it
+# when a quorum section asks for it (daemon/curl_dl.c).
+D_PKGS    := libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(D_PKGS) libcurl 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 D_LIBS    := $(shell pkg-config --libs $(D_PKGS) 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
@@ -49,7 +50,7 @@ $(B)/prober: tests/tools/prober.c | $(B)
 	$(CC) $(CFLAGS) -o $@ $< -lm
 
 # Test driver of the etcd client (tests/integration/test_etcd.py); not installed.
-ETCDTOOL_SRCS := tests/etcd/etcdtool.c daemon/etcd.c daemon/etcd_json.c daemon/loop.c daemon/log.c
+ETCDTOOL_SRCS := tests/etcd/etcdtool.c daemon/etcd.c daemon/curl_dl.c daemon/etcd_json.c daemon/loop.c daemon/log.c
 $(B)/etcdtool: $(ETCDTOOL_SRCS) $(HDRS) | $(B)
 	$(CC) $(CFLAGS) -Idaemon -o $@ $(ETCDTOOL_SRCS) $(LDFLAGS) $(LDLIBS) $(D_LIBS)
 

@@ -5,9 +5,9 @@
  * Plumbing, after metrics_http.c: libcurl's sockets go into an epoll set
  * of our own (CURLMOPT_SOCKETFUNCTION adds, modifies and removes them);
  * that epoll fd is one fd of loop.c. When it is readable, a zero-timeout
- * epoll_wait() says which sockets are ready and curl_multi_socket_action()
+ * epoll_wait() says which sockets are ready and lc.multi_socket_action()
  * runs on each: never a blocking call. CURLMOPT_TIMERFUNCTION arms one
- * loop timer, whose expiry runs curl_multi_socket_action(TIMEOUT).
+ * loop timer, whose expiry runs lc.multi_socket_action(TIMEOUT).
  *
  * Requests: one struct req per request, one easy handle each, a fixed body
  * and a bounded answer buffer. An attempt that fails (connection refused,
@@ -29,7 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#include "curl_dl.h"
 
 #include "etcd.h"
 #include "etcd_json.h"
@@ -330,8 +330,8 @@ req_free(struct req *r)
 			break;
 		}
 	if (r->easy) {
-		curl_multi_remove_handle(E.multi, r->easy);
-		curl_easy_cleanup(r->easy);
+		lc.multi_remove_handle(E.multi, r->easy);
+		lc.easy_cleanup(r->easy);
 	}
 	free(r->resp);
 	free(r);
@@ -357,38 +357,38 @@ attempt(struct req *r)
 	r->too_big = false;
 	r->errbuf[0] = '\0';
 	if (r->easy == NULL) {
-		if ((r->easy = curl_easy_init()) == NULL)
+		if ((r->easy = lc.easy_init()) == NULL)
 			return -1;
-		curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
-		curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, E.headers);
-		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
-		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)r->body_len);
-		curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_data);
-		curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-		curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
-		curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, t);
-		curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, t);
+		lc.easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+		lc.easy_setopt(r->easy, CURLOPT_HTTPHEADER, E.headers);
+		lc.easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
+		lc.easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)r->body_len);
+		lc.easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_data);
+		lc.easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+		lc.easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+		lc.easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+		lc.easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, t);
+		lc.easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, t);
 #if LIBCURL_VERSION_NUM >= 0x075500
-		curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+		lc.easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-		curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS,
+		lc.easy_setopt(r->easy, CURLOPT_PROTOCOLS,
 		    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-		curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
+		lc.easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
 		/* no proxy from the environment: etcd is on our network */
-		curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
+		lc.easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
 		if (E.q.ca_file[0])
-			curl_easy_setopt(r->easy, CURLOPT_CAINFO, E.q.ca_file);
+			lc.easy_setopt(r->easy, CURLOPT_CAINFO, E.q.ca_file);
 		if (E.q.cert_file[0]) {
-			curl_easy_setopt(r->easy, CURLOPT_SSLCERT, E.q.cert_file);
-			curl_easy_setopt(r->easy, CURLOPT_SSLKEY, E.q.key_file);
+			lc.easy_setopt(r->easy, CURLOPT_SSLCERT, E.q.cert_file);
+			lc.easy_setopt(r->easy, CURLOPT_SSLKEY, E.q.key_file);
 		}
 	}
-	curl_easy_setopt(r->easy, CURLOPT_URL, url);
+	lc.easy_setopt(r->easy, CURLOPT_URL, url);
 	r->sent_ms = now_ms();
 	E.members[r->member].asked_at = r->sent_ms;
-	if (curl_multi_add_handle(E.multi, r->easy) != CURLM_OK)
+	if (lc.multi_add_handle(E.multi, r->easy) != CURLM_OK)
 		return -1;
 	return 0;
 }
@@ -771,8 +771,8 @@ complete(struct req *r, CURLcode rc)
 	long http = 0;
 	int prc = EJ_BAD;
 
-	curl_multi_remove_handle(E.multi, r->easy);
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &http);
+	lc.multi_remove_handle(E.multi, r->easy);
+	lc.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &http);
 	memset(&err, 0, sizeof(err));
 	if (rc == CURLE_OK && !r->too_big) {
 		/* an error object, or (for the kind of answer) a good one */
@@ -790,7 +790,7 @@ complete(struct req *r, CURLcode rc)
 	}
 	if (rc != CURLE_OK)
 		snprintf(why, sizeof(why), "%.90s", r->errbuf[0] ? r->errbuf :
-		    curl_easy_strerror(rc));
+		    lc.easy_strerror(rc));
 	else if (prc == EJ_ERR)
 		snprintf(why, sizeof(why), "etcd: %.80s", err.message);
 	else
@@ -816,11 +816,11 @@ drain(void)
 	struct req *r;
 	int left;
 
-	while ((msg = curl_multi_info_read(E.multi, &left)) != NULL) {
+	while ((msg = lc.multi_info_read(E.multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		r = NULL;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		lc.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		if (r != NULL)
 			complete(r, msg->data.result);
 	}
@@ -848,7 +848,7 @@ on_curl_timer(void *arg)
 {
 	int running;
 
-	curl_multi_socket_action(E.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	lc.multi_socket_action(E.multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	drain();
 }
 
@@ -878,7 +878,7 @@ on_ready(int fd, uint32_t events, void *arg)
 			flags |= CURL_CSELECT_OUT;
 		if (evs[i].events & EPOLLERR)
 			flags |= CURL_CSELECT_ERR;
-		curl_multi_socket_action(E.multi, evs[i].data.fd, flags,
+		lc.multi_socket_action(E.multi, evs[i].data.fd, flags,
 		    &running);
 	}
 	drain();
@@ -1001,14 +1001,16 @@ etcd_init(const struct etcd_params *p, char *err, size_t errlen)
 		snprintf(err, errlen, "etcd: no member configured");
 		return -1;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    (E.multi = curl_multi_init()) == NULL) {
+	if (curl_dl_open(err, errlen) == -1)
+		return -1;
+	if (lc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (E.multi = lc.multi_init()) == NULL) {
 		snprintf(err, errlen, "etcd: cannot initialise libcurl");
 		return -1;
 	}
-	E.headers = curl_slist_append(NULL, "Content-Type: application/json");
+	E.headers = lc.slist_append(NULL, "Content-Type: application/json");
 	/* no "Expect: 100-continue" wait for a body */
-	E.headers = curl_slist_append(E.headers, "Expect:");
+	E.headers = lc.slist_append(E.headers, "Expect:");
 	if (E.headers == NULL ||
 	    (E.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    loop_add_fd(E.epfd, EPOLLIN, on_ready, NULL) == -1) {
@@ -1016,10 +1018,10 @@ etcd_init(const struct etcd_params *p, char *err, size_t errlen)
 		etcd_finalise();
 		return -1;
 	}
-	curl_multi_setopt(E.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(E.multi, CURLMOPT_TIMERFUNCTION, on_timeout_change);
+	lc.multi_setopt(E.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	lc.multi_setopt(E.multi, CURLMOPT_TIMERFUNCTION, on_timeout_change);
 	/* one connection per member is plenty */
-	curl_multi_setopt(E.multi, CURLMOPT_MAX_HOST_CONNECTIONS, 4L);
+	lc.multi_setopt(E.multi, CURLMOPT_MAX_HOST_CONNECTIONS, 4L);
 	E.on = true;
 	E.old_lease = lease_file_read();
 	E.adopting = E.old_lease != 0;
@@ -1043,10 +1045,10 @@ etcd_finalise(void)
 	while (E.reqs != NULL)
 		req_free(E.reqs);
 	if (E.multi != NULL)
-		curl_multi_cleanup(E.multi);
+		lc.multi_cleanup(E.multi);
 	E.multi = NULL;
 	if (E.headers != NULL)
-		curl_slist_free_all(E.headers);
+		lc.slist_free_all(E.headers);
 	E.headers = NULL;
 	if (E.epfd != -1) {
 		loop_del_fd(E.epfd);
@@ -1054,7 +1056,7 @@ etcd_finalise(void)
 	}
 	E.epfd = -1;
 	if (E.on)
-		curl_global_cleanup();
+		lc.global_cleanup();
 	E.on = false;
 }
 

@@ -190,6 +190,26 @@ def test_holder_cut_from_peers_only_keeps_the_group(lab, etcd):
     no_two_holders(tl)
 
 
+def test_one_way_cut_of_the_holder_moves_nothing(lab, etcd):
+    """alpha's heartbeats stop leaving (it still hears the others): they
+    think it dead and want web, but its key lives with its lease; alpha
+    keeps serving, nobody else ever holds web."""
+    ds = start(lab, etcd)
+    tl = Timeline(lab, NODES)
+    ps = probers(lab, (WEB4,))
+    lab.partition("alpha", direction="out")
+    wait_for(lambda: group_states(ds["gamma"])["web"] == "active", 5,
+             msg="gamma to want web")
+    time.sleep(TTL * 2)
+    assert holders(lab, "web") == ["alpha"], tl.describe(WEB4)
+    assert key_holders(ds["beta"])["web"] == "alpha"
+    lab.unpartition("alpha")
+    settled(lab, ds, "alpha", "beta", timeout=10)
+    [r] = results(ps)
+    assert r["lost"] == 0, r
+    no_two_holders(tl)
+
+
 def test_holder_cut_from_everything_releases_before_its_lease_ends(lab, etcd):
     ds = start(lab, etcd)
     tl = Timeline(lab, NODES)

@@ -457,25 +457,30 @@ key_event(int gi, enum etcd_op op, enum etcd_result res, const struct ej_kv *kv,
 		E.cb.key(&ev, E.cb.arg);
 }
 
+/* No lease any more: the keys it carried are now `keys` (unknown, or free). */
 static void
-lease_lost(const char *why)
+lease_forget(enum etcd_result keys)
 {
-	int i;
-
-	if (E.lease == 0)
-		return;
-	log_warnx("etcd: lease %" PRIx64 " lost: %s", (uint64_t)E.lease, why);
-	E.old_lease = E.lease;	/* revoked, best effort, before the next grant */
 	E.lease = 0;
 	E.valid_until = 0;
 	E.adopted = false;
 	loop_timer_cancel(&E.expire_timer);
-	loop_timer_cancel(&E.adopt_timer);
-	for (i = 0; i < E.ngroups; i++)
+	for (int i = 0; i < E.ngroups; i++)
 		if (E.groups[i].state == ETCD_HELD) {
-			E.groups[i].state = ETCD_UNKNOWN;
+			E.groups[i].state = keys;
 			E.groups[i].adopted = false;
 		}
+}
+
+static void
+lease_lost(const char *why)
+{
+	if (E.lease == 0)
+		return;
+	log_warnx("etcd: lease %" PRIx64 " lost: %s", (uint64_t)E.lease, why);
+	E.old_lease = E.lease;	/* revoked, best effort, before the next grant */
+	lease_forget(ETCD_UNKNOWN);
+	loop_timer_cancel(&E.adopt_timer);
 	if (E.cb.lease)
 		E.cb.lease(false, E.cb.arg);
 	if (!E.lease_busy)
@@ -640,14 +645,8 @@ handle(struct req *r, int rc, const struct ej_error *err)
 				E.old_lease = 0;
 		}
 		if (E.revoking && r->lease == E.lease) {
-			E.lease = 0;
-			E.valid_until = 0;
-			E.adopted = false;
-			loop_timer_cancel(&E.expire_timer);
+			lease_forget(ETCD_FREE);
 			loop_timer_cancel(&E.lease_timer);
-			for (i = 0; i < E.ngroups; i++)
-				if (E.groups[i].state == ETCD_HELD)
-					E.groups[i].state = ETCD_FREE;
 			if (rc == EJ_OK || err->code == EJ_CODE_NOT_FOUND)
 				lease_file_write(0);
 			if (E.cb.lease)

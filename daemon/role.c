@@ -81,6 +81,7 @@ say(void)
 {
 	struct msg m;
 	char to[PROTO_MAX_GROUPS][PROTO_NAME_LEN];
+	bool targets = false;
 
 	memset(&m, 0, sizeof(m));
 	m.version = speaks_v2() ? 2 : 1;
@@ -94,8 +95,10 @@ say(void)
 
 		to[i][0] = '\0';
 		if (g->fsm.peer_known && (g->fsm.handover ||
-		    g->fsm.state == FSM_STOPPING))
+		    g->fsm.state == FSM_STOPPING)) {
 			memcpy(to[i], g->fsm.peer.name, PROTO_NAME_LEN);
+			targets = true;
+		}
 
 		memcpy(mg->name, gname(g), sizeof(mg->name));
 		mg->state = (uint8_t)g->fsm.state;
@@ -124,7 +127,7 @@ say(void)
 		if (m.version == 1)
 			mg->flags |= PROTO_F_V2;
 	}
-	link_send_all(&m, to);
+	link_send_all(&m, targets ? to : NULL);
 	hb_sent = now_ms();
 	hb_said = m.period_ms;
 }
@@ -628,6 +631,11 @@ groups_compare(int pi, const struct msg *m)
 		struct vgroup *g = &d.groups[i];
 		bool has = p->at[i] != -1;
 
+		/* some peer's heartbeats carry it (changes only with their lists) */
+		g->peer_has = false;
+		for (int k = 0; k < peers.n; k++)
+			g->peer_has |= peers.p[k].groups[i].has;
+
 		if (!has && !g->peer_lacks_logged)
 			log_warnx("group %s: the peer %s does not configure it%s",
 			    gname(g), m->name, peers.n == 1 ?
@@ -657,9 +665,6 @@ show(struct vgroup *g, int from)
 	struct fsm_peer v;
 	int i;
 
-	g->peer_has = false;
-	for (int k = 0; k < peers.n; k++)
-		g->peer_has |= peers.p[k].groups[g->idx].has;
 	i = peers_pick(&peers, g->idx, &g->fsm, g->switch_to, link_all_named(),
 	    now_ms(), &v);
 	if (i == -1 || (i != from && g->fsm.peer_known &&

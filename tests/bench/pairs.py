@@ -453,11 +453,12 @@ vrrp_instance VI_1 {
 
 # --- failoverd, three nodes with quorum from etcd ---
 
-class FodQuorum:
+class FodQuorum(FodPair):
     """alpha, beta and gamma, two VIP groups (tests/integration/
     test_nodes.py: web prefers alpha, then gamma, then beta; db prefers
     beta, then gamma, then alpha), each group's key in the lab's etcd
-    cluster (test_quorum.py's qconf()), failoverd's default timers."""
+    cluster (test_quorum.py's qconf()), failoverd's default timers. The
+    daemons are handled as FodPair's."""
     kind = "failoverd, quorum"
     NODES = ("alpha", "beta", "gamma")
     GROUPS = {"web": ("192.0.2.10", "2001:db8::10"),
@@ -470,6 +471,7 @@ class FodQuorum:
         self.lab, self.etcd, self.ttl_s = lab, etcd, ttl_s
         self.cluster = cluster
         self.d = {}
+        self.marks = {}
 
     def config(self, host):
         c = self.lab.config(host, peer=[h for h in self.NODES if h != host],
@@ -484,19 +486,6 @@ class FodQuorum:
                        "prefix": "/failoverd",
                        "on_quorum_loss": "keep-while-peers"}
         return c
-
-    def start(self, host):
-        if host not in self.d:
-            self.d[host] = self.lab.daemon(host, self.config(host))
-        else:
-            self.d[host].start()
-
-    def running(self, host):
-        return host in self.d and self.d[host].running
-
-    def stop(self, host, sig=signal.SIGTERM):
-        if self.running(host):
-            self.d[host].stop(sig)
 
     def status(self, host):
         return self.d[host].try_status() if self.running(host) else None
@@ -551,8 +540,3 @@ class FodQuorum:
 
     def log(self, host):
         return self.d[host].log() if host in self.d else ""
-
-    def close(self):
-        for h in list(self.d):
-            if self.running(h):
-                self.d[h].kill()

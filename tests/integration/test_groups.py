@@ -20,11 +20,13 @@ GROUP_VIPS = {"web": (WEB4, WEB6), "db": (DB4, DB6)}
 PRIO = {"alpha": {"web": 150, "db": 50}, "beta": {"web": 100, "db": 200}}
 
 
-def groups_conf(lab, host, db_check=False, **cluster):
+def groups_conf(lab, host, db_check=False, prio=PRIO, **cluster):
+    """web and db with host's priorities in prio; cluster: lab.config()'s
+    keyword arguments (peer=[...] for more nodes)."""
     c = lab.config(host, **cluster)
     del c["vips"]
     c["groups"] = [
-        {"name": name, "priority": PRIO[host][name],
+        {"name": name, "priority": prio[host][name],
          "vips": [{"address": v4 + "/24", "interface": "eth0"},
                   {"address": v6 + "/64", "interface": "eth0"}]}
         for name, (v4, v6) in GROUP_VIPS.items()]

@@ -11,36 +11,22 @@ import time
 
 import fodlab
 from helpers import wait_for
+from test_groups import DB4, GROUP_VIPS, WEB4, group_states, groups_conf, \
+    never_held, probers, results
 from test_holes import HANDOVER_OVERLAP_S, Timeline
 
-WEB4, WEB6 = "192.0.2.10", "2001:db8::10"
-DB4, DB6 = "192.0.2.20", "2001:db8::20"
-GROUP_VIPS = {"web": (WEB4, WEB6), "db": (DB4, DB6)}
 NODES = ("alpha", "beta", "gamma")
 PRIO = {"alpha": {"web": 150, "db": 50}, "beta": {"web": 100, "db": 200},
         "gamma": {"web": 120, "db": 100}}
 
 
 def conf(lab, host, **cluster):
-    c = lab.config(host, peer=[h for h in NODES if h != host], **cluster)
-    del c["vips"]
-    c["groups"] = [
-        {"name": name, "priority": PRIO[host][name],
-         "vips": [{"address": v4 + "/24", "interface": "eth0"},
-                  {"address": v6 + "/64", "interface": "eth0"}]}
-        for name, (v4, v6) in GROUP_VIPS.items()]
-    return c
+    return groups_conf(lab, host, prio=PRIO, peer=[h for h in NODES
+                                                   if h != host], **cluster)
 
 
 def holders(lab, group):
     return sorted(set(h for v in GROUP_VIPS[group] for h in lab.vip_holders(v)))
-
-
-def group_states(d):
-    st = d.try_status()
-    if st is None:
-        return None
-    return {g["name"]: g["state"] for g in st["groups"]}
 
 
 def settled(lab, ds, web, db, timeout=10):
@@ -69,24 +55,6 @@ def start(lab, **cluster):
     ds = {h: lab.daemon(h, conf(lab, h, **cluster)) for h in NODES}
     settled(lab, ds, "alpha", "beta")
     return ds
-
-
-def probers(lab, vips):
-    ps = [lab.prober("client", v, interval_ms=1) for v in vips]
-    for p in ps:
-        p.wait_ready()
-    return ps
-
-
-def results(ps):
-    for p in ps:
-        p.stop()
-    return [p.result() for p in ps]
-
-
-def never_held(tl, host, vip, since):
-    return not [iv for iv in tl.intervals(host, vip, time.time())
-                if iv[1] is None or iv[1] > since]
 
 
 def test_three_nodes_elect_per_group_and_agree(lab):
@@ -127,7 +95,6 @@ def test_killed_holder_goes_to_the_next_and_preempts_back(lab):
     web = [g for g in st["groups"] if g["name"] == "web"][0]
     assert web["reason"] == "peer-dead", web
     ps = probers(lab, (WEB4, DB4))
-    back = time.time()
     ds["alpha"].start()
     settled(lab, ds, "alpha", "beta")
     time.sleep(0.3)

@@ -1,4 +1,4 @@
-/* Shared key, HMAC-SHA256 (OpenSSL 3 EVP_MAC), replay window, restart epoch. */
+/* Shared key, HMAC-SHA256 (OpenSSL 3), replay window, restart epoch. */
 #ifndef FOD_AUTH_H
 #define FOD_AUTH_H
 

@@ -241,10 +241,19 @@ init_peer(struct fsm *f, const char *why, uint64_t now)
 {
 	const struct fsm_peer *p = &f->peer;
 
+	/*
+	 * Quorum: active with neither the VIPs nor the key, it only waits
+	 * for a key, maybe ours (a holder restarted within its lease's TTL
+	 * adopts it): as if standby, else the key is given up to it for
+	 * nothing and we preempt back.
+	 */
+	bool waits_for_key = f->cfg.quorum && p->state == FSM_ACTIVE &&
+	    !peer_holds(p) && !p->key;
+
 	if (peer_resigns(p))
 		return take_handed_over(f, p, now);
 	/* active (its VIPs may still be on their way up: hooks-first) */
-	if (peer_holds(p) || p->state == FSM_ACTIVE) {
+	if (peer_holds(p) || (p->state == FSM_ACTIVE && !waits_for_key)) {
 		unsigned acts = go(f, FSM_STANDBY, "peer-active", now);
 
 		return acts | standby_peer(f, why, now);	/* preempt? */
@@ -252,7 +261,7 @@ init_peer(struct fsm *f, const char *why, uint64_t now)
 	/* a peer in maintenance without the VIPs will not take them */
 	if (p->state == FSM_MAINTENANCE)
 		return go(f, FSM_ACTIVE, "election", now);
-	if (p->state == FSM_INIT || p->state == FSM_STANDBY)
+	if (p->state == FSM_INIT || p->state == FSM_STANDBY || waits_for_key)
 		return go(f, fsm_wins(f, p) ? FSM_ACTIVE : FSM_STANDBY,
 		    "election", now);
 	return 0;

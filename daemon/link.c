@@ -106,7 +106,8 @@ dropped(int i, const char *why)
 	}
 }
 
-static void
+/* false: dropped as bad (a flood sends many) */
+static bool
 link_recv_one(int i, const uint8_t *buf, size_t len,
     const struct sockaddr_storage *from)
 {
@@ -122,24 +123,24 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 	case PROTO_BAD_MAC:
 		d.cnt.auth_failures++;
 		dropped(i, proto_result_str(r));
-		return;
+		return false;
 	case PROTO_BAD_VERSION:
 		d.cnt.bad_version++;
 		dropped(i, proto_result_str(r));
-		return;
+		return false;
 	case PROTO_FOREIGN:
 		d.cnt.foreign++;
 		dropped(i, proto_result_str(r));
-		return;
+		return false;
 	default:
 		d.cnt.malformed++;
 		dropped(i, proto_result_str(r));
-		return;
+		return false;
 	}
 	if (strcmp(m.name, d.cfg.node_name) == 0) {
 		d.cnt.malformed++;
 		dropped(i, "the peer uses our node name");
-		return;
+		return false;
 	}
 	if ((s = sender_of(m.name)) == NULL) {
 		d.cnt.wrong_source++;
@@ -147,12 +148,12 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 			log_warnx("link %d: a node named %s is one too many (at "
 			    "most %d peers): ignored", i, m.name, PEERS_MAX);
 		senders_full_logged = true;
-		return;
+		return false;
 	}
 	if (!replay_check(&s->replay, m.epoch, m.seq)) {
 		d.cnt.replays++;
 		dropped(i, "replayed or too old");
-		return;
+		return false;
 	}
 	if (m.epoch > s->epoch) {
 		/* a new life of the peer: echoes of its old one would look late */
@@ -173,7 +174,7 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 	/* made before we started: proves nothing about the peer now */
 	if (m.echo_epoch != d.epoch) {
 		d.cnt.unconfirmed++;
-		return;
+		return true;
 	}
 	fr = fresh_check(&fresh[i], m.epoch, m.tx_time_us, m.echo_time_us,
 	    now_us(), (uint64_t)d.cfg.dead_ms * 1000);
@@ -181,7 +182,7 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 	case FRESH_LATE:
 		d.cnt.late++;
 		dropped(i, "late: made too long ago to prove the peer alive");
-		return;
+		return false;
 	case FRESH_STOOD_STILL:
 	case FRESH_OK:
 		break;
@@ -193,6 +194,7 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 	link_check(now_ms());
 	if (on_message)
 		on_message(i, &m, fr == FRESH_STOOD_STILL);
+	return true;
 }
 
 /*
@@ -248,9 +250,15 @@ link_readable(int fd, uint32_t events, void *arg)
 			msgs[k].msg_hdr.msg_iovlen = 1;
 		}
 	}
-	/* one system call per batch: a flood costs little per datagram */
-	for (int round = 0; round < RX_BURST / RX_BATCH; round++) {
-		n = recvmmsg(fd, msgs, RX_BATCH, MSG_TRUNC, NULL);
+	/*
+	 * A heartbeat comes alone: one datagram, one system call (epoll says
+	 * at once if more wait). A bad one hints at a flood: then up to
+	 * RX_BURST more in batches, one system call each.
+	 */
+	for (int round = 0, want = 1; round <= RX_BURST / RX_BATCH; round++) {
+		bool bad = false;
+
+		n = recvmmsg(fd, msgs, want, MSG_TRUNC, NULL);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("link %d: recvmmsg", i);
@@ -269,13 +277,16 @@ link_readable(int fd, uint32_t events, void *arg)
 			if (l == d.cfg.nlinks) {
 				d.cnt.wrong_source++;
 				dropped(i, "not from a configured peer");
+				bad = true;
 			} else
-				link_recv_one(l, bufs[k], msgs[k].msg_len >
-				    RX_BUF ? RX_BUF : msgs[k].msg_len, &from[k]);
+				bad |= !link_recv_one(l, bufs[k],
+				    msgs[k].msg_len > RX_BUF ? RX_BUF :
+				    msgs[k].msg_len, &from[k]);
 			msgs[k].msg_hdr.msg_namelen = sizeof(from[k]);
 		}
-		if (n < RX_BATCH)
+		if (n < want || (want == 1 && !bad))
 			return;
+		want = RX_BATCH;
 	}
 }
 

@@ -120,13 +120,15 @@ unlink_timer(struct loop_timer *t)
 void
 loop_timer_set(struct loop_timer *t, uint64_t when, loop_timer_cb cb, void *arg)
 {
-	unlink_timer(t);
 	t->when = when ? when : 1;
 	t->cb = cb;
 	t->arg = arg;
-	t->next = timers;
-	t->linked = true;
-	timers = t;
+	/* the list is unordered: re-arming one in it (every heartbeat) is free */
+	if (!t->linked) {
+		t->next = timers;
+		t->linked = true;
+		timers = t;
+	}
 }
 
 void
@@ -174,16 +176,21 @@ run_timers(void)
 	uint64_t now = now_ms();
 	struct loop_timer *t;
 
-	/* a callback may re-arm or cancel any timer: rescan after each */
+	/*
+	 * Due ones in time order (late after a freeze, several are due); a
+	 * callback may re-arm or cancel any timer: rescan after each.
+	 */
 	for (;;) {
+		struct loop_timer *first = NULL;
+
 		for (t = timers; t; t = t->next)
-			if (t->when <= now)
-				break;
-		if (t == NULL)
+			if (t->when <= now && (!first || t->when < first->when))
+				first = t;
+		if (first == NULL)
 			return;
-		unlink_timer(t);
-		t->when = 0;
-		t->cb(t->arg);
+		unlink_timer(first);
+		first->when = 0;
+		first->cb(first->arg);
 	}
 }
 

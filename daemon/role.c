@@ -456,7 +456,8 @@ apply(struct vgroup *g, unsigned acts)
 	}
 }
 
-static void show(struct vgroup *, int from);
+static void show(struct vgroup *, int from, uint64_t now);
+static bool feeding_all;	/* feed(): arm_tick() after the last group */
 
 static void
 fsm_tick(void *arg)
@@ -469,7 +470,7 @@ fsm_tick(void *arg)
 		    fsm_tick, g);
 		return;
 	}
-	show(g, -1);	/* a peer may have died: whom the machine sees changes */
+	show(g, -1, now_ms());	/* a peer may have died: whom the machine sees changes */
 	feed(g, EV_TICK, NULL, NULL);
 }
 
@@ -490,7 +491,8 @@ feed(struct vgroup *g, enum fsm_event ev, const struct fsm_peer *p,
 {
 	apply(g, fsm_event(&g->fsm, ev, p, reason, now_ms()));
 	schedule(g);
-	arm_tick();	/* the send period may have changed */
+	if (!feeding_all)
+		arm_tick();	/* the send period may have changed */
 }
 
 void
@@ -528,14 +530,14 @@ role_no_preempt(int gi)
  * split brain.
  */
 static void
-dual_active_watch(struct vgroup *g, const struct fsm_peer *p)
+dual_active_watch(struct vgroup *g, const struct fsm_peer *p, uint64_t now)
 {
 	const struct fsm *f = &g->fsm;
 	/* not after a freeze: we yield, and the peer's message is old news */
 	bool dual = f->state == FSM_ACTIVE && p->state == FSM_ACTIVE &&
 	    !p->handover && !f->handover && !f->stalled &&
 	    holder_usable(&g->vips);	/* still raising them: our own preemption */
-	uint64_t now = now_ms(), gap, est;
+	uint64_t gap, est;
 	bool preempting = fsm_peer_alive(f, now) &&
 	    (f->peer.state != FSM_ACTIVE || !f->peer.holds);
 
@@ -660,20 +662,20 @@ groups_compare(int pi, const struct msg *m)
  * news: a message from it (from: the sender), or another peer than before.
  */
 static void
-show(struct vgroup *g, int from)
+show(struct vgroup *g, int from, uint64_t now)
 {
 	struct fsm_peer v;
 	int i;
 
 	i = peers_pick(&peers, g->idx, &g->fsm, g->switch_to, link_all_named(),
-	    now_ms(), &v);
+	    now, &v);
 	if (i == -1 || (i != from && g->fsm.peer_known &&
 	    strcmp(v.name, g->fsm.peer.name) == 0))
 		return;
 	/* it heard a heartbeat sent after we yielded: it knows */
 	if (g->yielded_at && v.acked_at >= g->yielded_at)
 		g->yielded_at = 0;
-	dual_active_watch(g, &v);
+	dual_active_watch(g, &v, now);
 	feed(g, EV_PEER, &v, NULL);
 	if (g->key_gate)
 		want_key(g);
@@ -689,6 +691,7 @@ void
 daemon_peer_message(int link, const struct msg *m, bool stood_still)
 {
 	static bool full_logged;
+	uint64_t now = now_ms();	/* the message's time, for every group */
 	int pi;
 
 	/* its last word: a peer downgraded to 0.1 understands version 1 only */
@@ -705,7 +708,7 @@ daemon_peer_message(int link, const struct msg *m, bool stood_still)
 	 * wake the loop once more).
 	 */
 	if (!check_stall())
-		watch_from(now_ms(), 2 * d.cfg.interval_ms);
+		watch_from(now, 2 * d.cfg.interval_ms);
 	if ((pi = peers_lookup(&peers, m->name)) == -1) {
 		if (!full_logged)
 			log_warnx("node %s: more than %d peers: ignored",
@@ -714,10 +717,14 @@ daemon_peer_message(int link, const struct msg *m, bool stood_still)
 		return;
 	}
 	if (peers_update(&peers, pi, m, link_acked_at(m->name),
-	    d.links[link].hold_ms, now_ms()))
+	    d.links[link].hold_ms, now))
 		groups_compare(pi, m);
+	/* every group's machine hears of it; the send period is worked out once */
+	feeding_all = true;
 	for (int k = 0; k < d.ngroups; k++)
-		show(&d.groups[k], pi);
+		show(&d.groups[k], pi, now);
+	feeding_all = false;
+	arm_tick();
 	/* a sparse heartbeat about due rides on this wakeup (see arm_tick()) */
 	if (!stalled && heartbeat_period() > d.cfg.interval_ms &&
 	    now_ms() + d.cfg.interval_ms / 2 >= next_send()) {
@@ -744,7 +751,7 @@ daemon_switchover(uint32_t mask, const char *to, const char **why)
 		if (to) {
 			/* the machine is shown the node named, if it can take over */
 			snprintf(g->switch_to, sizeof(g->switch_to), "%s", to);
-			show(g, -1);
+			show(g, -1, now_ms());
 			if (!g->fsm.peer_known || strcmp(g->fsm.peer.name, to) != 0) {
 				w = "that node is not a live standby of the group";
 				break;

@@ -29,9 +29,9 @@ def etcd(lab):
     return lab.etcd_cluster()
 
 
-def qconf(lab, etcd, host, on_loss="keep-while-peers", **cluster):
+def qconf(lab, etcd, host, on_loss="keep-while-peers", ttl_s=TTL, **cluster):
     c = conf(lab, host, **cluster)
-    c["quorum"] = {"etcd": etcd.urls, "ttl_s": TTL, "prefix": "/failoverd",
+    c["quorum"] = {"etcd": etcd.urls, "ttl_s": ttl_s, "prefix": "/failoverd",
                    "on_quorum_loss": on_loss}
     return c
 
@@ -271,15 +271,23 @@ def test_etcd_majority_lost_no_vip_lost_then_a_cut_holder_releases(lab, etcd):
         tl.assert_overlap_within(HANDOVER_OVERLAP_S, since=healed, vip=v)
 
 
-def test_restarted_holder_adopts_its_lease_and_nobody_takes_over(lab, etcd):
+@pytest.mark.parametrize("gamma_waits", [False, True],
+                         ids=["at-once", "gamma-waits-for-the-key"])
+def test_restarted_holder_adopts_its_lease_and_nobody_takes_over(
+        lab, etcd, gamma_waits):
     """SIGKILL and restart of alpha within the TTL: it adopts its lease
     (state_dir/etcd-lease) and takes web's key again at once; gamma never
-    gets it (the lease never expired). A SIGTERM then hands web over with
-    its key, 0 lost probes; the stopped node's lease is revoked."""
-    ds = start(lab, etcd)
+    gets it (the lease never expired), also when it had found alpha dead
+    and waits for the key (alpha restarted after dead_ms: an election, not
+    a deference to a node that holds nothing). A SIGTERM then hands web over
+    with its key, 0 lost probes; the stopped node's lease is revoked."""
+    ds = start(lab, etcd, ttl_s=5)
     tl = Timeline(lab, NODES)
     lease = ds["alpha"].status()["quorum"]["lease_id"]
     ds["alpha"].kill()
+    if gamma_waits:
+        wait_for(lambda: (group_states(ds["gamma"]) or {}).get("web") ==
+                 "active", 3, msg="gamma active for web, waiting for the key")
     ds["alpha"].start()
     settled(lab, ds, "alpha", "beta", timeout=10)
     assert ds["alpha"].status()["quorum"]["lease_id"] == lease

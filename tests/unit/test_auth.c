@@ -104,6 +104,41 @@ test_hmac_vectors(void)
 	auth_free(a);
 }
 
+/* Every key and message length against OpenSSL's own HMAC (EVP_Q_mac). */
+static void
+test_hmac_matches_evp(void)
+{
+	static const size_t keylens[] = { AUTH_KEY_MIN, 63, 64, 65, 128,
+	    AUTH_KEY_MAX };
+	uint8_t key[AUTH_KEY_MAX], data[300], mac[AUTH_MAC_LEN],
+	    want[AUTH_MAC_LEN];
+	size_t outlen;
+	int diff = 0, failed = 0;
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 7 + 3);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13 + 1);
+	for (size_t k = 0; k < sizeof(keylens) / sizeof(keylens[0]); k++) {
+		struct auth *a = auth_new(key, keylens[k]);
+
+		CHECK(a != NULL);
+		if (a == NULL)
+			continue;
+		for (size_t n = 0; n <= sizeof(data); n++) {
+			auth_sign(a, data, n, mac);
+			if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key,
+			    keylens[k], data, n, want, sizeof(want),
+			    &outlen) == NULL || outlen != sizeof(want))
+				failed++;
+			diff += memcmp(mac, want, sizeof(mac)) != 0;
+		}
+		auth_free(a);
+	}
+	CHECK_EQ(failed, 0);
+	CHECK_EQ(diff, 0);
+}
+
 static void
 test_sign_verify(void)
 {
@@ -653,6 +688,7 @@ main(void)
 		return 1;
 	}
 	test_hmac_vectors();
+	test_hmac_matches_evp();
 	test_sign_verify();
 	test_parse_key();
 	test_load_key();

@@ -408,6 +408,39 @@ test_quorum_rules(void)
 	CHECK_EQ(f.state, FSM_STANDBY);
 	CHECK_STR(f.reason, "key-lost");
 	CHECK(acts & ACT_DEL_VIPS);
+
+	/*
+	 * Starting (a holder restarted within its lease): a peer active with
+	 * neither VIPs nor key only waits for one; the election decides.
+	 */
+	p = (struct fsm_peer){ .state = FSM_ACTIVE, .priority = 50 };
+	snprintf(p.name, sizeof(p.name), "other");
+	fsm_init(&f, &c, 0);
+	fsm_event(&f, EV_PEER, &p, NULL, 10);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+	CHECK_STR(f.reason, "election");
+	p.priority = 200;
+	fsm_init(&f, &c, 0);
+	fsm_event(&f, EV_PEER, &p, NULL, 10);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	/* with the key (its VIPs on their way up), or the VIPs: it is active */
+	p.priority = 50;
+	p.key = true;
+	fsm_init(&f, &c, 0);
+	fsm_event(&f, EV_PEER, &p, NULL, 10);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK_STR(f.reason, "peer-active");
+	p.key = false;
+	p.holds = true;
+	fsm_init(&f, &c, 0);
+	fsm_event(&f, EV_PEER, &p, NULL, 10);
+	CHECK_STR(f.reason, "peer-active");
+	/* without quorum, active is active */
+	c.quorum = false;
+	p.holds = false;
+	fsm_init(&f, &c, 0);
+	fsm_event(&f, EV_PEER, &p, NULL, 10);
+	CHECK_STR(f.reason, "peer-active");
 }
 
 int

@@ -544,8 +544,10 @@ dual_active_watch(struct vgroup *g, const struct fsm_peer *p, uint64_t now)
 	if (dual && g->dual_since == 0 && !preempting) {
 		g->dual_since = now;
 		d.cnt.dual_active++;
+		/* not the message's time: a heartbeat another group sent since
+		   says nothing of the yield */
 		if (!fsm_wins(f, p))
-			g->yielded_at = now;
+			g->yielded_at = now_ms();
 		log_warnx("group %s: both nodes active (a healed partition?): %s",
 		    gname(g), fsm_wins(f, p) ? "this node wins and keeps the VIPs" :
 		    "the peer wins, this node releases the VIPs once it has "

@@ -423,6 +423,7 @@ test_quorum_rules(void)
 	fsm_init(&f, &c, 0);
 	fsm_event(&f, EV_PEER, &p, NULL, 10);
 	CHECK_EQ(f.state, FSM_STANDBY);
+	CHECK_STR(f.reason, "election");
 	/* with the key (its VIPs on their way up), or the VIPs: it is active */
 	p.priority = 50;
 	p.key = true;

@@ -338,7 +338,11 @@ take_over_dead_peer(struct fsm *f, uint64_t now)
 {
 	unsigned acts;
 
-	if (!arbiter_confirms(f, f->peer_heard, &acts))
+	/*
+	 * A reply from after the peer's deadline: one from before could
+	 * predate the cut that silenced it, which may have cut us off too.
+	 */
+	if (!arbiter_confirms(f, peer_deadline(f), &acts))
 		return acts;
 	/* fence hooks run first; EV_FENCED says how they went */
 	if (f->cfg.fence == FSM_FENCE_OFF)

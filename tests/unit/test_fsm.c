@@ -704,6 +704,18 @@ test_arbiter_gate(void)
 	CHECK_STR(f.reason, "peer-dead");
 	CHECK(a & ACT_ADD_VIPS);
 
+	/*
+	 * A reply after the peer's last word but before its deadline may
+	 * predate the cut that silenced it (and us): it does not count.
+	 */
+	fsm_init(&f, &c, 0);
+	hear(&f, "alpha", FSM_ACTIVE, 150, 400);
+	fsm_event(&f, EV_ARBITER, NULL, NULL, 450);
+	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 900), ACT_ARBITER);
+	CHECK_EQ(f.state, FSM_STANDBY);
+	fsm_event(&f, EV_ARBITER, NULL, NULL, 903);
+	CHECK_EQ(f.state, FSM_ACTIVE);
+
 	/* isolated: no reply comes, no claim; the peer returns: no claim due */
 	fsm_init(&f, &c, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);

@@ -356,6 +356,28 @@ test_cluster(int count)
 	CHECK_EQ(overlaps, 0);
 }
 
+/* Active with the key in state key, having heard p at 1000. */
+static void
+active_knowing(struct fsm *f, const struct fsm_config *c, enum fsm_key key,
+    const struct fsm_peer *p)
+{
+	fsm_init(f, c, 0);
+	f->state = FSM_ACTIVE;
+	fsm_set_key(f, key);
+	f->peer_known = true;
+	f->peer = *p;
+	f->peer_heard = 1000;
+}
+
+/* Just started, then hears p. */
+static void
+starting_hears(struct fsm *f, const struct fsm_config *c,
+    const struct fsm_peer *p)
+{
+	fsm_init(f, c, 0);
+	fsm_event(f, EV_PEER, p, NULL, 10);
+}
+
 /* Quorum: two holders settle on the key holder; a lost key lets go. */
 static void
 test_quorum_rules(void)
@@ -371,12 +393,7 @@ test_quorum_rules(void)
 	snprintf(c.name, sizeof(c.name), "me");
 	snprintf(p.name, sizeof(p.name), "other");
 	/* we hold the key, the better peer does not: we stay, and announce */
-	fsm_init(&f, &c, 0);
-	f.state = FSM_ACTIVE;
-	fsm_set_key(&f, FSM_KEY_HELD);
-	f.peer_known = true;
-	f.peer = p;
-	f.peer_heard = 1000;
+	active_knowing(&f, &c, FSM_KEY_HELD, &p);
 	acts = fsm_event(&f, EV_PEER, &p, NULL, 1010);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	CHECK(acts & ACT_ANNOUNCE);
@@ -391,12 +408,7 @@ test_quorum_rules(void)
 	CHECK_EQ(f.state, FSM_STANDBY);
 	CHECK_STR(f.reason, "dual-active");
 	/* taking it over (a preemption): the election decides */
-	fsm_init(&f, &c, 0);
-	f.state = FSM_ACTIVE;
-	fsm_set_key(&f, FSM_KEY_TAKING);
-	f.peer_known = true;
-	f.peer = p;
-	f.peer_heard = 1000;
+	active_knowing(&f, &c, FSM_KEY_TAKING, &p);
 	fsm_event(&f, EV_PEER, &p, NULL, 1010);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	/* the key went to another node: let go, unless handing over to it */
@@ -415,32 +427,27 @@ test_quorum_rules(void)
 	 */
 	p = (struct fsm_peer){ .state = FSM_ACTIVE, .priority = 50 };
 	snprintf(p.name, sizeof(p.name), "other");
-	fsm_init(&f, &c, 0);
-	fsm_event(&f, EV_PEER, &p, NULL, 10);
+	starting_hears(&f, &c, &p);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	CHECK_STR(f.reason, "election");
 	p.priority = 200;
-	fsm_init(&f, &c, 0);
-	fsm_event(&f, EV_PEER, &p, NULL, 10);
+	starting_hears(&f, &c, &p);
 	CHECK_EQ(f.state, FSM_STANDBY);
 	CHECK_STR(f.reason, "election");
 	/* with the key (its VIPs on their way up), or the VIPs: it is active */
 	p.priority = 50;
 	p.key = true;
-	fsm_init(&f, &c, 0);
-	fsm_event(&f, EV_PEER, &p, NULL, 10);
+	starting_hears(&f, &c, &p);
 	CHECK_EQ(f.state, FSM_STANDBY);
 	CHECK_STR(f.reason, "peer-active");
 	p.key = false;
 	p.holds = true;
-	fsm_init(&f, &c, 0);
-	fsm_event(&f, EV_PEER, &p, NULL, 10);
+	starting_hears(&f, &c, &p);
 	CHECK_STR(f.reason, "peer-active");
 	/* without quorum, active is active */
 	c.quorum = false;
 	p.holds = false;
-	fsm_init(&f, &c, 0);
-	fsm_event(&f, EV_PEER, &p, NULL, 10);
+	starting_hears(&f, &c, &p);
 	CHECK_STR(f.reason, "peer-active");
 }
 

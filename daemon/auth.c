@@ -23,6 +23,7 @@
 #include <openssl/sha.h>
 
 #include "auth.h"
+#include "hotpath.h"
 #include "secpath.h"
 
 #define KEYFILE_MAX	4096	/* bytes read from a key file, at most */
@@ -110,7 +111,7 @@ auth_free(struct auth *a)
 	free(a);
 }
 
-void
+HOTPATH void
 auth_sign(struct auth *a, const uint8_t *data, size_t len,
     uint8_t mac[AUTH_MAC_LEN])
 {
@@ -126,7 +127,7 @@ auth_sign(struct auth *a, const uint8_t *data, size_t len,
 	SHA256_Final(mac, &c);
 }
 
-bool
+HOTPATH bool
 auth_verify(struct auth *a, const uint8_t *data, size_t len,
     const uint8_t mac[AUTH_MAC_LEN])
 {
@@ -481,7 +482,7 @@ replay_reset(struct replay *r)
 	memset(r, 0, sizeof(*r));
 }
 
-bool
+HOTPATH bool
 replay_check(struct replay *r, uint64_t epoch, uint64_t seq)
 {
 	uint64_t d;

@@ -9,14 +9,15 @@
  * whose kvmclock was restored): its messages would look stale for minutes.
  */
 #include "freshness.h"
+#include "hotpath.h"
 
-static uint64_t
+HOTPATH static uint64_t
 max_u64(uint64_t a, uint64_t b)
 {
 	return a > b ? a : b;
 }
 
-enum fresh_verdict
+HOTPATH enum fresh_verdict
 fresh_check(struct fresh *f, uint64_t epoch, uint64_t tx_us, uint64_t echo_us,
     uint64_t now_us, uint64_t dead_us)
 {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fsm.h"
+#include "hotpath.h"
 
 #define S(x)	(1u << (FSM_##x))
 #define ANY	(~0u)
@@ -92,7 +93,7 @@ fsm_init(struct fsm *f, const struct fsm_config *cfg, uint64_t now)
 	snprintf(f->reason, sizeof(f->reason), "startup");
 }
 
-bool
+HOTPATH bool
 fsm_wins(const struct fsm *f, const struct fsm_peer *p)
 {
 	if (f->eff_priority != p->priority)
@@ -100,7 +101,7 @@ fsm_wins(const struct fsm *f, const struct fsm_peer *p)
 	return strcmp(f->cfg.name, p->name) < 0;
 }
 
-bool
+HOTPATH bool
 fsm_holds_vips(const struct fsm *f)
 {
 	switch (f->state) {
@@ -120,20 +121,20 @@ fsm_holds_vips(const struct fsm *f)
  * it said it sends sparsely (standby in every group). An active peer sends
  * every interval_ms: a takeover still waits dead_ms only.
  */
-static uint64_t
+HOTPATH static uint64_t
 peer_deadline(const struct fsm *f)
 {
 	return f->peer_heard + (f->peer.hold_ms > f->cfg.dead_ms ?
 	    f->peer.hold_ms : f->cfg.dead_ms);
 }
 
-static bool
+HOTPATH static bool
 peer_alive(const struct fsm *f, uint64_t now)
 {
 	return f->peer_known && now < peer_deadline(f);
 }
 
-bool
+HOTPATH bool
 fsm_peer_alive(const struct fsm *f, uint64_t now)
 {
 	return peer_alive(f, now);
@@ -154,7 +155,7 @@ peer_hears_us(const struct fsm *f, uint64_t now)
 }
 
 /* The peer holds the VIPs and is not giving them up. */
-static bool
+HOTPATH static bool
 peer_holds(const struct fsm_peer *p)
 {
 	if (p->state == FSM_ACTIVE)
@@ -163,7 +164,7 @@ peer_holds(const struct fsm_peer *p)
 }
 
 /* The peer is giving up (or cannot hold) the role: take over at once. */
-static bool
+HOTPATH static bool
 peer_resigns(const struct fsm_peer *p)
 {
 	return p->state == FSM_STOPPING || p->state == FSM_FAULT ||
@@ -279,7 +280,7 @@ init_tick(struct fsm *f, const char *why, uint64_t now)
 	return go(f, FSM_ACTIVE, "startup", now);
 }
 
-static unsigned
+HOTPATH static unsigned
 standby_peer(struct fsm *f, const char *why, uint64_t now)
 {
 	const struct fsm_peer *p = &f->peer;
@@ -412,7 +413,7 @@ key_lost(struct fsm *f, const char *why, uint64_t now)
 	return go(f, FSM_STANDBY, "key-lost", now);
 }
 
-static unsigned
+HOTPATH static unsigned
 active_peer(struct fsm *f, const char *why, uint64_t now)
 {
 	const struct fsm_peer *p = &f->peer;
@@ -617,7 +618,7 @@ static const struct {
 	{ S(ACTIVE) | S(STOPPING), EV_KEY_LOST, key_lost },
 };
 
-unsigned
+HOTPATH unsigned
 fsm_event(struct fsm *f, enum fsm_event ev, const struct fsm_peer *peer,
     const char *reason, uint64_t now)
 {
@@ -707,7 +708,7 @@ fsm_can_switchover(const struct fsm *f, uint64_t now, const char **why)
 	return w == NULL;
 }
 
-static uint64_t
+HOTPATH static uint64_t
 earliest(uint64_t a, uint64_t b)
 {
 	if (a == 0)
@@ -717,7 +718,7 @@ earliest(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-uint64_t
+HOTPATH uint64_t
 fsm_next_deadline(const struct fsm *f)
 {
 	uint64_t d = 0;

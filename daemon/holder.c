@@ -9,6 +9,7 @@
 
 #include "announce.h"
 #include "holder.h"
+#include "hotpath.h"
 #include "log.h"
 #include "vip.h"
 
@@ -217,7 +218,7 @@ holder_release(struct holder *h)
 			    vip_at(h, i)->text, vip_at(h, i)->ifname);
 }
 
-bool
+HOTPATH bool
 holder_usable(const struct holder *h)
 {
 	return h->usable;

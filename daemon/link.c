@@ -19,6 +19,7 @@
 
 #include "failoverd.h"
 #include "freshness.h"
+#include "hotpath.h"
 #include "log.h"
 #include "loop.h"
 #include "peers.h"
@@ -57,7 +58,7 @@ static struct sender {
 static int nsenders;
 static bool senders_full_logged;
 
-static struct sender *
+HOTPATH static struct sender *
 sender_of(const char *name)
 {
 	for (int i = 0; i < nsenders; i++)
@@ -76,7 +77,7 @@ link_on_message(link_msg_cb cb)
 	on_message = cb;
 }
 
-static bool
+HOTPATH static bool
 same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
@@ -107,7 +108,7 @@ dropped(int i, const char *why)
 }
 
 /* false: dropped as bad (a flood sends many) */
-static bool
+HOTPATH static bool
 link_recv_one(int i, const uint8_t *buf, size_t len,
     const struct sockaddr_storage *from)
 {
@@ -204,7 +205,7 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
  * (released late by ARP after a cut, say) do not count, nor echoes from our
  * future.
  */
-static void
+HOTPATH static void
 link_heard(int i, const struct msg *m)
 {
 	struct link_state *ls = &d.links[i];
@@ -230,7 +231,7 @@ link_heard(int i, const struct msg *m)
 	ls->peer_rx_us = t;
 }
 
-static void
+HOTPATH static void
 link_readable(int fd, uint32_t events, void *arg)
 {
 	static uint8_t bufs[RX_BATCH][RX_BUF];
@@ -545,7 +546,7 @@ link_iface_changed(const char *ifname, int ifindex, bool carrier)
 	}
 }
 
-uint64_t
+HOTPATH uint64_t
 link_acked_at(const char *peer)
 {
 	uint64_t acked = 0, now = now_ms();
@@ -558,7 +559,7 @@ link_acked_at(const char *peer)
 }
 
 /* Say when a link falls silent; the others may still carry the peer. */
-void
+HOTPATH void
 link_check(uint64_t now)
 {
 	int up = 0;
@@ -579,7 +580,7 @@ link_check(uint64_t now)
 	}
 }
 
-bool
+HOTPATH bool
 link_all_named(void)
 {
 	/* accepted, not merely authentic: role.c has heard that node */
@@ -589,7 +590,7 @@ link_all_named(void)
 	return true;
 }
 
-bool
+HOTPATH bool
 link_any_open(void)
 {
 	for (int i = 0; i < d.cfg.nlinks; i++)
@@ -598,7 +599,7 @@ link_any_open(void)
 	return false;
 }
 
-bool
+HOTPATH bool
 link_up(int i, uint64_t now)
 {
 	const struct link_state *ls = &d.links[i];
@@ -609,7 +610,7 @@ link_up(int i, uint64_t now)
 
 _Static_assert(sizeof(d.cfg.node_name) == PROTO_NAME_LEN, "copied whole");
 
-static void
+HOTPATH static void
 link_send(int i, const struct msg *body, const char (*to)[PROTO_NAME_LEN])
 {
 	const struct cfg_link *l = &d.cfg.links[i];
@@ -663,7 +664,7 @@ link_send(int i, const struct msg *body, const char (*to)[PROTO_NAME_LEN])
 	ls->sent++;
 }
 
-void
+HOTPATH void
 link_send_all(const struct msg *body, const char (*to)[PROTO_NAME_LEN])
 {
 	for (int i = 0; i < d.cfg.nlinks; i++)

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hotpath.h"
 #include "log.h"
 #include "loop.h"
 
@@ -28,7 +29,7 @@ static struct loop_fd fds[LOOP_MAX_FDS];
 static struct loop_timer *timers;
 static bool no_pwait2;		/* an older kernel (< 5.11): ms timeouts */
 
-uint64_t
+HOTPATH uint64_t
 now_us(void)
 {
 	struct timespec ts;
@@ -37,13 +38,13 @@ now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-uint64_t
+HOTPATH uint64_t
 now_ms(void)
 {
 	return now_us() / 1000;
 }
 
-uint64_t
+HOTPATH uint64_t
 now_boot_ms(void)
 {
 	struct timespec ts;
@@ -100,7 +101,7 @@ loop_del_fd(int fd)
 	}
 }
 
-static void
+HOTPATH static void
 unlink_timer(struct loop_timer *t)
 {
 	struct loop_timer **pp;
@@ -117,7 +118,7 @@ unlink_timer(struct loop_timer *t)
 	t->next = NULL;
 }
 
-void
+HOTPATH void
 loop_timer_set(struct loop_timer *t, uint64_t when, loop_timer_cb cb, void *arg)
 {
 	t->when = when ? when : 1;
@@ -131,7 +132,7 @@ loop_timer_set(struct loop_timer *t, uint64_t when, loop_timer_cb cb, void *arg)
 	}
 }
 
-void
+HOTPATH void
 loop_timer_cancel(struct loop_timer *t)
 {
 	unlink_timer(t);
@@ -139,7 +140,7 @@ loop_timer_cancel(struct loop_timer *t)
 }
 
 /* How long to wait: until the earliest timer; -1 (forever) if none. */
-static int64_t
+HOTPATH static int64_t
 wait_us(void)
 {
 	uint64_t first = 0, now;
@@ -153,7 +154,7 @@ wait_us(void)
 	return first * 1000 > now ? (int64_t)(first * 1000 - now) : 0;
 }
 
-static int
+HOTPATH static int
 wait_events(struct epoll_event *evs, int max)
 {
 	int64_t us = wait_us();
@@ -170,7 +171,7 @@ wait_events(struct epoll_event *evs, int max)
 	return epoll_wait(epfd, evs, max, us < 0 ? -1 : (int)((us + 999) / 1000));
 }
 
-static void
+HOTPATH static void
 run_timers(void)
 {
 	uint64_t now = now_ms();
@@ -194,7 +195,7 @@ run_timers(void)
 	}
 }
 
-int
+HOTPATH int
 loop_run_once(void)
 {
 	struct epoll_event evs[32];

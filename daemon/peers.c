@@ -1,6 +1,7 @@
 /* The other nodes and the one each group's state machine sees: see peers.h. */
 #include <string.h>
 
+#include "hotpath.h"
 #include "peers.h"
 
 void
@@ -19,7 +20,7 @@ peers_reconfigure(struct peers *ps, unsigned dead_ms)
 	ps->dead_ms = dead_ms;
 }
 
-int
+HOTPATH int
 peers_lookup(struct peers *ps, const char *name)
 {
 	int i;
@@ -58,7 +59,7 @@ map_groups(struct peers *ps, struct peer *p, const struct msg *m)
 	return true;
 }
 
-bool
+HOTPATH bool
 peers_update(struct peers *ps, int i, const struct msg *m, uint64_t acked,
     unsigned hold_ms, uint64_t now)
 {
@@ -95,7 +96,7 @@ peers_update(struct peers *ps, int i, const struct msg *m, uint64_t acked,
 	return changed;
 }
 
-bool
+HOTPATH bool
 peers_alive(const struct peers *ps, int i, uint64_t now)
 {
 	const struct peer *p = &ps->p[i];
@@ -116,7 +117,7 @@ peers_count_live(const struct peers *ps, int g, uint64_t now)
 
 enum role { R_NONE, R_HOLDER, R_RESIGNS, R_CANDIDATE, R_LEAVING };
 
-static enum role
+HOTPATH static enum role
 role_of(const struct peer_group *pg)
 {
 	const struct fsm_peer *v = &pg->view;
@@ -141,7 +142,7 @@ role_of(const struct peer_group *pg)
 }
 
 /* a better than b: election order (priority, then the smaller name) */
-static bool
+HOTPATH static bool
 better(const struct fsm_peer *a, const struct fsm_peer *b)
 {
 	if (a->priority != b->priority)
@@ -150,7 +151,7 @@ better(const struct fsm_peer *a, const struct fsm_peer *b)
 }
 
 /* The best live peer of group g in role r (healthy ones first); -1 none. */
-static int
+HOTPATH static int
 best(const struct peers *ps, int g, enum role r, uint64_t now)
 {
 	int b = -1;
@@ -169,7 +170,7 @@ best(const struct peers *ps, int g, enum role r, uint64_t now)
 	return b;
 }
 
-static int
+HOTPATH static int
 find(const struct peers *ps, const char *name)
 {
 	for (int i = 0; i < ps->n; i++)
@@ -179,7 +180,7 @@ find(const struct peers *ps, const char *name)
 }
 
 /* A live candidate for g named name, or -1. */
-static int
+HOTPATH static int
 candidate(const struct peers *ps, int g, const char *name, uint64_t now)
 {
 	int i = name && name[0] ? find(ps, name) : -1;
@@ -190,7 +191,7 @@ candidate(const struct peers *ps, int g, const char *name, uint64_t now)
 	return i;
 }
 
-static int
+HOTPATH static int
 choose(const struct peers *ps, int g, const struct fsm *f, const char *want,
     bool all_heard, uint64_t now)
 {
@@ -233,7 +234,7 @@ choose(const struct peers *ps, int g, const struct fsm *f, const char *want,
 	return best(ps, g, R_LEAVING, now);
 }
 
-int
+HOTPATH int
 peers_pick(const struct peers *ps, int g, const struct fsm *f,
     const char *want, bool all_heard, uint64_t now, struct fsm_peer *out)
 {

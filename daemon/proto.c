@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fsm.h"
+#include "hotpath.h"
 #include "proto.h"
 
 #define OFF_MAGIC	0
@@ -38,47 +39,47 @@ _Static_assert(PROTO_MAC_OFF + AUTH_MAC_LEN == PROTO_LEN, "mac trailer");
 _Static_assert(G_XFLAGS + 1 == PROTO_GROUP_LEN, "group record");
 _Static_assert(PROTO_MAX_LEN <= 1280, "fits the IPv6 minimum MTU");
 
-static void
+HOTPATH static void
 put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
 }
 
-static void
+HOTPATH static void
 put32(uint8_t *p, uint32_t v)
 {
 	put16(p, (uint16_t)(v >> 16));
 	put16(p + 2, (uint16_t)v);
 }
 
-static void
+HOTPATH static void
 put64(uint8_t *p, uint64_t v)
 {
 	put32(p, (uint32_t)(v >> 32));
 	put32(p + 4, (uint32_t)v);
 }
 
-static uint16_t
+HOTPATH static uint16_t
 get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static uint32_t
+HOTPATH static uint32_t
 get32(const uint8_t *p)
 {
 	return (uint32_t)get16(p) << 16 | get16(p + 2);
 }
 
-static uint64_t
+HOTPATH static uint64_t
 get64(const uint8_t *p)
 {
 	return (uint64_t)get32(p) << 32 | get32(p + 4);
 }
 
 /* The fields both versions share: everything up to the name. */
-static void
+HOTPATH static void
 encode_head(const struct msg *m, uint8_t *buf, uint8_t version)
 {
 	put32(buf + OFF_MAGIC, PROTO_MAGIC);
@@ -99,7 +100,7 @@ encode_head(const struct msg *m, uint8_t *buf, uint8_t version)
  * The version is one we speak: a caller cannot send a format we do not.
  * Names are cut to 31 bytes so that they stay NUL terminated.
  */
-size_t
+HOTPATH size_t
 proto_encode(const struct msg *m, struct auth *a, uint8_t *buf, size_t buflen)
 {
 	size_t len;
@@ -142,7 +143,7 @@ proto_encode(const struct msg *m, struct auth *a, uint8_t *buf, size_t buflen)
  * A name is 1..31 bytes, NUL terminated and NUL padded, without control
  * characters (it ends up in logs and hook environments).
  */
-static int
+HOTPATH static int
 name_valid(const uint8_t *p)
 {
 	size_t n = 0, i;
@@ -160,7 +161,7 @@ name_valid(const uint8_t *p)
 	return 1;
 }
 
-static int
+HOTPATH static int
 zero(const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -169,7 +170,7 @@ zero(const uint8_t *p, size_t n)
 	return 1;
 }
 
-static int
+HOTPATH static int
 fields_valid(const uint8_t *buf, int ngroups)
 {
 	if (buf[OFF_TYPE] != PROTO_T_HEARTBEAT || !name_valid(buf + OFF_NAME) ||
@@ -191,7 +192,7 @@ fields_valid(const uint8_t *buf, int ngroups)
 }
 
 /* The length a datagram of buf's version must have; 0 if not known yet. */
-static size_t
+HOTPATH static size_t
 expected_len(const uint8_t *buf, size_t len)
 {
 	if (buf[OFF_VERSION] == 1)
@@ -206,7 +207,7 @@ expected_len(const uint8_t *buf, size_t len)
  * Cheap checks first: traffic of another cluster or version is classified
  * without computing a MAC. Nothing reaches *out unless everything holds.
  */
-enum proto_result
+HOTPATH enum proto_result
 proto_decode(const uint8_t *buf, size_t len, uint16_t cluster_id,
     struct auth *a, struct msg *out)
 {

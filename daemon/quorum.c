@@ -11,6 +11,7 @@
 
 #include "etcd.h"
 #include "holder.h"
+#include "hotpath.h"
 #include "log.h"
 #include "loop.h"
 #include "quorum.h"
@@ -46,7 +47,7 @@ static struct {
 
 static void try_all(void);
 
-bool
+HOTPATH bool
 quorum_enabled(void)
 {
 	return q.enabled;

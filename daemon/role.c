@@ -11,6 +11,7 @@
 #include "failoverd.h"
 #include "holder.h"
 #include "hooks.h"
+#include "hotpath.h"
 #include "log.h"
 #include "loop.h"
 #include "peers.h"
@@ -39,13 +40,13 @@ static void heartbeat_tick(void *);
 static void feed(struct vgroup *, enum fsm_event, const struct fsm_peer *,
     const char *reason);
 
-static const struct cfg_group *
+HOTPATH static const struct cfg_group *
 gcfg(const struct vgroup *g)
 {
 	return &d.cfg.groups[g->idx];
 }
 
-static const char *
+HOTPATH static const char *
 gname(const struct vgroup *g)
 {
 	return gcfg(g)->name;
@@ -68,7 +69,7 @@ _Static_assert(sizeof(((struct cfg_group *)0)->name) == PROTO_NAME_LEN &&
     "names are copied whole");
 
 /* a node with only the implicit group speaks 0.1's format: rolling upgrade */
-static bool
+HOTPATH static bool
 speaks_v2(void)
 {
 	/* more nodes need version 2's per-link handover target */
@@ -76,7 +77,7 @@ speaks_v2(void)
 }
 
 /* What the heartbeats say: every group's state, sent on every link. */
-static void
+HOTPATH static void
 say(void)
 {
 	struct msg m;
@@ -365,7 +366,7 @@ key_check(struct vgroup *g)
 	feed(g, EV_KEY_LOST, NULL, handing ? "not heard" : NULL);
 }
 
-static void
+HOTPATH static void
 apply(struct vgroup *g, unsigned acts)
 {
 	char status[512];
@@ -474,7 +475,7 @@ fsm_tick(void *arg)
 	feed(g, EV_TICK, NULL, NULL);
 }
 
-static void
+HOTPATH static void
 schedule(struct vgroup *g)
 {
 	uint64_t next = fsm_next_deadline(&g->fsm);
@@ -485,7 +486,7 @@ schedule(struct vgroup *g)
 		loop_timer_set(&g->fsm_timer, next, fsm_tick, g);
 }
 
-static void
+HOTPATH static void
 feed(struct vgroup *g, enum fsm_event ev, const struct fsm_peer *p,
     const char *reason)
 {
@@ -529,7 +530,7 @@ role_no_preempt(int gi)
  * heard lately as standby, or still raising its VIPs, is preempting: no
  * split brain.
  */
-static void
+HOTPATH static void
 dual_active_watch(struct vgroup *g, const struct fsm_peer *p, uint64_t now)
 {
 	const struct fsm *f = &g->fsm;
@@ -579,7 +580,7 @@ dual_active_watch(struct vgroup *g, const struct fsm_peer *p, uint64_t now)
 }
 
 /* How late the heartbeat tick is, in ms; the boot clock also counts a suspend. */
-static uint64_t
+HOTPATH static uint64_t
 tick_lateness(void)
 {
 	uint64_t now = now_ms(), boot = now_boot_ms(), late;
@@ -608,7 +609,7 @@ set_stalled(bool on)
  * messages, and yield to an active peer instead of fighting it. The first
  * heartbeat on time again ends the stall.
  */
-static bool
+HOTPATH static bool
 check_stall(void)
 {
 	uint64_t late;
@@ -663,7 +664,7 @@ groups_compare(int pi, const struct msg *m)
  * Show group g's machine the peer that matters now (peers.h) when that is
  * news: a message from it (from: the sender), or another peer than before.
  */
-static void
+HOTPATH static void
 show(struct vgroup *g, int from, uint64_t now)
 {
 	struct fsm_peer v;
@@ -689,7 +690,7 @@ role_peers(void)
 	return &peers;
 }
 
-void
+HOTPATH void
 daemon_peer_message(int link, const struct msg *m, bool stood_still)
 {
 	static bool full_logged;
@@ -807,7 +808,7 @@ daemon_maintenance(bool on)
  * for its dead_ms only. A preemption needs the peer's echo of a recent
  * heartbeat: while one is pending, every interval_ms.
  */
-static unsigned
+HOTPATH static unsigned
 heartbeat_period(void)
 {
 	unsigned sb = d.cfg.standby_interval_ms;
@@ -832,7 +833,7 @@ heartbeat_period(void)
  * interval_ms, so it wakes for little else. The period the peer was told
  * holds until the next heartbeat tells another.
  */
-static uint64_t
+HOTPATH static uint64_t
 next_send(void)
 {
 	unsigned p = heartbeat_period();
@@ -840,7 +841,7 @@ next_send(void)
 	return hb_sent + (hb_said && hb_said < p ? hb_said : p);
 }
 
-static void
+HOTPATH static void
 arm_tick(void)
 {
 	uint64_t when = next_send(), now;
@@ -865,7 +866,7 @@ arm_tick(void)
 	loop_timer_set(&hb_timer, when, heartbeat_tick, NULL);
 }
 
-static void
+HOTPATH static void
 watch_from(uint64_t now, unsigned ms)
 {
 	hb_watch = now + ms;
@@ -984,7 +985,7 @@ role_quorum_key(int gi, bool held, void *arg)
 		say();
 }
 
-static void
+HOTPATH static void
 heartbeat_tick(void *arg)
 {
 	uint64_t now = now_ms();

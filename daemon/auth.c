@@ -111,6 +111,40 @@ auth_free(struct auth *a)
 	free(a);
 }
 
+/*
+ * Finish a hash whose state c has taken one block (the key's pad): data's
+ * whole blocks, then its rest with the padding (0x80, zeros, the length in
+ * bits: one block or two), by SHA256_Transform alone. SHA256_Update and
+ * _Final buffer every byte and wipe the buffer: code and cache lines a
+ * heartbeat, cold every 10 ms, pays for (TSC: about a fifth of the MAC).
+ * c ends with the digest, never the keyed midstate.
+ */
+HOTPATH static void
+hash_after_pad(SHA256_CTX *c, const uint8_t *data, size_t len,
+    uint8_t out[SHA256_DIGEST_LENGTH])
+{
+	uint8_t last[2 * HMAC_BLOCK] = { 0 };
+	uint64_t bits = (uint64_t)(HMAC_BLOCK + len) * 8;
+	size_t n;
+
+	for (; len >= HMAC_BLOCK; data += HMAC_BLOCK, len -= HMAC_BLOCK)
+		SHA256_Transform(c, data);
+	n = len + 1 + 8 > HMAC_BLOCK ? 2 * HMAC_BLOCK : HMAC_BLOCK;
+	memcpy(last, data, len);
+	last[len] = 0x80;
+	for (int i = 0; i < 8; i++)
+		last[n - 1 - i] = (uint8_t)(bits >> (8 * i));
+	SHA256_Transform(c, last);
+	if (n > HMAC_BLOCK)
+		SHA256_Transform(c, last + HMAC_BLOCK);
+	for (int i = 0; i < 8; i++) {
+		out[4 * i] = (uint8_t)(c->h[i] >> 24);
+		out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
+		out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);
+		out[4 * i + 3] = (uint8_t)c->h[i];
+	}
+}
+
 HOTPATH void
 auth_sign(struct auth *a, const uint8_t *data, size_t len,
     uint8_t mac[AUTH_MAC_LEN])
@@ -118,13 +152,10 @@ auth_sign(struct auth *a, const uint8_t *data, size_t len,
 	SHA256_CTX c;
 	uint8_t inner[SHA256_DIGEST_LENGTH];
 
-	/* SHA256_Final leaves a digest in c, never the keyed midstate */
 	c = a->inner;
-	SHA256_Update(&c, data, len);
-	SHA256_Final(inner, &c);
+	hash_after_pad(&c, data, len, inner);
 	c = a->outer;
-	SHA256_Update(&c, inner, sizeof(inner));
-	SHA256_Final(mac, &c);
+	hash_after_pad(&c, inner, sizeof(inner), mac);
 }
 
 HOTPATH bool

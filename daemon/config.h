@@ -95,15 +95,12 @@ struct cfg_quorum {
 };
 
 struct config {
-	char		path[PATH_MAX];
-
 	/* node */
 	char		node_name[CFG_NAME_MAX + 1];
 	int		priority;		/* 1..254 */
 
 	/* cluster */
 	unsigned	cluster_id;		/* 1..65535 */
-	char		key_file[PATH_MAX];	/* resolved against the config dir */
 	unsigned	key_file_line;		/* of cluster.key_file, or of cluster */
 	unsigned	port;			/* default 694 */
 	unsigned	interval_ms;		/* default 100 */
@@ -117,13 +114,13 @@ struct config {
 	enum fence_mode	fence;			/* default "optional" (run fence.d if any) */
 	unsigned	vip_lease_s;		/* default 3; 0 = permanent */
 
-	struct cfg_link	links[CFG_MAX_LINKS];
 	int		nlinks;
+	int		ngroups;		/* >= 1 */
+	bool		groups_explicit;	/* the file used groups = (...) */
+	struct cfg_link	links[CFG_MAX_LINKS];
 	struct cfg_vip	vips[CFG_MAX_VIPS];	/* of all groups, group by group */
 	int		nvips;
 	struct cfg_group groups[CFG_MAX_GROUPS];
-	int		ngroups;		/* >= 1 */
-	bool		groups_explicit;	/* the file used groups = (...) */
 
 	/* announce */
 	unsigned	announce_count;		/* default 3 */
@@ -165,6 +162,9 @@ struct config {
 	} metrics;
 
 	struct cfg_quorum quorum;
+	/* paths last: the heartbeat's fields above share fewer pages */
+	char		path[PATH_MAX];
+	char		key_file[PATH_MAX];	/* resolved against the config dir */
 };
 
 /*

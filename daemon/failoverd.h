@@ -78,20 +78,21 @@ struct vgroup {
 	struct loop_timer fsm_timer, fence_timer, key_timer;
 };
 
+/* What every heartbeat reads comes first, side by side; the config last. */
 struct daemon {
-	const char	*conf_path;
-	struct config	 cfg;
 	struct auth	*auth;
-	struct vgroup	 groups[CFG_MAX_GROUPS];
-	int		 ngroups;
 	uint64_t	 epoch;
 	uint64_t	 seq;
-	struct link_state links[CFG_MAX_LINKS];
-	struct counters	 cnt;
+	int		 ngroups;
+	bool		 peer_v2;	/* the peer speaks protocol version 2 (its last message) */
 	bool		 exiting;
 	bool		 reload_requested;
 	uint64_t	 started_ms;
-	bool		 peer_v2;	/* the peer speaks protocol version 2 (its last message) */
+	const char	*conf_path;
+	struct counters	 cnt;
+	struct link_state links[CFG_MAX_LINKS];
+	struct vgroup	 groups[CFG_MAX_GROUPS];
+	struct config	 cfg;
 };
 
 extern struct daemon d;

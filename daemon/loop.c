@@ -75,11 +75,13 @@ loop_finalise(void)
 int
 loop_add_fd(int fd, uint32_t events, loop_fd_cb cb, void *arg)
 {
-	struct epoll_event ev = { .events = events, .data.fd = fd };
+	struct epoll_event ev = { .events = events };
 
 	for (int i = 0; i < LOOP_MAX_FDS; i++) {
 		if (fds[i].fd != -1)
 			continue;
+		/* the slot, to dispatch without a search; the fd, to check it */
+		ev.data.u64 = (uint64_t)i << 32 | (uint32_t)fd;
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
 			return -1;
 		fds[i] = (struct loop_fd){ fd, cb, arg };
@@ -208,14 +210,12 @@ loop_run_once(void)
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
-		int fd = evs[i].data.fd;
+		const struct loop_fd *f = &fds[evs[i].data.u64 >> 32];
+		int fd = (int)(uint32_t)evs[i].data.u64;
 
-		for (int j = 0; j < LOOP_MAX_FDS; j++) {
-			if (fds[j].fd == fd) {
-				fds[j].cb(fd, evs[i].events, fds[j].arg);
-				break;
-			}
-		}
+		/* not if an earlier callback of this round removed it */
+		if (f->fd == fd)
+			f->cb(fd, evs[i].events, f->arg);
 	}
 	run_timers();
 	return 0;

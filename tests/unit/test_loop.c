@@ -1,5 +1,8 @@
-/* loop.c: timers fire once, in time order (also when late), re-armed or cancelled at will. */
+/* loop.c: timers fire once, in time order (also when late), re-armed or cancelled at will; fds reach their callbacks. */
+#include <sys/epoll.h>
+
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -73,6 +76,99 @@ test_late_in_time_order(void)
 	    fired[2] == 'z');
 }
 
+/* Many timers, some cancelled, one re-armed while armed: each fires once, in time order. */
+static int order[200], norder;
+
+static void
+note_index(void *arg)
+{
+	if (norder < 200)
+		order[norder++] = (int)(intptr_t)arg;
+}
+
+static void
+test_many_timers(void)
+{
+	static struct loop_timer ts[200], stop;
+	uint64_t t = now_ms();
+	int want = 0, prev = -1, ok = 1;
+
+	memset(ts, 0, sizeof(ts));
+	norder = 0;
+	/* due in reverse order of arming: 199 first */
+	for (int i = 0; i < 200; i++)
+		loop_timer_set(&ts[i], t + 5 + (200 - i) / 4, note_index,
+		    (void *)(intptr_t)i);
+	for (int i = 0; i < 200; i += 3)
+		loop_timer_cancel(&ts[i]);
+	/* re-armed while armed: later, once */
+	loop_timer_set(&ts[1], t + 80, note_index, (void *)(intptr_t)1);
+	loop_timer_set(&stop, t + 100, note, (void *)"s");
+	run_until(&stop);
+	for (int i = 0; i < 200; i++)
+		want += i % 3 != 0;
+	CHECK_EQ(norder, want);
+	for (int k = 0; k < norder; k++) {
+		int i = order[k], due = i == 1 ? 80 : 5 + (200 - i) / 4;
+
+		ok &= i % 3 != 0 && due >= prev;	/* ties in any order */
+		prev = due;
+	}
+	CHECK(ok);
+	CHECK(norder > 0 && order[norder - 1] == 1);
+	for (int i = 0; i < 200; i++)
+		CHECK_EQ(ts[i].when, 0);
+}
+
+/* A readable fd reaches its own callback; one removed meanwhile does not. */
+static int pipe_a[2], pipe_b[2], calls_a, calls_b;
+
+static void
+on_a(int fd, uint32_t events, void *arg)
+{
+	char c;
+
+	(void)events;
+	CHECK(arg == (void *)&calls_a);
+	CHECK(read(fd, &c, 1) == 1);
+	calls_a++;
+	loop_del_fd(pipe_b[0]);	/* b is readable too: its event must not run */
+}
+
+static void
+on_b(int fd, uint32_t events, void *arg)
+{
+	char c;
+
+	(void)events;
+	(void)arg;
+	if (read(fd, &c, 1) == 1)
+		calls_b++;
+}
+
+static void
+test_fd_dispatch(void)
+{
+	struct loop_timer stop = { 0 };
+
+	CHECK_EQ(pipe(pipe_a), 0);
+	CHECK_EQ(pipe(pipe_b), 0);
+	CHECK_EQ(loop_add_fd(pipe_a[0], EPOLLIN, on_a, &calls_a), 0);
+	CHECK_EQ(loop_add_fd(pipe_b[0], EPOLLIN, on_b, &calls_b), 0);
+	CHECK(write(pipe_a[1], "x", 1) == 1);
+	CHECK(write(pipe_b[1], "y", 1) == 1);
+	loop_timer_set(&stop, now_ms() + 30, note, (void *)"s");
+	run_until(&stop);
+	CHECK_EQ(calls_a, 1);
+	/* b ran before a (then it was read) or not at all: never after */
+	CHECK(calls_b <= 1);
+	loop_del_fd(pipe_a[0]);
+	for (int i = 0; i < 2; i++) {
+		close(pipe_a[i]);
+		close(pipe_b[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -80,6 +176,8 @@ main(void)
 	CHECK_EQ(loop_init(), 0);
 	test_rearm_and_cancel();
 	test_late_in_time_order();
+	test_many_timers();
+	test_fd_dispatch();
 	loop_finalise();
 	return unit_summary("test_loop");
 }

@@ -67,7 +67,7 @@ quorum_lease_fresh(uint64_t now)
 	    now + 1000 + KERNEL_LATE_MS <= etcd_lease_valid_until_ms();
 }
 
-bool
+HOTPATH bool
 quorum_held(int g)
 {
 	return q.enabled && q.g[g].held;

@@ -35,7 +35,7 @@ static bool check_stall(void);
 static unsigned heartbeat_period(void);
 static void arm_tick(void);
 static void watch_from(uint64_t now, unsigned ms);
-static uint64_t next_send(void);
+static uint64_t next_send(unsigned period);
 static void heartbeat_tick(void *);
 static void feed(struct vgroup *, enum fsm_event, const struct fsm_peer *,
     const char *reason);
@@ -83,12 +83,12 @@ say(void)
 	struct msg m;
 	char to[PROTO_MAX_GROUPS][PROTO_NAME_LEN];
 	bool targets = false;
+	unsigned period = heartbeat_period();
 
 	memset(&m, 0, sizeof(m));
 	m.version = speaks_v2() ? 2 : 1;
 	/* a huge dead_ms / 2: we then send as often as we can say */
-	m.period_ms = (uint16_t)(heartbeat_period() > UINT16_MAX ? UINT16_MAX :
-	    heartbeat_period());
+	m.period_ms = (uint16_t)(period > UINT16_MAX ? UINT16_MAX : period);
 	m.ngroups = d.ngroups;
 	for (int i = 0; i < d.ngroups; i++) {
 		const struct vgroup *g = &d.groups[i];
@@ -335,7 +335,7 @@ want_key(struct vgroup *g)
  * Quorum: holding the VIPs while another node has the key, outside a
  * handover (its target took it but we never heard it hold, say): let go.
  */
-static void
+HOTPATH static void
 key_check(struct vgroup *g)
 {
 	uint64_t now = now_ms();
@@ -695,6 +695,7 @@ daemon_peer_message(int link, const struct msg *m, bool stood_still)
 {
 	static bool full_logged;
 	uint64_t now = now_ms();	/* the message's time, for every group */
+	unsigned period;
 	int pi;
 
 	/* its last word: a peer downgraded to 0.1 understands version 1 only */
@@ -729,8 +730,9 @@ daemon_peer_message(int link, const struct msg *m, bool stood_still)
 	feeding_all = false;
 	arm_tick();
 	/* a sparse heartbeat about due rides on this wakeup (see arm_tick()) */
-	if (!stalled && heartbeat_period() > d.cfg.interval_ms &&
-	    now_ms() + d.cfg.interval_ms / 2 >= next_send()) {
+	period = heartbeat_period();
+	if (!stalled && period > d.cfg.interval_ms &&
+	    now_ms() + d.cfg.interval_ms / 2 >= next_send(period)) {
 		say();
 		arm_tick();
 	}
@@ -834,17 +836,16 @@ heartbeat_period(void)
  * holds until the next heartbeat tells another.
  */
 HOTPATH static uint64_t
-next_send(void)
+next_send(unsigned p)
 {
-	unsigned p = heartbeat_period();
-
 	return hb_sent + (hb_said && hb_said < p ? hb_said : p);
 }
 
 HOTPATH static void
 arm_tick(void)
 {
-	uint64_t when = next_send(), now;
+	unsigned period = heartbeat_period();
+	uint64_t when = next_send(period), now;
 
 	if (hb_watch == 0)
 		return;		/* not started */
@@ -853,7 +854,7 @@ arm_tick(void)
 	 * tick is the fallback when none comes, one interval late at most
 	 * (the peer holds us alive for that much more than our period).
 	 */
-	if (heartbeat_period() > d.cfg.interval_ms)
+	if (period > d.cfg.interval_ms)
 		when += d.cfg.interval_ms;
 	/* stalled: only a tick on time ends it, not a send */
 	if (stalled || hb_watch < when)
@@ -898,7 +899,7 @@ hears_everyone(uint64_t now)
  * the keys to another node. Not before the first lease, within
  * init_dead_ms of the start.
  */
-static void
+HOTPATH static void
 quorum_policy(uint64_t now)
 {
 	static bool faulted, ever_ok;
@@ -999,7 +1000,7 @@ heartbeat_tick(void *arg)
 	else if (stalled)
 		set_stalled(false);
 	if (!stalled) {
-		if (hb_sent == 0 || now >= next_send())
+		if (hb_sent == 0 || now >= next_send(heartbeat_period()))
 			say();
 		link_check(now);
 	}

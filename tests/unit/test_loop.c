@@ -1,4 +1,7 @@
-/* loop.c: timers fire once, in time order (also when late), re-armed or cancelled at will; fds reach their callbacks. */
+/*
+ * loop.c: timers fire once, in time order (also when late), re-armed or
+ * cancelled at will; a readable fd reaches its callback.
+ */
 #include <sys/epoll.h>
 
 #include <stdint.h>
@@ -76,7 +79,10 @@ test_late_in_time_order(void)
 	    fired[2] == 'z');
 }
 
-/* Many timers, some cancelled, one re-armed while armed: each fires once, in time order. */
+/*
+ * Many timers, some cancelled, one re-armed while armed: each fires once,
+ * in time order.
+ */
 static int order[200], norder;
 
 static void

@@ -68,6 +68,7 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* c after one block, key ^ pad: hash_after_pad() counts on exactly one */
 static void
 pad_state(SHA256_CTX *c, const uint8_t *key, size_t keylen, uint8_t pad)
 {
@@ -112,12 +113,12 @@ auth_free(struct auth *a)
 }
 
 /*
- * Finish a hash whose state c has taken one block (the key's pad): data's
- * whole blocks, then its rest with the padding (0x80, zeros, the length in
- * bits: one block or two), by SHA256_Transform alone. SHA256_Update and
- * _Final buffer every byte and wipe the buffer: code and cache lines a
- * heartbeat, cold every 10 ms, pays for (TSC: about a fifth of the MAC).
- * c ends with the digest, never the keyed midstate.
+ * Finish a hash whose state c has taken one block (the key's pad, exactly
+ * one: pad_state()): data's whole blocks, then its rest with the padding
+ * (0x80, zeros, the length in bits: one block or two), by SHA256_Transform
+ * alone. SHA256_Update and _Final buffer every byte and wipe the buffer:
+ * code a heartbeat, cold every 10 ms, pays for. c ends with the digest,
+ * never the keyed midstate.
  */
 HOTPATH static void
 hash_after_pad(SHA256_CTX *c, const uint8_t *data, size_t len,

@@ -162,7 +162,7 @@ struct config {
 	} metrics;
 
 	struct cfg_quorum quorum;
-	/* paths last: the heartbeat's fields above share fewer pages */
+	/* paths last: the node and timers above fit in two cache lines */
 	char		path[PATH_MAX];
 	char		key_file[PATH_MAX];	/* resolved against the config dir */
 };

@@ -78,7 +78,7 @@ struct vgroup {
 	struct loop_timer fsm_timer, fence_timer, key_timer;
 };
 
-/* What every heartbeat reads comes first, side by side; the config last. */
+/* The per-heartbeat counters and state first, side by side; the config last. */
 struct daemon {
 	struct auth	*auth;
 	uint64_t	 epoch;

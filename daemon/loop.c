@@ -213,7 +213,8 @@ loop_run_once(void)
 		const struct loop_fd *f = &fds[evs[i].data.u64 >> 32];
 		int fd = (int)(uint32_t)evs[i].data.u64;
 
-		/* not if an earlier callback of this round removed it */
+		/* not if an earlier callback of this round removed it (an fd
+		   number reused in the same slot meanwhile would still get it) */
 		if (f->fd == fd)
 			f->cb(fd, evs[i].events, f->arg);
 	}

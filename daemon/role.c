@@ -35,7 +35,7 @@ static bool check_stall(void);
 static unsigned heartbeat_period(void);
 static void arm_tick(void);
 static void watch_from(uint64_t now, unsigned ms);
-static uint64_t next_send(unsigned period);
+static uint64_t next_send(unsigned p);
 static void heartbeat_tick(void *);
 static void feed(struct vgroup *, enum fsm_event, const struct fsm_peer *,
     const char *reason);

@@ -33,7 +33,7 @@ static bool keyless;		/* quorum lost, VIPs kept: we hear every peer */
 
 static bool check_stall(void);
 static unsigned heartbeat_period(void);
-static void arm_tick(void);
+static unsigned arm_tick(void);
 static void watch_from(uint64_t now, unsigned ms);
 static uint64_t next_send(unsigned p);
 static void heartbeat_tick(void *);
@@ -728,9 +728,8 @@ daemon_peer_message(int link, const struct msg *m, bool stood_still)
 	for (int k = 0; k < d.ngroups; k++)
 		show(&d.groups[k], pi, now);
 	feeding_all = false;
-	arm_tick();
+	period = arm_tick();
 	/* a sparse heartbeat about due rides on this wakeup (see arm_tick()) */
-	period = heartbeat_period();
 	if (!stalled && period > d.cfg.interval_ms &&
 	    now_ms() + d.cfg.interval_ms / 2 >= next_send(period)) {
 		say();
@@ -841,14 +840,15 @@ next_send(unsigned p)
 	return hb_sent + (hb_said && hb_said < p ? hb_said : p);
 }
 
-HOTPATH static void
+/* Returns the send period it armed for. */
+HOTPATH static unsigned
 arm_tick(void)
 {
 	unsigned period = heartbeat_period();
 	uint64_t when = next_send(period), now;
 
 	if (hb_watch == 0)
-		return;		/* not started */
+		return period;		/* not started */
 	/*
 	 * Sparse: the active node's message due about then carries it; the
 	 * tick is the fallback when none comes, one interval late at most
@@ -860,11 +860,12 @@ arm_tick(void)
 	if (stalled || hb_watch < when)
 		when = hb_watch;
 	if (when == hb_due)
-		return;
+		return period;
 	now = now_ms();
 	hb_due = when;
 	hb_due_boot = now_boot_ms() + (when > now ? when - now : 0);
 	loop_timer_set(&hb_timer, when, heartbeat_tick, NULL);
+	return period;
 }
 
 HOTPATH static void

@@ -11,15 +11,24 @@
 #include "loop.h"
 #include "unit.h"
 
-static char fired[8];
+/* what fired, in order: each timer's arg */
+static int fired[256];
 static int nfired;
 
 static void
 note(void *arg)
 {
-	if (nfired < (int)sizeof(fired))
-		fired[nfired++] = *(const char *)arg;
+	if (nfired < (int)(sizeof(fired) / sizeof(fired[0])))
+		fired[nfired++] = (int)(intptr_t)arg;
 }
+
+static void
+nop(void *arg)
+{
+	(void)arg;
+}
+
+#define ARG(c)	((void *)(intptr_t)(c))
 
 /* Run the loop until the last timer, armed to end the test, fired. */
 static void
@@ -32,19 +41,18 @@ run_until(const struct loop_timer *last)
 static void
 test_rearm_and_cancel(void)
 {
-	static const char a = 'a', b = 'b', c = 'c';
 	struct loop_timer ta = { 0 }, tb = { 0 }, tc = { 0 }, stop = { 0 };
 	uint64_t t = now_ms();
 
 	nfired = 0;
-	loop_timer_set(&ta, t + 60, note, (void *)&a);
-	loop_timer_set(&tb, t + 20, note, (void *)&b);
-	loop_timer_set(&tc, t + 30, note, (void *)&c);
+	loop_timer_set(&ta, t + 60, note, ARG('a'));
+	loop_timer_set(&tb, t + 20, note, ARG('b'));
+	loop_timer_set(&tc, t + 30, note, ARG('c'));
 	/* re-armed while armed (each heartbeat does it): only the new time counts */
-	loop_timer_set(&ta, t + 10, note, (void *)&a);
-	loop_timer_set(&ta, t + 40, note, (void *)&a);
+	loop_timer_set(&ta, t + 10, note, ARG('a'));
+	loop_timer_set(&ta, t + 40, note, ARG('a'));
 	loop_timer_cancel(&tc);
-	loop_timer_set(&stop, t + 120, note, (void *)"s");
+	loop_timer_set(&stop, t + 120, note, ARG('s'));
 	run_until(&stop);
 	CHECK_EQ(nfired, 3);
 	CHECK(nfired == 3 && fired[0] == 'b' && fired[1] == 'a' &&
@@ -54,10 +62,10 @@ test_rearm_and_cancel(void)
 
 	/* a fired timer armed again fires again; cancelled twice is harmless */
 	nfired = 0;
-	loop_timer_set(&ta, now_ms() + 5, note, (void *)&a);
+	loop_timer_set(&ta, now_ms() + 5, note, ARG('a'));
 	loop_timer_cancel(&tb);
 	loop_timer_cancel(&tb);
-	loop_timer_set(&stop, now_ms() + 50, note, (void *)"s");
+	loop_timer_set(&stop, now_ms() + 50, note, ARG('s'));
 	run_until(&stop);
 	CHECK(nfired == 2 && fired[0] == 'a' && fired[1] == 's');
 }
@@ -66,14 +74,13 @@ test_rearm_and_cancel(void)
 static void
 test_late_in_time_order(void)
 {
-	static const char x = 'x', y = 'y', z = 'z';
 	struct loop_timer tx = { 0 }, ty = { 0 }, tz = { 0 };
 	uint64_t t = now_ms();
 
 	nfired = 0;
-	loop_timer_set(&tz, t, note, (void *)&z);
-	loop_timer_set(&tx, t - 20, note, (void *)&x);
-	loop_timer_set(&ty, t - 10, note, (void *)&y);
+	loop_timer_set(&tz, t, note, ARG('z'));
+	loop_timer_set(&tx, t - 20, note, ARG('x'));
+	loop_timer_set(&ty, t - 10, note, ARG('y'));
 	run_until(&tz);
 	CHECK(nfired == 3 && fired[0] == 'x' && fired[1] == 'y' &&
 	    fired[2] == 'z');
@@ -83,14 +90,6 @@ test_late_in_time_order(void)
  * Many timers, some cancelled, one re-armed while armed: each fires once,
  * in time order.
  */
-static int order[200], norder;
-
-static void
-note_index(void *arg)
-{
-	if (norder < 200)
-		order[norder++] = (int)(intptr_t)arg;
-}
 
 static void
 test_many_timers(void)
@@ -100,28 +99,27 @@ test_many_timers(void)
 	int want = 0, prev = -1, ok = 1;
 
 	memset(ts, 0, sizeof(ts));
-	norder = 0;
+	nfired = 0;
 	/* due in reverse order of arming: 199 first */
 	for (int i = 0; i < 200; i++)
-		loop_timer_set(&ts[i], t + 5 + (200 - i) / 4, note_index,
-		    (void *)(intptr_t)i);
+		loop_timer_set(&ts[i], t + 5 + (200 - i) / 4, note, ARG(i));
 	for (int i = 0; i < 200; i += 3)
 		loop_timer_cancel(&ts[i]);
 	/* re-armed while armed: later, once */
-	loop_timer_set(&ts[1], t + 80, note_index, (void *)(intptr_t)1);
-	loop_timer_set(&stop, t + 100, note, (void *)"s");
+	loop_timer_set(&ts[1], t + 80, note, ARG(1));
+	loop_timer_set(&stop, t + 100, nop, NULL);
 	run_until(&stop);
 	for (int i = 0; i < 200; i++)
 		want += i % 3 != 0;
-	CHECK_EQ(norder, want);
-	for (int k = 0; k < norder; k++) {
-		int i = order[k], due = i == 1 ? 80 : 5 + (200 - i) / 4;
+	CHECK_EQ(nfired, want);
+	for (int k = 0; k < nfired; k++) {
+		int i = fired[k], due = i == 1 ? 80 : 5 + (200 - i) / 4;
 
 		ok &= i % 3 != 0 && due >= prev;	/* ties in any order */
 		prev = due;
 	}
 	CHECK(ok);
-	CHECK(norder > 0 && order[norder - 1] == 1);
+	CHECK(nfired > 0 && fired[nfired - 1] == 1);
 	for (int i = 0; i < 200; i++)
 		CHECK_EQ(ts[i].when, 0);
 }
@@ -164,7 +162,7 @@ test_fd_dispatch(void)
 	CHECK_EQ(loop_add_fd(pipe_b[0], EPOLLIN, on_b, &calls_b), 0);
 	CHECK(write(pipe_a[1], "x", 1) == 1);
 	CHECK(write(pipe_b[1], "y", 1) == 1);
-	loop_timer_set(&stop, now_ms() + 30, note, (void *)"s");
+	loop_timer_set(&stop, now_ms() + 30, nop, NULL);
 	run_until(&stop);
 	CHECK_EQ(calls_a, 1);
 	CHECK(calls_b <= 1);	/* before a, or not at all */

@@ -54,31 +54,36 @@ struct link_state {
 };
 
 /* One VIP group: its own state machine, VIPs and hooks (role.c owns it). */
+/* What a heartbeat reads first (bench: cost): flags, timer, machine, VIPs. */
 struct vgroup {
 	int		 idx;		/* d.cfg.groups[idx] */
-	struct fsm	 fsm;
-	struct holder	 vips;
+	unsigned	 notified;	/* transitions of fsm.log->history already announced */
 	bool		 promote_gate;	/* hooks-first: VIPs wait for promote hooks */
 	bool		 promote_after_ready; /* vip-first: promote hooks wait for usable VIPs */
 	bool		 exit_ok;	/* a stop may leave: nothing (more) to hand over */
-	bool		 peer_has;	/* the peer's heartbeats carry this group */
-	bool		 peer_lacks_logged;
-	unsigned	 notified;	/* transitions of fsm.history already announced */
-	uintptr_t	 fence_round;	/* the fencing whose verdict counts */
-	uint64_t	 dual_since;	/* ms; 0 = no dual-active episode */
-	uint64_t	 yielded_at;	/* ms; lost a dual-active episode: PROTO_F_YIELDED until echoed */
 	bool		 dual_logged;	/* the episode the peer's PROTO_F_YIELDED reports is logged */
-	char		 switch_to[PROTO_NAME_LEN];	/* switchover GROUP NODE: the target */
 	bool		 key_gate;	/* quorum: the VIPs wait for the group's key */
 	bool		 key_promote;	/* ... and so do the promote hooks */
 	bool		 was_handover;	/* fsm.handover as last seen (quorum) */
+	bool		 switching;	/* that switchover is under way */
+	uint64_t	 dual_since;	/* ms; 0 = no dual-active episode */
+	uint64_t	 yielded_at;	/* ms; lost a dual-active episode: PROTO_F_YIELDED until echoed */
+	struct loop_timer fsm_timer;
+	struct fsm	 fsm;		/* its log is role.c's, apart */
+	struct holder	 vips;
+	bool		 peer_has;	/* the peer's heartbeats carry this group */
+	bool		 peer_lacks_logged;
+	uintptr_t	 fence_round;	/* the fencing whose verdict counts */
+	char		 switch_to[PROTO_NAME_LEN];	/* switchover GROUP NODE: the target */
 	uint64_t	 key_moved_at;	/* ms; handing over, another node got the key */
 	uint64_t	 key_polled;	/* ms; handing over: who holds it, asked then */
-	bool		 switching;	/* that switchover is under way */
-	struct loop_timer fsm_timer, fence_timer, key_timer;
+	struct loop_timer fence_timer, key_timer;
 };
 
-/* The per-heartbeat counters and state first, side by side; the config last. */
+/*
+ * The per-heartbeat counters, links and the config's head side by side (one
+ * page: main.c aligns d), the groups after the config.
+ */
 struct daemon {
 	struct auth	*auth;
 	uint64_t	 epoch;
@@ -91,8 +96,8 @@ struct daemon {
 	const char	*conf_path;
 	struct counters	 cnt;
 	struct link_state links[CFG_MAX_LINKS];
+	struct config	 cfg;		/* its node, timers and links first */
 	struct vgroup	 groups[CFG_MAX_GROUPS];
-	struct config	 cfg;
 };
 
 extern struct daemon d;

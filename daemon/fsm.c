@@ -9,6 +9,7 @@
 
 #include "fsm.h"
 #include "hotpath.h"
+#include "names.h"
 
 #define S(x)	(1u << (FSM_##x))
 #define ANY	(~0u)
@@ -63,29 +64,32 @@ fsm_reason_kind_name(unsigned kind)
 }
 
 static void
-count_transition(struct fsm *f, enum fsm_state from, enum fsm_state to,
+count_transition(struct fsm_log *l, enum fsm_state from, enum fsm_state to,
     const char *reason)
 {
 	unsigned kind = fsm_reason_kind(reason), i;
 
-	for (i = 0; i < f->ncounts; i++)
-		if (f->counts[i].from == from && f->counts[i].to == to &&
-		    f->counts[i].kind == kind)
+	for (i = 0; i < l->ncounts; i++)
+		if (l->counts[i].from == from && l->counts[i].to == to &&
+		    l->counts[i].kind == kind)
 			break;
 	if (i == FSM_COUNTS_MAX) {
-		f->counts_lost++;
+		l->counts_lost++;
 		return;
 	}
-	if (i == f->ncounts)
-		f->counts[f->ncounts++] = (struct fsm_count){ (uint8_t)from,
+	if (i == l->ncounts)
+		l->counts[l->ncounts++] = (struct fsm_count){ (uint8_t)from,
 		    (uint8_t)to, (uint8_t)kind, 0 };
-	f->counts[i].n++;
+	l->counts[i].n++;
 }
 
 void
-fsm_init(struct fsm *f, const struct fsm_config *cfg, uint64_t now)
+fsm_init(struct fsm *f, const struct fsm_config *cfg, struct fsm_log *log,
+    uint64_t now)
 {
 	memset(f, 0, sizeof(*f));
+	memset(log, 0, sizeof(*log));
+	f->log = log;
 	f->cfg = *cfg;
 	f->state = f->prev = FSM_INIT;
 	f->since = f->started = now;
@@ -186,13 +190,13 @@ go(struct fsm *f, enum fsm_state to, const char *reason, uint64_t now)
 
 	if (to == f->state)
 		return 0;
-	t = &f->history[f->nhistory++ % FSM_HISTORY];
+	t = &f->log->history[f->nhistory++ % FSM_HISTORY];
 	t->from = f->state;
 	t->to = to;
 	t->at = now;
 	snprintf(t->reason, sizeof(t->reason), "%s", reason);
 	snprintf(f->reason, sizeof(f->reason), "%s", reason);
-	count_transition(f, f->state, to, reason);
+	count_transition(f->log, f->state, to, reason);
 	f->prev = f->state;
 	f->state = to;
 	f->since = now;
@@ -618,6 +622,67 @@ static const struct {
 	{ S(ACTIVE) | S(STOPPING), EV_KEY_LOST, key_lost },
 };
 
+/* What EV_PEER learns before its handler runs. */
+HOTPATH static void
+take_peer(struct fsm *f, const struct fsm_peer *peer, uint64_t now)
+{
+	/* what we knew before this message, for active_peer(); a node we
+	   were not shown before counts as silent until now */
+	f->peer_was_gone = !peer_alive(f, now) || peer_holds(&f->peer) ||
+	    !name_eq(f->peer.name, peer->name);
+	f->peer_yield_news = peer->yielded &&
+	    (!f->peer.yielded || !name_eq(f->peer.name, peer->name));
+	f->peer = *peer;
+	f->peer_known = true;
+	f->peer_heard = peer->heard_at && peer->heard_at <= now ?
+	    peer->heard_at : now;
+	f->arbiter_wait = false;	/* no claim pending: it lives */
+}
+
+/* Everything a message says but its times. */
+HOTPATH static bool
+same_news(const struct fsm_peer *a, const struct fsm_peer *b)
+{
+	return name_eq(a->name, b->name) && a->state == b->state &&
+	    a->priority == b->priority && a->handover == b->handover &&
+	    a->holds == b->holds && a->degraded == b->degraded &&
+	    a->yielded == b->yielded && a->placed == b->placed &&
+	    a->key == b->key && a->keyless == b->keyless;
+}
+
+/*
+ * The steady states, where EV_PEER with the same news only moves the
+ * peer's times: standby beside a holder it does not preempt
+ * (standby_peer()), active beside a live standby (active_peer()). The
+ * writes are theirs; test_fsm checks the outcome against EV_PEER.
+ */
+HOTPATH bool
+fsm_peer_again(struct fsm *f, const struct fsm_peer *p, uint64_t now)
+{
+	if (!f->peer_known || !peer_alive(f, now) || f->stalled ||
+	    !same_news(&f->peer, p) || peer_resigns(p))
+		return false;
+	switch (f->state) {
+	case FSM_STANDBY:
+		if (!peer_holds(p) || (f->cfg.preempt && !f->no_preempt &&
+		    !p->placed && fsm_wins(f, p) && p->state != FSM_MAINTENANCE))
+			return false;
+		f->fencing = f->fence_failed = false;
+		f->preempt_at = 0;
+		f->preempt_unheard = false;
+		break;
+	case FSM_ACTIVE:
+		if (peer_holds(p))
+			return false;
+		f->yielding = false;
+		break;
+	default:
+		return false;
+	}
+	take_peer(f, p, now);
+	return true;
+}
+
 HOTPATH unsigned
 fsm_event(struct fsm *f, enum fsm_event ev, const struct fsm_peer *peer,
     const char *reason, uint64_t now)
@@ -628,17 +693,7 @@ fsm_event(struct fsm *f, enum fsm_event ev, const struct fsm_peer *peer,
 	if (ev == EV_PEER) {
 		if (peer == NULL)
 			return 0;
-		/* what we knew before this message, for active_peer(); a
-		   node we were not shown before counts as silent until now */
-		f->peer_was_gone = !peer_alive(f, now) || peer_holds(&f->peer) ||
-		    strcmp(f->peer.name, peer->name) != 0;
-		f->peer_yield_news = peer->yielded &&
-		    (!f->peer.yielded || strcmp(f->peer.name, peer->name) != 0);
-		f->peer = *peer;
-		f->peer_known = true;
-		f->peer_heard = peer->heard_at && peer->heard_at <= now ?
-		    peer->heard_at : now;
-		f->arbiter_wait = false;	/* no claim pending: it lives */
+		take_peer(f, peer, now);
 	}
 	if (ev == EV_ARBITER) {
 		f->arbiter_reply = now;

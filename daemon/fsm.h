@@ -65,7 +65,6 @@ struct fsm_peer {
 };
 
 struct fsm_config {
-	char		name[FSM_NAME_MAX + 1];
 	int		priority;
 	unsigned	dead_ms;
 	unsigned	init_dead_ms;
@@ -75,6 +74,7 @@ struct fsm_config {
 	int		fence;			/* FSM_FENCE_* */
 	bool		arbiter;		/* claim only after an arbiter reply */
 	bool		quorum;			/* VIPs only with the group's etcd key */
+	char		name[FSM_NAME_MAX + 1];	/* last: compared only on a tie */
 };
 
 /*
@@ -110,53 +110,70 @@ struct fsm_count {
 	uint64_t	n;
 };
 
-struct fsm {
-	struct fsm_config cfg;
-	enum fsm_state	state;
-	enum fsm_state	prev;
-	uint64_t	since;
-	char		reason[FSM_REASON_MAX];
-	int		eff_priority;
-
-	bool		peer_known;	/* heard at least once */
-	bool		peer_was_gone;	/* before the last message: silent, or holding */
-	bool		peer_yield_news; /* the last message first said it yielded */
-	uint64_t	peer_heard;	/* last EV_PEER time */
-	struct fsm_peer	peer;
-
-	uint64_t	started;
-	uint64_t	preempt_at;	/* 0 = no preemption pending */
-	bool		preempt_unheard;	/* due, but the peer does not hear us yet */
-	bool		yielding;	/* active, lost a healed partition: release
-					   once the winner heard us (and announced) */
-	uint64_t	yield_since;
-	uint64_t	stop_deadline;	/* stopping: give up waiting for peer */
-	bool		stop_holds;	/* stopping: still holding the VIPs */
-	bool		handover;	/* we (active) asked the peer to take over */
-	uint64_t	handover_deadline;
-	bool		no_preempt;	/* after a switchover: do not take back */
-	bool		placed;		/* active by a switchover (others: no_preempt) */
-	enum fsm_key	key;		/* quorum: see enum fsm_key */
-	bool		maint_active;	/* maintenance: we hold the VIPs */
-	bool		faulted;	/* a local fault is present */
-	bool		stalled;	/* yield to an active peer: it took over meanwhile */
-	bool		fencing;	/* required fencing under way */
-	bool		fence_failed;	/* required fencing failed: we stay standby */
-	uint64_t	arbiter_reply;	/* last EV_ARBITER time; 0 = never */
-	bool		arbiter_wait;	/* would claim the VIPs: waiting for a reply */
-
-	struct fsm_transition history[FSM_HISTORY];
-	unsigned	nhistory;	/* total ever; index = n % FSM_HISTORY */
-
+/*
+ * What the machine did, for status and metrics: the caller's storage, apart
+ * from the machine, so that machines kept side by side are small.
+ */
+struct fsm_log {
+	struct fsm_transition history[FSM_HISTORY];	/* index: n % FSM_HISTORY */
 	struct fsm_count counts[FSM_COUNTS_MAX];	/* in order of first use */
 	unsigned	ncounts;
 	uint64_t	counts_lost;
 };
 
-void		 fsm_init(struct fsm *, const struct fsm_config *, uint64_t now);
+/* What a heartbeat reads comes first, side by side (bench: cost). */
+struct fsm {
+	enum fsm_state	state;
+	enum fsm_state	prev;
+	int		eff_priority;
+	enum fsm_key	key;		/* quorum: see enum fsm_key */
+
+	bool		peer_known;	/* heard at least once */
+	bool		peer_was_gone;	/* before the last message: silent, or holding */
+	bool		peer_yield_news; /* the last message first said it yielded */
+	bool		preempt_unheard;	/* due, but the peer does not hear us yet */
+	bool		yielding;	/* active, lost a healed partition: release
+					   once the winner heard us (and announced) */
+	bool		stop_holds;	/* stopping: still holding the VIPs */
+	bool		handover;	/* we (active) asked the peer to take over */
+	bool		no_preempt;	/* after a switchover: do not take back */
+	bool		placed;		/* active by a switchover (others: no_preempt) */
+	bool		maint_active;	/* maintenance: we hold the VIPs */
+	bool		faulted;	/* a local fault is present */
+	bool		stalled;	/* yield to an active peer: it took over meanwhile */
+	bool		fencing;	/* required fencing under way */
+	bool		fence_failed;	/* required fencing failed: we stay standby */
+	bool		arbiter_wait;	/* would claim the VIPs: waiting for a reply */
+	unsigned	nhistory;	/* transitions ever (log->history) */
+
+	uint64_t	peer_heard;	/* last EV_PEER time */
+	uint64_t	since;
+	uint64_t	started;
+	uint64_t	preempt_at;	/* 0 = no preemption pending */
+	uint64_t	yield_since;
+	uint64_t	stop_deadline;	/* stopping: give up waiting for peer */
+	uint64_t	handover_deadline;
+	uint64_t	arbiter_reply;	/* last EV_ARBITER time; 0 = never */
+	struct fsm_peer	peer;
+	struct fsm_config cfg;
+
+	struct fsm_log	*log;
+	char		reason[FSM_REASON_MAX];
+};
+
+/* log: where its transitions are recorded (zeroed here), kept by the caller. */
+void		 fsm_init(struct fsm *, const struct fsm_config *, struct fsm_log *log,
+		    uint64_t now);
 /* peer is used for EV_PEER only; reason for EV_FAULT (e.g. "check-failed:web"). */
 unsigned	 fsm_event(struct fsm *, enum fsm_event, const struct fsm_peer *peer,
 		    const char *reason, uint64_t now);
+/*
+ * EV_PEER's shortcut for a message that says what the last one said (only
+ * its times differ) in a steady state: true if that is all EV_PEER would
+ * have done (no action, no other change) and the times are taken; false:
+ * nothing changed, feed EV_PEER. now: the message's time.
+ */
+bool		 fsm_peer_again(struct fsm *, const struct fsm_peer *peer, uint64_t now);
 /* The effective priority changed (failing checks with a penalty): EV_PRIORITY. */
 unsigned	 fsm_set_priority(struct fsm *, int eff, uint64_t now);
 /* Quorum: the group's key is not wanted, being taken, or held. */

@@ -12,6 +12,7 @@
 #include <net/if.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
@@ -22,6 +23,7 @@
 #include "hotpath.h"
 #include "log.h"
 #include "loop.h"
+#include "names.h"
 #include "peers.h"
 #include "proto.h"
 #include "vip.h"
@@ -37,7 +39,7 @@
 
 static uint64_t drops_logged_at;
 static uint64_t drops_since_log;
-static struct fresh fresh[CFG_MAX_LINKS];
+static HOTDATA struct fresh fresh[CFG_MAX_LINKS];
 static struct loop_timer reopen_timer;
 static struct {
 	struct loop_timer timer;
@@ -47,22 +49,22 @@ static struct {
 static int link_open(int i);
 static void link_heard(int i, const struct msg *m);
 static void link_forget_echoes(int i);
-static link_msg_cb on_message;	/* who hears the peer (role.c, via main.c) */
+static HOTDATA link_msg_cb on_message;	/* who hears the peer (role.c, via main.c) */
 
 /* Replay windows by sender: a node's (epoch, seq) run over all its links. */
 static struct sender {
 	char		name[PROTO_NAME_LEN];
 	struct replay	replay;
 	uint64_t	epoch;
-} senders[PEERS_MAX];
-static int nsenders;
+} senders[PEERS_MAX] HOTDATA;
+static HOTDATA int nsenders;
 static bool senders_full_logged;
 
 HOTPATH static struct sender *
 sender_of(const char *name)
 {
 	for (int i = 0; i < nsenders; i++)
-		if (strncmp(senders[i].name, name, PROTO_NAME_LEN) == 0)
+		if (name_eq(senders[i].name, name))
 			return &senders[i];
 	if (nsenders == PEERS_MAX)
 		return NULL;
@@ -138,7 +140,7 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 		dropped(i, proto_result_str(r));
 		return false;
 	}
-	if (strcmp(m.name, d.cfg.node_name) == 0) {
+	if (name_eq(m.name, d.cfg.node_name)) {
 		d.cnt.malformed++;
 		dropped(i, "the peer uses our node name");
 		return false;
@@ -159,11 +161,11 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 	if (m.epoch > s->epoch) {
 		/* a new life of the peer: echoes of its old one would look late */
 		for (int k = 0; k < d.cfg.nlinks; k++)
-			if (strcmp(d.links[k].peer_name, m.name) == 0)
+			if (name_eq(d.links[k].peer_name, m.name))
 				d.links[k].peer_tx_us = 0;
 		s->epoch = m.epoch;
 	}
-	if (strcmp(d.links[i].peer_name, m.name) != 0) {
+	if (!name_eq(d.links[i].peer_name, m.name)) {
 		if (d.links[i].peer_name[0])
 			log_warnx("link %d (%s): now node %s, was %s", i,
 			    d.cfg.links[i].ifname, m.name, d.links[i].peer_name);
@@ -231,40 +233,58 @@ link_heard(int i, const struct msg *m)
 	ls->peer_rx_us = t;
 }
 
-/* Up to want datagrams into msgs; one by recvfrom, the cheaper call (TSC). */
-HOTPATH static int
-link_receive(int fd, struct mmsghdr *msgs, int want)
-{
-	struct msghdr *h = &msgs[0].msg_hdr;
-	ssize_t r;
+/* A datagram's source, length and bytes side by side: a heartbeat touches one slot. */
+struct rx_slot {
+	struct sockaddr_storage from;
+	unsigned	len;		/* as sent: more than RX_BUF was cut */
+	struct iovec	iov;		/* for recvmmsg */
+	uint8_t		buf[RX_BUF];
+};
 
-	if (want > 1)
-		return recvmmsg(fd, msgs, (unsigned)want, MSG_TRUNC, NULL);
-	r = recvfrom(fd, h->msg_iov[0].iov_base, h->msg_iov[0].iov_len,
-	    MSG_TRUNC, h->msg_name, &h->msg_namelen);
-	if (r == -1)
+/*
+ * Up to want datagrams into slot[]: one by recvfrom, the cheaper call
+ * (TSC), which needs no msghdr; a batch by recvmmsg through msgs.
+ */
+HOTPATH static int
+link_receive(int fd, struct rx_slot *slot, struct mmsghdr *msgs, int want)
+{
+	socklen_t fromlen = sizeof(slot[0].from);
+	ssize_t r;
+	int n;
+
+	if (want == 1) {
+		r = recvfrom(fd, slot[0].buf, sizeof(slot[0].buf), MSG_TRUNC,
+		    (struct sockaddr *)&slot[0].from, &fromlen);
+		if (r == -1)
+			return -1;
+		slot[0].len = (unsigned)r;
+		return 1;
+	}
+	if ((n = recvmmsg(fd, msgs, (unsigned)want, MSG_TRUNC, NULL)) == -1)
 		return -1;
-	msgs[0].msg_len = (unsigned)r;
-	return 1;
+	for (int k = 0; k < n; k++) {
+		slot[k].len = msgs[k].msg_len;
+		msgs[k].msg_hdr.msg_namelen = sizeof(slot[k].from);
+	}
+	return n;
 }
 
 HOTPATH static void
 link_readable(int fd, uint32_t events, void *arg)
 {
-	static uint8_t bufs[RX_BATCH][RX_BUF];
-	static struct sockaddr_storage from[RX_BATCH];
+	static struct rx_slot slot[RX_BATCH];
 	static struct mmsghdr msgs[RX_BATCH];
-	static struct iovec iov[RX_BATCH];
 	int i = (int)(intptr_t)arg, n, k, l;
 
-	/* set up once: a wakeup rewrites only what the kernel filled in */
-	if (msgs[0].msg_hdr.msg_iov == NULL) {
+	/* set up once (asked of the slot: a heartbeat leaves msgs alone); a
+	   batch rewrites only what the kernel filled in */
+	if (slot[0].iov.iov_base == NULL) {
 		for (k = 0; k < RX_BATCH; k++) {
-			iov[k].iov_base = bufs[k];
-			iov[k].iov_len = sizeof(bufs[k]);
-			msgs[k].msg_hdr.msg_name = &from[k];
-			msgs[k].msg_hdr.msg_namelen = sizeof(from[k]);
-			msgs[k].msg_hdr.msg_iov = &iov[k];
+			slot[k].iov.iov_base = slot[k].buf;
+			slot[k].iov.iov_len = sizeof(slot[k].buf);
+			msgs[k].msg_hdr.msg_name = &slot[k].from;
+			msgs[k].msg_hdr.msg_namelen = sizeof(slot[k].from);
+			msgs[k].msg_hdr.msg_iov = &slot[k].iov;
 			msgs[k].msg_hdr.msg_iovlen = 1;
 		}
 	}
@@ -276,7 +296,7 @@ link_readable(int fd, uint32_t events, void *arg)
 	for (int round = 0, want = 1; round <= RX_BURST / RX_BATCH; round++) {
 		bool bad = false;
 
-		if ((n = link_receive(fd, msgs, want)) == -1) {
+		if ((n = link_receive(fd, slot, msgs, want)) == -1) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("link %d: receive", i);
 			return;
@@ -289,17 +309,16 @@ link_readable(int fd, uint32_t events, void *arg)
 			/* links to several peers may share this socket */
 			for (l = 0; l < d.cfg.nlinks; l++)
 				if ((l == i || d.links[l].owner == i) &&
-				    same_addr(&from[k], &d.cfg.links[l].peer))
+				    same_addr(&slot[k].from, &d.cfg.links[l].peer))
 					break;
 			if (l == d.cfg.nlinks) {
 				d.cnt.wrong_source++;
 				dropped(i, "not from a configured peer");
 				bad = true;
 			} else
-				bad |= !link_recv_one(l, bufs[k],
-				    msgs[k].msg_len > RX_BUF ? RX_BUF :
-				    msgs[k].msg_len, &from[k]);
-			msgs[k].msg_hdr.msg_namelen = sizeof(from[k]);
+				bad |= !link_recv_one(l, slot[k].buf,
+				    slot[k].len > RX_BUF ? RX_BUF : slot[k].len,
+				    &slot[k].from);
 		}
 		if (n < want || (want == 1 && !bad))
 			return;
@@ -568,7 +587,7 @@ link_acked_at(const char *peer)
 	uint64_t acked = 0, now = now_ms();
 
 	for (int i = 0; i < d.cfg.nlinks; i++)
-		if (link_up(i, now) && strcmp(d.links[i].peer_name, peer) == 0 &&
+		if (link_up(i, now) && name_eq(d.links[i].peer_name, peer) &&
 		    d.links[i].acked_us / 1000 > acked)
 			acked = d.links[i].acked_us / 1000;
 	return acked;
@@ -636,7 +655,10 @@ link_send(int i, const struct msg *body, const char (*to)[PROTO_NAME_LEN])
 	uint64_t t = now_us();
 	size_t len;
 
-	m = *body;	/* what to say is the role's; the rest is this link's */
+	/* what to say is the role's (its records, not all 32); the rest is
+	   this link's */
+	memcpy(&m, body, offsetof(struct msg, groups) +
+	    sizeof(m.groups[0]) * (size_t)body->ngroups);
 	m.type = PROTO_T_HEARTBEAT;
 	m.cluster_id = (uint16_t)d.cfg.cluster_id;
 	m.epoch = d.epoch;
@@ -645,7 +667,7 @@ link_send(int i, const struct msg *body, const char (*to)[PROTO_NAME_LEN])
 	/* a handover or stop is meant for one peer: tell it, not the others */
 	for (int k = 0; to && m.version >= 2 && ls->peer_name[0] &&
 	    k < m.ngroups; k++)
-		if (to[k][0] && strcmp(to[k], ls->peer_name) == 0)
+		if (to[k][0] && name_eq(to[k], ls->peer_name))
 			m.groups[k].xflags |= PROTO_X_TARGET;
 	m.tx_time_us = t;
 	m.echo_time_us = m.echo_delay_us = 0;

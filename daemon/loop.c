@@ -24,10 +24,10 @@ struct loop_fd {
 	void		*arg;
 };
 
-static int epfd = -1;
+static HOTDATA int epfd = -1;
 static struct loop_fd fds[LOOP_MAX_FDS];
-static struct loop_timer *timers;
-static bool no_pwait2;		/* an older kernel (< 5.11): ms timeouts */
+static HOTDATA struct loop_timer *timers;
+static HOTDATA bool no_pwait2;		/* an older kernel (< 5.11): ms timeouts */
 
 HOTPATH uint64_t
 now_us(void)

@@ -31,7 +31,7 @@
 #define DEFAULT_CONF	"/etc/failoverd/failoverd.conf"
 #define EXIT_GRACE_MS	3000	/* hooks still running at exit get this long */
 
-struct daemon d = { .conf_path = DEFAULT_CONF };
+struct daemon d __attribute__((aligned(4096))) = { .conf_path = DEFAULT_CONF };
 
 static struct loop_timer watchdog_timer, exit_timer;
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "hotpath.h"
+#include "names.h"
 #include "peers.h"
 
 void
@@ -26,7 +27,7 @@ peers_lookup(struct peers *ps, const char *name)
 	int i;
 
 	for (i = 0; i < ps->n; i++)
-		if (strncmp(ps->p[i].name, name, sizeof(ps->p[i].name)) == 0)
+		if (name_eq(ps->p[i].name, name))
 			return i;
 	if (ps->n == PEERS_MAX)
 		return -1;
@@ -174,7 +175,7 @@ HOTPATH static int
 find(const struct peers *ps, const char *name)
 {
 	for (int i = 0; i < ps->n; i++)
-		if (strcmp(ps->p[i].name, name) == 0)
+		if (name_eq(ps->p[i].name, name))
 			return i;
 	return -1;
 }

@@ -46,18 +46,20 @@ struct peer {
 	unsigned	hold_ms;	/* its last message keeps it alive so long
 					   (a sparse standby: longer than dead_ms) */
 	bool		v2;		/* it speaks protocol version 2 */
-	struct peer_group groups[CFG_MAX_GROUPS];	/* by our group index */
 	/* its list of groups as last compared, and where ours are in it */
 	int		nnames;		/* -1: not compared yet */
-	char		names[PROTO_MAX_GROUPS][PROTO_NAME_LEN];
 	int8_t		at[CFG_MAX_GROUPS];
+	struct peer_group groups[CFG_MAX_GROUPS];	/* by our group index */
+	char		names[PROTO_MAX_GROUPS][PROTO_NAME_LEN];
 };
 
+/* What every message reads first, the names of our groups (read when a
+   peer's list changes) last: a heartbeat touches few pages (bench: cost). */
 struct peers {
-	struct peer	p[PEERS_MAX];
 	int		n;
 	unsigned	dead_ms;
 	int		ngroups;	/* ours */
+	struct peer	p[PEERS_MAX];
 	char		groups[CFG_MAX_GROUPS][PROTO_NAME_LEN];
 };
 

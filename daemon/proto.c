@@ -2,11 +2,16 @@
  * Wire format of proto.h, written and read byte by byte (big-endian) so
  * that neither struct padding nor host byte order can leak onto the wire.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "fsm.h"
 #include "hotpath.h"
+#include "names.h"
 #include "proto.h"
+
+_Static_assert(PROTO_NAME_LEN == NAMES_LEN && FSM_NAME_MAX + 1 == NAMES_LEN,
+    "names.h compares and copies names of this size");
 
 #define OFF_MAGIC	0
 #define OFF_VERSION	4
@@ -93,7 +98,7 @@ encode_head(const struct msg *m, uint8_t *buf, uint8_t version)
 	put64(buf + OFF_ECHO_TIME, m->echo_time_us);
 	put32(buf + OFF_ECHO_DELAY, m->echo_delay_us);
 	buf[OFF_LINK] = m->link_id;
-	memcpy(buf + OFF_NAME, m->name, strnlen(m->name, PROTO_NAME_LEN - 1));
+	name_put((char *)buf + OFF_NAME, m->name);
 }
 
 /*
@@ -128,8 +133,7 @@ proto_encode(const struct msg *m, struct auth *a, uint8_t *buf, size_t buflen)
 	for (int i = 0; i < m->ngroups; i++) {
 		uint8_t *g = buf + OFF_GROUPS + PROTO_GROUP_LEN * i;
 
-		memcpy(g, m->groups[i].name,
-		    strnlen(m->groups[i].name, PROTO_NAME_LEN - 1));
+		name_put((char *)g, m->groups[i].name);
 		g[G_STATE] = m->groups[i].state;
 		g[G_PRIORITY] = m->groups[i].priority;
 		g[G_FLAGS] = m->groups[i].flags;
@@ -214,7 +218,8 @@ proto_decode(const uint8_t *buf, size_t len, uint16_t cluster_id,
 	size_t want;
 	int n = 1;
 
-	memset(out, 0, sizeof(*out));
+	/* the records past ngroups stay unwritten: 1 KB of stores a heartbeat */
+	memset(out, 0, offsetof(struct msg, groups));
 	if (len < OFF_CLUSTER + 2)
 		return PROTO_TRUNCATED;
 	if (get32(buf + OFF_MAGIC) != PROTO_MAGIC)
@@ -249,6 +254,7 @@ proto_decode(const uint8_t *buf, size_t len, uint16_t cluster_id,
 	memcpy(out->name, buf + OFF_NAME, PROTO_NAME_LEN);
 	out->ngroups = n;
 	if (out->version == 1) {
+		memset(&out->groups[0], 0, sizeof(out->groups[0]));
 		memcpy(out->groups[0].name, PROTO_V1_GROUP, sizeof(PROTO_V1_GROUP));
 		out->groups[0].state = buf[OFF_STATE];
 		out->groups[0].priority = buf[OFF_PRIORITY];

@@ -105,7 +105,9 @@ enum proto_result {
  */
 size_t		 proto_encode(const struct msg *m, struct auth *a, uint8_t *buf, size_t buflen);
 /*
- * Pure parser: classify buf[0..len) and, on PROTO_OK, fill *out.
+ * Pure parser: classify buf[0..len) and, on PROTO_OK, fill *out up to
+ * groups[ngroups - 1] (the records after it are unspecified). Refused,
+ * out says nothing: zero up to groups, ngroups 0.
  * Checks in order: length, magic, version, cluster id, MAC, fields.
  * Freshness (replay) is not checked here; see replay_check().
  */

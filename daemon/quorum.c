@@ -25,8 +25,8 @@
 #define KERNEL_LATE_MS	300
 #define MARGIN_MIN_MS	200
 
+static HOTDATA bool enabled;	/* read at every heartbeat: not in q's lines */
 static struct {
-	bool		 enabled;
 	struct quorum_events ev;
 	char		 node[CFG_NAME_MAX + 1];
 	int		 ngroups;
@@ -50,40 +50,40 @@ static void try_all(void);
 HOTPATH bool
 quorum_enabled(void)
 {
-	return q.enabled;
+	return enabled;
 }
 
 bool
 quorum_lease_ok(uint64_t now)
 {
-	return q.enabled && etcd_lease_id() != 0 &&
+	return enabled && etcd_lease_id() != 0 &&
 	    now + q.margin_ms < etcd_lease_valid_until_ms();
 }
 
 bool
 quorum_lease_fresh(uint64_t now)
 {
-	return q.enabled && etcd_lease_id() != 0 &&
+	return enabled && etcd_lease_id() != 0 &&
 	    now + 1000 + KERNEL_LATE_MS <= etcd_lease_valid_until_ms();
 }
 
 HOTPATH bool
 quorum_held(int g)
 {
-	return q.enabled && q.g[g].held;
+	return enabled && q.g[g].held;
 }
 
 void
 quorum_refresh(int g)
 {
-	if (q.enabled)
+	if (enabled)
 		etcd_holder(q.names[g]);
 }
 
 const char *
 quorum_holder(int g)
 {
-	return q.enabled ? q.g[g].holder : "";
+	return enabled ? q.g[g].holder : "";
 }
 
 static int
@@ -249,7 +249,7 @@ on_key(const struct etcd_key_event *e, void *arg)
 void
 quorum_want(int g, const char *from)
 {
-	if (!q.enabled)
+	if (!enabled)
 		return;
 	q.g[g].wanted = true;
 	/* a new node to take it from is news: no waiting for the retry */
@@ -265,7 +265,7 @@ quorum_want(int g, const char *from)
 void
 quorum_drop(int g)
 {
-	if (!q.enabled || !q.g[g].wanted)
+	if (!enabled || !q.g[g].wanted)
 		return;
 	q.g[g].wanted = false;
 	q.g[g].from[0] = '\0';
@@ -281,7 +281,7 @@ quorum_vip_lifetime_s(unsigned vip_lease_s, uint64_t now)
 	uint64_t until;
 	unsigned cap;
 
-	if (!q.enabled)
+	if (!enabled)
 		return vip_lease_s;
 	if (!quorum_lease_fresh(now))
 		return HOLDER_KEEP;
@@ -302,7 +302,7 @@ quorum_stop(void)
 	struct loop_timer t = { 0 };
 	uint64_t deadline = now_ms() + etcd_request_timeout_ms();
 
-	if (!q.enabled || etcd_lease_id() == 0 || etcd_revoke() == -1)
+	if (!enabled || etcd_lease_id() == 0 || etcd_revoke() == -1)
 		return;
 	loop_timer_set(&t, deadline, stop_wake, NULL);
 	while (etcd_lease_id() != 0 && now_ms() < deadline)
@@ -318,9 +318,10 @@ quorum_init(const struct config *c, const struct quorum_events *ev,
 	struct etcd_params p;
 
 	memset(&q, 0, sizeof(q));
+	enabled = false;
 	if (!c->quorum.enabled)
 		return 0;
-	q.enabled = true;
+	enabled = true;
 	q.ev = *ev;
 	snprintf(q.node, sizeof(q.node), "%s", c->node_name);
 	q.ngroups = c->ngroups;
@@ -351,10 +352,10 @@ quorum_init(const struct config *c, const struct quorum_events *ev,
 void
 quorum_finalise(void)
 {
-	if (!q.enabled)
+	if (!enabled)
 		return;
 	loop_timer_cancel(&q.margin_timer);
 	loop_timer_cancel(&q.retry_timer);
 	etcd_finalise();
-	q.enabled = false;
+	enabled = false;
 }

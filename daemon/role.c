@@ -4,6 +4,7 @@
  * group; what the peer says goes to each group it names. Node-wide events
  * (stop, maintenance, a freeze) go to every group.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,22 +15,25 @@
 #include "hotpath.h"
 #include "log.h"
 #include "loop.h"
+#include "names.h"
 #include "peers.h"
 #include "proto.h"
 #include "quorum.h"
 #include "sdnotify.h"
 #include "vip.h"
 
-static struct loop_timer hb_timer;
-static bool ready_sent;
-static uint64_t hb_due;		/* when the heartbeat tick is due */
-static uint64_t hb_due_boot;	/* the same on CLOCK_BOOTTIME (counts suspend) */
-static uint64_t hb_watch;	/* the loop must have run by then (stall watch) */
-static uint64_t hb_sent;	/* when the last heartbeat went out */
-static unsigned hb_said;	/* the send period it told the peer */
-static bool stalled;		/* every group's FSM has been told */
-static struct peers peers;	/* the other nodes, as they describe themselves */
-static bool keyless;		/* quorum lost, VIPs kept: we hear every peer */
+static HOTDATA struct loop_timer hb_timer;
+static HOTDATA bool ready_sent;
+static HOTDATA uint64_t hb_due;	/* when the heartbeat tick is due */
+static HOTDATA uint64_t hb_due_boot; /* the same on CLOCK_BOOTTIME (counts suspend) */
+static HOTDATA uint64_t hb_watch; /* the loop must have run by then (stall watch) */
+static HOTDATA uint64_t hb_sent; /* when the last heartbeat went out */
+static HOTDATA unsigned hb_said; /* the send period it told the peer */
+static HOTDATA bool stalled;	/* every group's FSM has been told */
+/* the other nodes, as they describe themselves; page-aligned: a message
+   reads its head and the sender's first lines (peers.h) */
+static struct peers peers __attribute__((aligned(4096)));
+static HOTDATA bool keyless;		/* quorum lost, VIPs kept: we hear every peer */
 
 static bool check_stall(void);
 static unsigned heartbeat_period(void);
@@ -64,6 +68,7 @@ vips_text(const struct vgroup *g, char *buf, size_t len)
 		    i ? " " : "", d.cfg.vips[cg->first_vip + i].text);
 }
 
+_Static_assert(CFG_MAX_GROUPS <= PROTO_MAX_GROUPS, "a message carries every group");
 _Static_assert(sizeof(((struct cfg_group *)0)->name) == PROTO_NAME_LEN &&
     sizeof(((struct fsm_peer *)0)->name) == PROTO_NAME_LEN,
     "names are copied whole");
@@ -85,7 +90,8 @@ say(void)
 	bool targets = false;
 	unsigned period = heartbeat_period();
 
-	memset(&m, 0, sizeof(m));
+	/* each record is written whole below; the ones after stay untouched */
+	memset(&m, 0, offsetof(struct msg, groups));
 	m.version = speaks_v2() ? 2 : 1;
 	/* a huge dead_ms / 2: we then send as often as we can say */
 	m.period_ms = (uint16_t)(period > UINT16_MAX ? UINT16_MAX : period);
@@ -101,9 +107,9 @@ say(void)
 			targets = true;
 		}
 
+		*mg = (struct msg_group){ .state = (uint8_t)g->fsm.state,
+		    .priority = (uint8_t)g->fsm.eff_priority };
 		memcpy(mg->name, gname(g), sizeof(mg->name));
-		mg->state = (uint8_t)g->fsm.state;
-		mg->priority = (uint8_t)g->fsm.eff_priority;
 		if (gcfg(g)->preempt)
 			mg->flags |= PROTO_F_PREEMPT;
 		if (g->fsm.state == FSM_MAINTENANCE)
@@ -353,7 +359,7 @@ key_check(struct vgroup *g)
 		quorum_refresh(g->idx);
 	}
 	h = quorum_holder(g->idx);
-	if (!h[0] || strcmp(h, d.cfg.node_name) == 0) {
+	if (!h[0] || name_eq(h, d.cfg.node_name)) {
 		g->key_moved_at = 0;
 		return;
 	}
@@ -425,7 +431,7 @@ apply(struct vgroup *g, unsigned acts)
 	/* one event may pass through two states (init -> standby -> active) */
 	for (; g->notified < g->fsm.nhistory; g->notified++) {
 		const struct fsm_transition *t =
-		    &g->fsm.history[g->notified % FSM_HISTORY];
+		    &g->fsm.log->history[g->notified % FSM_HISTORY];
 
 		if (d.cfg.groups_explicit)
 			log_info("group %s: state %s -> %s (%s)", gname(g),
@@ -458,7 +464,7 @@ apply(struct vgroup *g, unsigned acts)
 }
 
 static void show(struct vgroup *, int from, uint64_t now);
-static bool feeding_all;	/* feed(): arm_tick() after the last group */
+static HOTDATA bool feeding_all;	/* feed(): arm_tick() after the last group */
 
 static void
 fsm_tick(void *arg)
@@ -487,13 +493,20 @@ schedule(struct vgroup *g)
 }
 
 HOTPATH static void
-feed(struct vgroup *g, enum fsm_event ev, const struct fsm_peer *p,
-    const char *reason)
+feed_at(struct vgroup *g, enum fsm_event ev, const struct fsm_peer *p,
+    const char *reason, uint64_t now)
 {
-	apply(g, fsm_event(&g->fsm, ev, p, reason, now_ms()));
+	apply(g, fsm_event(&g->fsm, ev, p, reason, now));
 	schedule(g);
 	if (!feeding_all)
 		arm_tick();	/* the send period may have changed */
+}
+
+HOTPATH static void
+feed(struct vgroup *g, enum fsm_event ev, const struct fsm_peer *p,
+    const char *reason)
+{
+	feed_at(g, ev, p, reason, now_ms());
 }
 
 void
@@ -661,6 +674,19 @@ groups_compare(int pi, const struct msg *m)
 }
 
 /*
+ * Whether this module's bookkeeping of group g waits on a message that
+ * shows v: a dual-active episode or its log, our yield until echoed, a
+ * quorum key to ask for, an operator's switchover, a handover's key holder
+ * to look up (show() and apply()).
+ */
+HOTPATH static bool
+waits_on_message(const struct vgroup *g, const struct fsm_peer *v)
+{
+	return g->dual_since || g->dual_logged || v->yielded || g->yielded_at ||
+	    g->key_gate || g->switching || g->was_handover != g->fsm.handover;
+}
+
+/*
  * Show group g's machine the peer that matters now (peers.h) when that is
  * news: a message from it (from: the sender), or another peer than before.
  */
@@ -673,13 +699,18 @@ show(struct vgroup *g, int from, uint64_t now)
 	i = peers_pick(&peers, g->idx, &g->fsm, g->switch_to, link_all_named(),
 	    now, &v);
 	if (i == -1 || (i != from && g->fsm.peer_known &&
-	    strcmp(v.name, g->fsm.peer.name) == 0))
+	    name_eq(v.name, g->fsm.peer.name)))
 		return;
+	/* it says what it said, in a steady state: only its times move */
+	if (!waits_on_message(g, &v) && fsm_peer_again(&g->fsm, &v, now)) {
+		schedule(g);
+		return;
+	}
 	/* it heard a heartbeat sent after we yielded: it knows */
 	if (g->yielded_at && v.acked_at >= g->yielded_at)
 		g->yielded_at = 0;
 	dual_active_watch(g, &v, now);
-	feed(g, EV_PEER, &v, NULL);
+	feed_at(g, EV_PEER, &v, NULL, now);	/* the time the shortcut had */
 	if (g->key_gate)
 		want_key(g);
 }
@@ -693,7 +724,7 @@ role_peers(void)
 HOTPATH void
 daemon_peer_message(int link, const struct msg *m, bool stood_still)
 {
-	static bool full_logged;
+	static HOTDATA bool full_logged;
 	uint64_t now = now_ms();	/* the message's time, for every group */
 	unsigned period;
 	int pi;
@@ -1073,6 +1104,8 @@ vips_held_off(void *arg)
 void
 role_init(void)
 {
+	/* apart from d.groups: a heartbeat walks the machines, not their logs */
+	static struct fsm_log logs[CFG_MAX_GROUPS];
 	struct fsm_config fc;
 
 	static char names[CFG_MAX_GROUPS][PROTO_NAME_LEN];
@@ -1090,7 +1123,7 @@ role_init(void)
 
 		g->idx = i;
 		fsm_config(&d.cfg, i, &fc);
-		fsm_init(&g->fsm, &fc, d.started_ms);
+		fsm_init(&g->fsm, &fc, &logs[i], d.started_ms);
 		holder_init(&g->vips, &d.cfg, d.cfg.groups[i].first_vip,
 		    d.cfg.groups[i].nvips, &ev);
 	}

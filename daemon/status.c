@@ -71,7 +71,7 @@ fill_group(struct status_group *g, int gi, uint64_t now)
 	g->ntransitions = (int)n;
 	for (unsigned k = 0; k < n; k++) {
 		const struct fsm_transition *t =
-		    &f->history[(f->nhistory - 1 - k) % FSM_HISTORY];
+		    &f->log->history[(f->nhistory - 1 - k) % FSM_HISTORY];
 		struct status_transition *st = &g->transitions[k];
 
 		st->from = t->from;
@@ -79,8 +79,9 @@ fill_group(struct status_group *g, int gi, uint64_t now)
 		snprintf(st->reason, sizeof(st->reason), "%s", t->reason);
 		st->ms_ago = now - t->at;
 	}
-	g->ncounts = (int)f->ncounts;
-	memcpy(g->counts, f->counts, sizeof(f->counts[0]) * f->ncounts);
+	g->ncounts = (int)f->log->ncounts;
+	memcpy(g->counts, f->log->counts, sizeof(f->log->counts[0]) *
+	    f->log->ncounts);
 	g->vip_repairs = d.groups[gi].vips.repairs;
 }
 

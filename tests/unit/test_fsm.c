@@ -1,8 +1,11 @@
 /* Unit tests of the pure state machine: elections, takeover, handover, preempt, faults. */
+#include <stdio.h>
 #include <string.h>
 
 #include "fsm.h"
 #include "unit.h"
+
+static struct fsm_log f_log, w_log, l_log;	/* of the machines f, w and l */
 
 static struct fsm_config
 cfg(const char *name, int prio, bool preempt, unsigned delay)
@@ -49,7 +52,7 @@ test_init_alone(void)
 	struct fsm_config c = cfg("alpha", 100, true, 0);
 	unsigned a;
 
-	fsm_init(&f, &c, 1000);
+	fsm_init(&f, &c, &f_log, 1000);
 	CHECK_EQ(fsm_next_deadline(&f), 2000);
 	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 1999), 0);
 	CHECK_EQ(f.state, FSM_INIT);
@@ -72,29 +75,29 @@ test_election(void)
 
 	/* higher priority wins */
 	c = cfg("beta", 150, true, 0);
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_INIT, 100, 10);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	CHECK_STR(f.reason, "election");
 
 	c = cfg("alpha", 100, true, 0);
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	CHECK(!(hear(&f, "beta", FSM_INIT, 150, 10) & ACT_ADD_VIPS));
 	CHECK_EQ(f.state, FSM_STANDBY);
 
 	/* tie: the lexically smaller name wins, on both sides */
 	c = cfg("alpha", 100, true, 0);
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_INIT, 100, 10);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	c = cfg("beta", 100, true, 0);
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_STANDBY, 100, 10);
 	CHECK_EQ(f.state, FSM_STANDBY);
 
 	/* an active peer is never contested at start without preempt */
 	c = cfg("alpha", 200, false, 0);
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_ACTIVE, 100, 10);
 	CHECK_EQ(f.state, FSM_STANDBY);
 	CHECK_STR(f.reason, "peer-active");
@@ -110,7 +113,7 @@ test_peer_dead(void)
 	struct fsm_config c = cfg("beta", 100, true, 0);
 	unsigned a;
 
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 100);
 	CHECK_EQ(f.state, FSM_STANDBY);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 200);
@@ -131,19 +134,19 @@ test_peer_resigns(void)
 	struct fsm_config c = cfg("beta", 100, true, 0);
 	struct fsm_peer p;
 
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
 	CHECK(hear(&f, "alpha", FSM_STOPPING, 150, 20) & ACT_ADD_VIPS);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	CHECK_STR(f.reason, "peer-resigned");
 
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
 	hear(&f, "alpha", FSM_FAULT, 150, 20);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	CHECK_STR(f.reason, "peer-fault");
 
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
 	p = peer("alpha", FSM_ACTIVE, 150);
 	p.handover = true;
@@ -159,8 +162,8 @@ test_dual_active(void)
 	struct fsm_config cw = cfg("alpha", 150, true, 0), cl = cfg("beta", 100, true, 0);
 	unsigned a;
 
-	fsm_init(&w, &cw, 0);
-	fsm_init(&l, &cl, 0);
+	fsm_init(&w, &cw, &w_log, 0);
+	fsm_init(&l, &cl, &l_log, 0);
 	fsm_event(&w, EV_TICK, NULL, NULL, 1000);
 	fsm_event(&l, EV_TICK, NULL, NULL, 1000);
 	CHECK_EQ(w.state, FSM_ACTIVE);
@@ -186,7 +189,7 @@ test_dual_active(void)
 	CHECK(!(a & ACT_ADD_VIPS));
 
 	/* a winner that never hears the loser: released after dead_ms all the same */
-	fsm_init(&l, &cl, 0);
+	fsm_init(&l, &cl, &l_log, 0);
 	fsm_event(&l, EV_TICK, NULL, NULL, 1000);
 	hear_acked(&l, "alpha", FSM_ACTIVE, 150, 0, 1100);
 	CHECK_EQ(fsm_event(&l, EV_TICK, NULL, NULL, 1599) & ACT_DEL_VIPS, 0);
@@ -196,7 +199,7 @@ test_dual_active(void)
 	CHECK(a & ACT_DEL_VIPS);
 
 	/* the winner let go meanwhile (it stopped, say): no yielding left */
-	fsm_init(&l, &cl, 0);
+	fsm_init(&l, &cl, &l_log, 0);
 	fsm_event(&l, EV_TICK, NULL, NULL, 1000);
 	hear_acked(&l, "alpha", FSM_ACTIVE, 150, 0, 1100);
 	hear_acked(&l, "alpha", FSM_STANDBY, 150, 0, 1120);
@@ -217,7 +220,7 @@ test_two_way_evidence(void)
 	const char *why;
 	unsigned a;
 
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	a = hear_acked(&f, "beta", FSM_ACTIVE, 100, 0, 10);
 	CHECK_EQ(f.state, FSM_STANDBY);
 	CHECK(!(a & ACT_ADD_VIPS));
@@ -235,7 +238,7 @@ test_two_way_evidence(void)
 	 * Handing over needs no echo first: we let go only once the peer,
 	 * having heard our request, says it holds the VIPs.
 	 */
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear_acked(&f, "beta", FSM_STANDBY, 100, 0, 10);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	CHECK(fsm_can_switchover(&f, 20, &why));
@@ -259,7 +262,7 @@ test_sparse_standby(void)
 	const char *why;
 	unsigned a;
 
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	p.hold_ms = 2000;
 	p.acked_at = 9;
 	fsm_event(&f, EV_PEER, &p, NULL, 10);
@@ -284,7 +287,7 @@ test_sparse_standby(void)
 
 	/* the standby side: the active peer's messages hold it dead_ms only */
 	c = cfg("beta", 100, true, 0);
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	p = peer("alpha", FSM_ACTIVE, 150);
 	p.hold_ms = 500;			/* proto_hold_ms() of an active sender */
 	fsm_event(&f, EV_PEER, &p, NULL, 100);
@@ -296,7 +299,7 @@ test_sparse_standby(void)
 
 	/* preemption due, no fresh echo: send now (once), take over on the echo */
 	c = cfg("alpha", 150, true, 100);
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear_acked(&f, "beta", FSM_ACTIVE, 100, 0, 10);
 	CHECK_EQ(f.state, FSM_STANDBY);
 	CHECK_EQ(f.preempt_at, 110);
@@ -318,7 +321,7 @@ test_heal_reannounce(void)
 	unsigned a;
 
 	/* the loser released before we saw it active: we still re-announce */
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_STANDBY, 100, 10);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	CHECK_EQ(hear(&f, "beta", FSM_STANDBY, 100, 20) & ACT_ANNOUNCE, 0);
@@ -344,7 +347,7 @@ test_yield_news_reannounce(void)
 	struct fsm_config c = cfg("alpha", 150, true, 0);
 	struct fsm_peer p = peer("beta", FSM_STANDBY, 100);
 
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_STANDBY, 100, 10);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	CHECK_EQ(hear(&f, "beta", FSM_STANDBY, 100, 20) & ACT_ANNOUNCE, 0);
@@ -363,7 +366,7 @@ test_preempt(void)
 	struct fsm_config c = cfg("alpha", 150, true, 300);
 	unsigned a;
 
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_ACTIVE, 100, 10);
 	CHECK_EQ(f.state, FSM_STANDBY);
 	CHECK_EQ(f.preempt_at, 310);
@@ -377,13 +380,13 @@ test_preempt(void)
 
 	/* no delay: at once */
 	c = cfg("alpha", 150, true, 0);
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_ACTIVE, 100, 10);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 
 	/* preempt cancelled when the peer's priority rises above ours */
 	c = cfg("alpha", 150, true, 300);
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_ACTIVE, 100, 10);
 	hear(&f, "beta", FSM_ACTIVE, 200, 100);
 	CHECK_EQ(f.preempt_at, 0);
@@ -392,7 +395,7 @@ test_preempt(void)
 
 	/* preempt = false: stays standby for good */
 	c = cfg("alpha", 150, false, 0);
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	for (uint64_t t = 10; t < 5000; t += 100)
 		hear(&f, "beta", FSM_ACTIVE, 100, t);
 	CHECK_EQ(f.state, FSM_STANDBY);
@@ -405,7 +408,7 @@ test_graceful_stop(void)
 	struct fsm_config c = cfg("alpha", 150, true, 0);
 	unsigned a;
 
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_STANDBY, 100, 10);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	a = fsm_event(&f, EV_STOP, NULL, NULL, 100);
@@ -423,7 +426,7 @@ test_graceful_stop(void)
 	CHECK(!fsm_holds_vips(&f));
 
 	/* peer never answers: give up after stop_timeout_ms (or dead_ms) */
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_STANDBY, 100, 10);
 	fsm_event(&f, EV_STOP, NULL, NULL, 100);
 	hear(&f, "beta", FSM_STANDBY, 100, 400);
@@ -433,16 +436,16 @@ test_graceful_stop(void)
 	CHECK(a & ACT_DEL_VIPS);
 
 	/* active with a dead peer: leave at once */
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	fsm_event(&f, EV_TICK, NULL, NULL, 1000);
 	a = fsm_event(&f, EV_STOP, NULL, NULL, 1100);
 	CHECK(a & ACT_EXIT);
 	CHECK(a & ACT_DEL_VIPS);
 
 	/* standby: just leave, no demote for a role never held */
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	c = cfg("beta", 100, true, 0);
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
 	a = fsm_event(&f, EV_STOP, NULL, NULL, 20);
 	CHECK(a & ACT_EXIT);
@@ -458,7 +461,7 @@ test_switchover(void)
 	const char *why;
 	unsigned a;
 
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	CHECK(!fsm_can_switchover(&f, 0, &why));
 	CHECK_STR(why, "this node is not active");
 	hear(&f, "beta", FSM_STANDBY, 100, 10);
@@ -493,7 +496,7 @@ test_switchover(void)
 	CHECK_EQ(f.state, FSM_ACTIVE);
 
 	/* a handover the peer never takes times out */
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_STANDBY, 100, 10);
 	fsm_event(&f, EV_SWITCHOVER, NULL, NULL, 20);
 	fsm_event(&f, EV_TICK, NULL, NULL, fsm_next_deadline(&f));
@@ -508,7 +511,7 @@ test_fault(void)
 	struct fsm_config c = cfg("alpha", 150, true, 0);
 	unsigned a;
 
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_STANDBY, 100, 10);
 	a = fsm_event(&f, EV_FAULT, NULL, "check-failed:web", 20);
 	CHECK_EQ(f.state, FSM_FAULT);
@@ -529,7 +532,7 @@ test_maintenance(void)
 	struct fsm f;
 	struct fsm_config c = cfg("beta", 100, true, 0);
 
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
 	fsm_event(&f, EV_MAINT_ON, NULL, NULL, 20);
 	CHECK_EQ(f.state, FSM_MAINTENANCE);
@@ -561,7 +564,7 @@ test_peer_in_maintenance(void)
 
 	/* it holds the VIPs: we come up standby and stay so (preempt = true) */
 	p.holds = true;
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	fsm_event(&f, EV_PEER, &p, NULL, 10);
 	CHECK_EQ(f.state, FSM_STANDBY);
 	for (uint64_t t = 20; t < 3000; t += 100)
@@ -577,11 +580,11 @@ test_peer_in_maintenance(void)
 	/* it holds nothing: we take the VIPs, also as the election's loser */
 	c = cfg("gamma", 50, false, 0);
 	p.holds = false;
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	CHECK(fsm_event(&f, EV_PEER, &p, NULL, 10) & ACT_ADD_VIPS);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	CHECK_STR(f.reason, "election");
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_ACTIVE, 100, 10);
 	CHECK_EQ(f.state, FSM_STANDBY);
 	CHECK(fsm_event(&f, EV_PEER, &p, NULL, 20) & ACT_ADD_VIPS);
@@ -596,7 +599,7 @@ test_stalled(void)
 	unsigned a;
 
 	/* frozen active node: yields to the peer that took over... */
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_STANDBY, 100, 10);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	fsm_event(&f, EV_STALLED, NULL, NULL, 5000);
@@ -617,7 +620,7 @@ test_stalled(void)
 	CHECK(a & ACT_ADD_VIPS);
 
 	/* a stall with no peer around changes nothing */
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	fsm_event(&f, EV_TICK, NULL, NULL, 1000);
 	fsm_event(&f, EV_STALLED, NULL, NULL, 9000);
 	CHECK_EQ(f.state, FSM_ACTIVE);
@@ -632,7 +635,7 @@ test_fencing(void)
 
 	/* required: no takeover until the fence hooks succeed */
 	c.fence = FSM_FENCE_REQUIRED;
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
 	a = fsm_event(&f, EV_TICK, NULL, NULL, 510);
 	CHECK_EQ(f.state, FSM_STANDBY);
@@ -644,7 +647,7 @@ test_fencing(void)
 	CHECK(a & ACT_ADD_VIPS);
 
 	/* a failed fence leaves us standby, for good while the peer is silent */
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
 	fsm_event(&f, EV_TICK, NULL, NULL, 510);
 	fsm_event(&f, EV_FENCED, NULL, "fence hook 10-ipmi failed", 700);
@@ -658,7 +661,7 @@ test_fencing(void)
 	CHECK_EQ(f.state, FSM_ACTIVE);
 
 	/* the peer comes back while fencing: no takeover */
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
 	fsm_event(&f, EV_TICK, NULL, NULL, 510);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 520);
@@ -667,7 +670,7 @@ test_fencing(void)
 
 	/* optional: fence hooks run first; the takeover follows either way */
 	c.fence = FSM_FENCE_OPTIONAL;
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
 	a = fsm_event(&f, EV_TICK, NULL, NULL, 510);
 	CHECK_EQ(f.state, FSM_STANDBY);
@@ -688,7 +691,7 @@ test_arbiter_gate(void)
 	unsigned a;
 
 	c.arbiter = true;
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	fsm_event(&f, EV_ARBITER, NULL, NULL, 5);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
 	fsm_event(&f, EV_ARBITER, NULL, NULL, 300);
@@ -708,7 +711,7 @@ test_arbiter_gate(void)
 	 * A reply after the peer's last word but before its deadline may
 	 * predate the cut that silenced it (and us): it does not count.
 	 */
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 400);
 	fsm_event(&f, EV_ARBITER, NULL, NULL, 450);
 	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 900), ACT_ARBITER);
@@ -717,7 +720,7 @@ test_arbiter_gate(void)
 	CHECK_EQ(f.state, FSM_ACTIVE);
 
 	/* isolated: no reply comes, no claim; the peer returns: no claim due */
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
 	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 510), ACT_ARBITER);
 	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 5000), 0);
@@ -728,14 +731,14 @@ test_arbiter_gate(void)
 	CHECK_EQ(f.state, FSM_STANDBY);
 
 	/* alone at start: a reply since start, or no startup claim */
-	fsm_init(&f, &c, 1000);
+	fsm_init(&f, &c, &f_log, 1000);
 	CHECK_EQ(fsm_event(&f, EV_TICK, NULL, NULL, 2000), ACT_ARBITER);
 	CHECK_EQ(f.state, FSM_INIT);
 	CHECK_EQ(fsm_next_deadline(&f), UINT64_MAX);
 	fsm_event(&f, EV_ARBITER, NULL, NULL, 2001);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	CHECK_STR(f.reason, "startup");
-	fsm_init(&f, &c, 1000);
+	fsm_init(&f, &c, &f_log, 1000);
 	fsm_event(&f, EV_ARBITER, NULL, NULL, 1001);
 	CHECK(fsm_event(&f, EV_TICK, NULL, NULL, 2000) & ACT_ADD_VIPS);
 }
@@ -749,7 +752,7 @@ test_peer_without_vips(void)
 	unsigned a;
 
 	/* a graceful stop waits until the peer's VIPs are really up (hooks-first) */
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "beta", FSM_STANDBY, 100, 10);
 	fsm_event(&f, EV_STOP, NULL, NULL, 20);
 	p.holds = false;
@@ -765,15 +768,15 @@ test_history(void)
 	struct fsm f;
 	struct fsm_config c = cfg("alpha", 150, true, 0);
 
-	fsm_init(&f, &c, 0);
+	fsm_init(&f, &c, &f_log, 0);
 	fsm_event(&f, EV_TICK, NULL, NULL, 1000);
 	hear(&f, "beta", FSM_ACTIVE, 200, 1100);
 	hear(&f, "beta", FSM_ACTIVE, 200, 1120);
 	CHECK_EQ(f.nhistory, 2);
-	CHECK_EQ(f.history[0].from, FSM_INIT);
-	CHECK_EQ(f.history[0].to, FSM_ACTIVE);
-	CHECK_EQ(f.history[1].to, FSM_STANDBY);
-	CHECK_STR(f.history[1].reason, "dual-active");
+	CHECK_EQ(f.log->history[0].from, FSM_INIT);
+	CHECK_EQ(f.log->history[0].to, FSM_ACTIVE);
+	CHECK_EQ(f.log->history[1].to, FSM_STANDBY);
+	CHECK_STR(f.log->history[1].reason, "dual-active");
 	CHECK_STR(fsm_state_name(FSM_MAINTENANCE), "maintenance");
 	CHECK_EQ(fsm_state_parse("stopping"), FSM_STOPPING);
 	CHECK_EQ(fsm_state_parse("nonsense"), -1);
@@ -798,32 +801,175 @@ test_counts(void)
 	CHECK_STR(fsm_reason_kind_name(0), "other");
 	CHECK_STR(fsm_reason_kind_name(999), "other");
 
-	fsm_init(&f, &c, 0);
-	CHECK_EQ(f.ncounts, 0);
+	fsm_init(&f, &c, &f_log, 0);
+	CHECK_EQ(f.log->ncounts, 0);
 	fsm_event(&f, EV_TICK, NULL, NULL, 1000);		/* init -> active */
 	fsm_event(&f, EV_FAULT, NULL, "check-failed:web", 1100);
 	fsm_event(&f, EV_FAULT_CLEAR, NULL, NULL, 1200);	/* fault -> init */
 	fsm_event(&f, EV_TICK, NULL, NULL, 2200);		/* init -> active */
 	fsm_event(&f, EV_FAULT, NULL, "check-failed:db", 2300);
-	CHECK_EQ(f.ncounts, 3);
-	CHECK_EQ(f.counts[0].from, FSM_INIT);
-	CHECK_EQ(f.counts[0].to, FSM_ACTIVE);
-	CHECK_STR(fsm_reason_kind_name(f.counts[0].kind), "startup");
-	CHECK_EQ(f.counts[0].n, 2);
-	CHECK_EQ(f.counts[1].from, FSM_ACTIVE);
-	CHECK_EQ(f.counts[1].to, FSM_FAULT);
-	CHECK_STR(fsm_reason_kind_name(f.counts[1].kind), "check-failed");
-	CHECK_EQ(f.counts[1].n, 2);
-	CHECK_STR(fsm_reason_kind_name(f.counts[2].kind), "fault-cleared");
-	CHECK_EQ(f.counts[2].n, 1);
-	CHECK_EQ(f.counts_lost, 0);
+	CHECK_EQ(f.log->ncounts, 3);
+	CHECK_EQ(f.log->counts[0].from, FSM_INIT);
+	CHECK_EQ(f.log->counts[0].to, FSM_ACTIVE);
+	CHECK_STR(fsm_reason_kind_name(f.log->counts[0].kind), "startup");
+	CHECK_EQ(f.log->counts[0].n, 2);
+	CHECK_EQ(f.log->counts[1].from, FSM_ACTIVE);
+	CHECK_EQ(f.log->counts[1].to, FSM_FAULT);
+	CHECK_STR(fsm_reason_kind_name(f.log->counts[1].kind), "check-failed");
+	CHECK_EQ(f.log->counts[1].n, 2);
+	CHECK_STR(fsm_reason_kind_name(f.log->counts[2].kind), "fault-cleared");
+	CHECK_EQ(f.log->counts[2].n, 1);
+	CHECK_EQ(f.log->counts_lost, 0);
 
 	/* a full table counts what is new as lost, and the rest as ever */
-	f.ncounts = FSM_COUNTS_MAX;
+	f.log->ncounts = FSM_COUNTS_MAX;
 	fsm_event(&f, EV_MAINT_ON, NULL, NULL, 2400);
-	CHECK_EQ(f.counts_lost, 1);
+	CHECK_EQ(f.log->counts_lost, 1);
 	fsm_event(&f, EV_MAINT_OFF, NULL, NULL, 2500);	/* fault: maintenance-off */
-	CHECK_EQ(f.counts_lost, 2);
+	CHECK_EQ(f.log->counts_lost, 2);
+}
+
+static unsigned rnd_state = 12345;
+
+static unsigned
+rnd(unsigned n)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 8) % n;
+}
+
+/* A machine in any state with any flags, having heard some peer. */
+static void
+random_machine(struct fsm *f, struct fsm_log *log)
+{
+	static const char *const names[] = { "alpha", "beta", "me" };
+	struct fsm_config c = cfg("me", 100, rnd(2), rnd(2) ? 0 : 300);
+
+	c.quorum = rnd(4) == 0;
+	fsm_init(f, &c, log, 0);
+	f->state = (enum fsm_state)rnd(FSM_NSTATES);
+	f->eff_priority = 50 + 50 * (int)rnd(3);
+	f->key = (enum fsm_key)rnd(5);
+	f->peer_known = rnd(8) != 0;
+	f->peer_was_gone = rnd(2);
+	f->peer_yield_news = rnd(2);
+	f->preempt_unheard = rnd(4) == 0;
+	f->yielding = rnd(4) == 0;
+	f->stop_holds = rnd(2);
+	f->handover = rnd(4) == 0;
+	f->no_preempt = rnd(4) == 0;
+	f->placed = rnd(4) == 0;
+	f->maint_active = rnd(2);
+	f->faulted = rnd(8) == 0;
+	f->stalled = rnd(8) == 0;
+	f->fencing = rnd(8) == 0;
+	f->fence_failed = rnd(8) == 0;
+	f->arbiter_wait = rnd(8) == 0;
+	f->peer_heard = 1000 + rnd(1000);
+	f->preempt_at = rnd(2) ? 0 : 1000 + rnd(2000);
+	f->yield_since = 1000 + rnd(1000);
+	f->handover_deadline = 1000 + rnd(3000);
+	f->stop_deadline = 1000 + rnd(3000);
+	snprintf(f->peer.name, sizeof(f->peer.name), "%s", names[rnd(3)]);
+	f->peer.state = (enum fsm_state)rnd(FSM_NSTATES);
+	f->peer.priority = 50 + 50 * (int)rnd(3);
+	f->peer.handover = rnd(4) == 0;
+	f->peer.holds = rnd(2);
+	f->peer.degraded = rnd(8) == 0;
+	f->peer.yielded = rnd(8) == 0;
+	f->peer.placed = rnd(8) == 0;
+	f->peer.key = rnd(2);
+	f->peer.keyless = rnd(8) == 0;
+	f->peer.acked_at = rnd(2) ? 0 : 500 + rnd(1500);
+	f->peer.heard_at = f->peer_heard;
+	f->peer.hold_ms = rnd(2) ? 0 : 1500;
+}
+
+/*
+ * fsm_peer_again() against EV_PEER, from random machines hearing the same
+ * news again (or, now and then, other news): whenever the shortcut takes a
+ * message, the machine ends as EV_PEER leaves it and EV_PEER does nothing
+ * else (no action); when it declines, it changed nothing. The steady
+ * states (standby beside a holder, active beside a standby) take it.
+ */
+static void
+test_peer_again(void)
+{
+	static struct fsm_log log;
+	int taken = 0, mismatched = 0, touched = 0;
+	struct fsm base, a, b;
+	struct fsm_peer p;
+	bool *const flag[] = { &p.holds, &p.handover, &p.yielded, &p.placed,
+	    &p.key, &p.keyless, &p.degraded };
+	bool *flip;
+	uint64_t now;
+
+	for (int n = 0; n < 200000; n++) {
+		random_machine(&base, &log);
+		now = base.peer_heard + rnd(800);
+		p = base.peer;
+		p.heard_at = now;
+		p.acked_at = rnd(2) ? now - rnd(50) : base.peer.acked_at;
+		p.hold_ms = rnd(4) == 0 ? 1500 : base.peer.hold_ms;
+		switch (rnd(10)) {	/* other news, now and then */
+		case 0:
+			p.state = (enum fsm_state)rnd(FSM_NSTATES);
+			break;
+		case 1:
+			p.priority += 50;
+			break;
+		case 2:
+			snprintf(p.name, sizeof(p.name), "%s",
+			    strcmp(p.name, "alpha") ? "alpha" : "beta");
+			break;
+		case 3:
+		case 4:
+			flip = flag[rnd(sizeof(flag) / sizeof(flag[0]))];
+			*flip = !*flip;
+			break;
+		default:
+			break;
+		}
+		a = b = base;
+		if (fsm_peer_again(&a, &p, now)) {
+			taken++;
+			if (fsm_event(&b, EV_PEER, &p, NULL, now) != 0 ||
+			    memcmp(&a, &b, sizeof(a)) != 0)
+				mismatched++;
+		} else if (memcmp(&a, &base, sizeof(a)) != 0)
+			touched++;
+	}
+	CHECK_EQ(mismatched, 0);
+	CHECK_EQ(touched, 0);
+	CHECK(taken > 1000);
+
+	/* standby beside the active holder, no preemption: taken */
+	fsm_init(&a, &(struct fsm_config){ .priority = 100, .dead_ms = 500,
+	    .init_dead_ms = 1000, .preempt = true, .stop_timeout_ms = 2000 },
+	    &log, 0);
+	snprintf(a.cfg.name, sizeof(a.cfg.name), "beta");
+	p = peer("alpha", FSM_ACTIVE, 150);
+	p.heard_at = 100;
+	fsm_event(&a, EV_PEER, &p, NULL, 100);
+	CHECK_EQ(a.state, FSM_STANDBY);
+	p.heard_at = 110;
+	CHECK(fsm_peer_again(&a, &p, 110));
+	CHECK_EQ(a.peer_heard, 110);
+	CHECK_EQ(fsm_next_deadline(&a), 610);
+	/* one that would preempt it, once the delay is over: not taken */
+	a.eff_priority = 200;
+	CHECK(!fsm_peer_again(&a, &p, 120));
+	/* its state changed: not taken */
+	a.eff_priority = 100;
+	p.state = FSM_STOPPING;
+	CHECK(!fsm_peer_again(&a, &p, 120));
+	/* active beside a standby that says the same: taken */
+	p = peer("alpha", FSM_STANDBY, 150);
+	a.state = FSM_ACTIVE;
+	fsm_event(&a, EV_PEER, &p, NULL, 130);
+	CHECK(fsm_peer_again(&a, &p, 140));
+	/* silent past dead_ms meanwhile: EV_PEER (the peer was gone) */
+	CHECK(!fsm_peer_again(&a, &p, 640));
 }
 
 int
@@ -850,5 +996,6 @@ main(void)
 	test_peer_without_vips();
 	test_history();
 	test_counts();
+	test_peer_again();
 	return unit_summary("test_fsm");
 }

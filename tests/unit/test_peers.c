@@ -14,6 +14,9 @@
 #define DEAD	100
 #define X(f)	((unsigned)(f) << 8)	/* a PROTO_X_* flag, in msg()'s flags */
 
+/* transitions of the machines these tests do not read */
+static struct fsm_log scratch_log;
+
 static const char groups[1][PROTO_NAME_LEN] = { "web" };
 
 /* A message from name: one group "web" in state st with flags. */
@@ -52,7 +55,7 @@ me(struct fsm *f, enum fsm_state st, int prio, uint64_t now)
 	    .init_dead_ms = 300, .preempt = true, .stop_timeout_ms = 400 };
 
 	snprintf(c.name, sizeof(c.name), "me");
-	fsm_init(f, &c, 0);
+	fsm_init(f, &c, &scratch_log, 0);
 	f->state = st;
 	(void)now;
 }
@@ -183,6 +186,7 @@ static struct node {
 	int		prio;
 	bool		up;
 	struct fsm	f;
+	struct fsm_log	log;
 	struct peers	ps;
 } nodes[NMAX];
 static int nn;
@@ -196,7 +200,7 @@ sim_start(int i)
 	    .init_dead_ms = 300, .preempt = true, .stop_timeout_ms = 400 };
 
 	snprintf(c.name, sizeof(c.name), "%s", nodes[i].name);
-	fsm_init(&nodes[i].f, &c, clock_ms);
+	fsm_init(&nodes[i].f, &c, &nodes[i].log, clock_ms);
 	peers_init(&nodes[i].ps, DEAD, groups, 1);
 	nodes[i].up = true;
 }
@@ -361,7 +365,7 @@ static void
 active_knowing(struct fsm *f, const struct fsm_config *c, enum fsm_key key,
     const struct fsm_peer *p)
 {
-	fsm_init(f, c, 0);
+	fsm_init(f, c, &scratch_log, 0);
 	f->state = FSM_ACTIVE;
 	fsm_set_key(f, key);
 	f->peer_known = true;
@@ -374,7 +378,7 @@ static void
 starting_hears(struct fsm *f, const struct fsm_config *c,
     const struct fsm_peer *p)
 {
-	fsm_init(f, c, 0);
+	fsm_init(f, c, &scratch_log, 0);
 	fsm_event(f, EV_PEER, p, NULL, 10);
 }
 

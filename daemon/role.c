@@ -340,11 +340,11 @@ want_key(struct vgroup *g)
 /*
  * Quorum: holding the VIPs while another node has the key, outside a
  * handover (its target took it but we never heard it hold, say): let go.
+ * now: the caller's (a clock read per group and tick adds up).
  */
 HOTPATH static void
-key_check(struct vgroup *g)
+key_check(struct vgroup *g, uint64_t now)
 {
-	uint64_t now = now_ms();
 	bool handing = g->fsm.handover || g->fsm.state == FSM_STOPPING;
 	const char *h;
 
@@ -1005,7 +1005,7 @@ role_quorum_key(int gi, bool held, void *arg)
 		fsm_set_key(&g->fsm, keyless ? FSM_KEY_KEYLESS : FSM_KEY_WAIT);
 		quorum_want(gi, NULL);
 		say();
-		key_check(g);
+		key_check(g, now_ms());
 		return;
 	}
 	fsm_set_key(&g->fsm, FSM_KEY_HELD);
@@ -1025,7 +1025,7 @@ heartbeat_tick(void *arg)
 
 	quorum_policy(now);
 	for (int i = 0; i < d.ngroups; i++)
-		key_check(&d.groups[i]);
+		key_check(&d.groups[i], now);
 	/* late: claim nothing before the peer's messages are read */
 	if (tick_lateness() >= d.cfg.dead_ms)
 		check_stall();

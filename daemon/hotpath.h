@@ -13,7 +13,7 @@
 
 /*
  * The small statics a heartbeat reads (loop.c, link.c, role.c, quorum.c:
- * about 1.5 KB) in one section: no linker script names it, so the linker
+ * about 1.2 KB) in one section: no linker script names it, so the linker
  * keeps it whole, one page or two instead of one page each. Not for const
  * data (a section holds one kind) nor for large arrays.
  */

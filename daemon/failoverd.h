@@ -30,7 +30,8 @@ struct counters {
 };
 
 struct link_state {
-	int		fd;
+	int		fd;		/* bound to the local address and port */
+	int		cfd;		/* the same, connected to the peer; -1 none */
 	int		owner;		/* link whose socket this one uses; -1 its own */
 	char		peer_name[PROTO_NAME_LEN];	/* the node heard on it; "" none yet */
 	uint64_t	peer_epoch;	/* its epoch, echoed to it */
@@ -43,6 +44,7 @@ struct link_state {
 	uint64_t	peer_rx_us;
 	bool		was_up;		/* for "link lost/restored" log lines */
 	uint64_t	send_err_logged;	/* ms; rate limit of send errors */
+	uint64_t	connect_at;	/* ms; when to try cfd again */
 	int		ifindex;	/* what the socket is bound to */
 	bool		missing_logged;	/* the interface is missing: said once */
 	bool		open_failed;	/* opening failed otherwise: said once */

@@ -11,6 +11,7 @@ import re
 import secrets
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -232,6 +233,83 @@ def test_malformed_foreign_and_wrong_source_are_counted(lab):
                  describe=lambda: snapshot(lab))
     settled(lab, a, b)
     assert counter(b, "auth_failures") == 0, snapshot(lab)
+
+
+# Another socket binds alpha's heartbeat address and port, plain, with
+# SO_REUSEADDR, with SO_REUSEPORT; prints each bind's outcome.
+BIND_PROBE = r"""
+import socket, sys
+for opt in (None, socket.SO_REUSEADDR, socket.SO_REUSEPORT):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if opt:
+        s.setsockopt(socket.SOL_SOCKET, opt, 1)
+    try:
+        s.bind((sys.argv[1], int(sys.argv[2])))
+        print("bound")
+    except OSError as e:
+        print("refused" if e.errno == 98 else "error %d" % e.errno)
+"""
+
+
+def udp_sockets(lab, host):
+    """(local, peer) of each UDP socket in host's namespace, from ss: the
+    device a socket is bound to left out, no peer as "*"."""
+    out = lab.ns_exec(host, ["ss", "-Hnua"]).stdout
+    socks = []
+    for line in out.splitlines():
+        local, peer = line.split()[3:5]
+        socks.append((re.sub(r"%[^:]+:", ":", local),
+                      "*" if peer.endswith(":*") else peer))
+    return socks
+
+
+def test_heartbeat_port_is_the_daemons_alone(lab):
+    """Beside the socket bound to its address and port, each link has one
+    connected to the peer's (the kernel then skips a route lookup for every
+    heartbeat sent and received). The two share the port only while the
+    second binds: another socket on alpha's heartbeat address and port is
+    refused, also with SO_REUSEADDR or SO_REUSEPORT, and the pair goes on."""
+    a, b = start_pair(lab)
+    port = str(lab.port)
+    socks = udp_sockets(lab, "alpha")
+    assert ("%s:%s" % (A4, port), "%s:%s" % (B4, port)) in socks, socks
+    assert ("%s:%s" % (A4, port), "*") in socks, socks
+    out = lab.ns_exec("alpha", [sys.executable, "-c", BIND_PROBE, A4, port])
+    assert out.stdout.split() == ["refused"] * 3, out.stdout + out.stderr
+    before = counter(b, "received")
+    wait_for(lambda: counter(b, "received") >= before + 20, 5,
+             msg="beta to hear alpha 20 more times",
+             describe=lambda: snapshot(lab))
+    settled(lab, a, b)
+    assert counter(a, "send_errors") == 0, snapshot(lab)
+
+
+def icmp_unreachables_sent(lab, host):
+    """OutDestUnreachs of host's namespace (/proc/net/snmp)."""
+    lines = [l.split() for l in lab.ns_exec(
+        host, ["cat", "/proc/net/snmp"]).stdout.splitlines()
+        if l.startswith("Icmp:")]
+    return int(lines[1][lines[0].index("OutDestUnreachs")])
+
+
+def test_stopped_peer_port_unreachable_is_no_error(lab):
+    """beta stops: its kernel answers each of alpha's heartbeats with ICMP
+    port unreachable, which a connected socket reports on its next send or
+    receive. alpha neither counts nor logs that as an error, and every
+    heartbeat still goes out."""
+    a, b = start_pair(lab)
+    icmp = icmp_unreachables_sent(lab, "beta")
+    b.stop()
+    sent = counter(a, "sent")
+    wait_for(lambda: counter(a, "sent") >= sent + 100 and
+             icmp_unreachables_sent(lab, "beta") >= icmp + 2, 10,
+             msg="alpha to send 100 heartbeats to a closed port, beta to "
+             "answer 2 of them with ICMP", describe=lambda: snapshot(lab))
+    st = a.status()
+    assert st["counters"]["send_errors"] == 0, st["counters"]
+    log = a.log()
+    assert not re.search(r"link 0( \(\S+\))?: (send|receive)", log), log[-2000:]
+    assert state_is(a, "active") and holds(lab, "alpha"), snapshot(lab)
 
 
 # --- 6 -------------------------------------------------------------------

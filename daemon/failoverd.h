@@ -107,7 +107,8 @@ extern struct daemon d;
 /* link.c: sockets and link state; decoded, authentic, fresh peer messages
  * go to the one handler (stood_still: the peer's clock counted time that
  * ours missed: we were frozen). */
-typedef void (*link_msg_cb)(int link, const struct msg *, bool stood_still);
+typedef void (*link_msg_cb)(int link, const struct msg *, bool stood_still,
+    uint64_t now);
 void	link_on_message(link_msg_cb);
 int	link_open_all(void);
 void	link_close_all(void);
@@ -121,7 +122,7 @@ bool	link_any_open(void);		/* some heartbeat socket is open */
 bool	link_all_named(void);		/* every link has heard a node */
 /* Two-way evidence: the newest of our sends the peer echoed on a live link
  * since it was last silent (ms, our clock; 0 none). */
-uint64_t link_acked_at(const char *peer);
+uint64_t link_acked_at(const char *peer, uint64_t now);
 void	link_check(uint64_t now);	/* logs links that fell silent */
 /* From the netlink watch: ifname appeared, changed or went. */
 void	link_iface_changed(const char *ifname, int ifindex, bool carrier);
@@ -147,7 +148,8 @@ void	role_addr_deleted(void *arg, int family, const unsigned char *addr,
 void	role_addr_ready(void *arg, int family, const unsigned char *addr,
 	    int prefixlen, int ifindex);
 /* stood_still: the peer's clock counted time that ours missed (we were frozen) */
-void	daemon_peer_message(int link, const struct msg *m, bool stood_still);
+void	daemon_peer_message(int link, const struct msg *m, bool stood_still,
+	    uint64_t now);
 /* Groups by bit; 0: every group this node holds; to: a node, or NULL for
  * the best one. -1 and why if one may not. */
 int	daemon_switchover(uint32_t groups, const char *to, const char **why);

@@ -54,7 +54,7 @@ static struct {
 } unstick[CFG_MAX_LINKS];
 
 static int link_open(int i);
-static void link_heard(int i, const struct msg *m);
+static void link_heard(int i, const struct msg *m, uint64_t t);
 static void link_forget_echoes(int i);
 static HOTDATA link_msg_cb on_message;	/* who hears the peer (role.c, via main.c) */
 
@@ -133,6 +133,7 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 	struct sender *s;
 	enum proto_result r;
 	enum fresh_verdict fr;
+	uint64_t t;
 
 	r = proto_decode(buf, len, (uint16_t)d.cfg.cluster_id, d.auth, &m);
 	switch (r) {
@@ -194,8 +195,9 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 		d.cnt.unconfirmed++;
 		return true;
 	}
+	t = now_us();	/* the one clock read of a message: its time */
 	fr = fresh_check(&fresh[i], m.epoch, m.tx_time_us, m.echo_time_us,
-	    now_us(), (uint64_t)d.cfg.dead_ms * 1000);
+	    t, (uint64_t)d.cfg.dead_ms * 1000);
 	switch (fr) {
 	case FRESH_LATE:
 		d.cnt.late++;
@@ -207,11 +209,11 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
 	}
 	d.cnt.received++;
 	d.links[i].received++;
-	link_heard(i, &m);
+	link_heard(i, &m, t);
 	/* a standby's heartbeat tick is rare: another link's silence shows here */
-	link_check(now_ms());
+	link_check(t / 1000);
 	if (on_message)
-		on_message(i, &m, fr == FRESH_STOOD_STILL);
+		on_message(i, &m, fr == FRESH_STOOD_STILL, t / 1000);
 	return true;
 }
 
@@ -223,10 +225,10 @@ link_recv_one(int i, const uint8_t *buf, size_t len,
  * future.
  */
 HOTPATH static void
-link_heard(int i, const struct msg *m)
+link_heard(int i, const struct msg *m, uint64_t t)
 {
 	struct link_state *ls = &d.links[i];
-	uint64_t now = now_ms(), t = now_us();
+	uint64_t now = t / 1000;
 
 	if (!ls->was_up)
 		log_info("link %d (%s): peer %s heard", i, d.cfg.links[i].ifname,
@@ -672,9 +674,9 @@ link_iface_changed(const char *ifname, int ifindex, bool carrier)
 }
 
 HOTPATH uint64_t
-link_acked_at(const char *peer)
+link_acked_at(const char *peer, uint64_t now)
 {
-	uint64_t acked = 0, now = now_ms();
+	uint64_t acked = 0;
 
 	for (int i = 0; i < d.cfg.nlinks; i++)
 		if (link_up(i, now) && name_eq(d.links[i].peer_name, peer) &&

@@ -35,9 +35,9 @@ static HOTDATA bool stalled;	/* every group's FSM has been told */
 static struct peers peers __attribute__((aligned(4096)));
 static HOTDATA bool keyless;		/* quorum lost, VIPs kept: we hear every peer */
 
-static bool check_stall(void);
+static bool check_stall(uint64_t now);
 static unsigned heartbeat_period(void);
-static unsigned arm_tick(void);
+static unsigned arm_tick(uint64_t now);
 static void watch_from(uint64_t now, unsigned ms);
 static uint64_t next_send(unsigned p);
 static void heartbeat_tick(void *);
@@ -470,14 +470,15 @@ static void
 fsm_tick(void *arg)
 {
 	struct vgroup *g = arg;
+	uint64_t now = now_ms();
 
 	/* a peer silent "for dead_ms" while we were frozen may be alive */
-	if (check_stall()) {
-		loop_timer_set(&g->fsm_timer, now_ms() + d.cfg.interval_ms,
+	if (check_stall(now)) {
+		loop_timer_set(&g->fsm_timer, now + d.cfg.interval_ms,
 		    fsm_tick, g);
 		return;
 	}
-	show(g, -1, now_ms());	/* a peer may have died: whom the machine sees changes */
+	show(g, -1, now);	/* a peer may have died: whom the machine sees changes */
 	feed(g, EV_TICK, NULL, NULL);
 }
 
@@ -499,7 +500,7 @@ feed_at(struct vgroup *g, enum fsm_event ev, const struct fsm_peer *p,
 	apply(g, fsm_event(&g->fsm, ev, p, reason, now));
 	schedule(g);
 	if (!feeding_all)
-		arm_tick();	/* the send period may have changed */
+		arm_tick(now);	/* the send period may have changed */
 }
 
 HOTPATH static void
@@ -594,9 +595,9 @@ dual_active_watch(struct vgroup *g, const struct fsm_peer *p, uint64_t now)
 
 /* How late the heartbeat tick is, in ms; the boot clock also counts a suspend. */
 HOTPATH static uint64_t
-tick_lateness(void)
+tick_lateness(uint64_t now)
 {
-	uint64_t now = now_ms(), boot = now_boot_ms(), late;
+	uint64_t boot = now_boot_ms(), late;
 
 	if (hb_due == 0)
 		return 0;
@@ -623,13 +624,13 @@ set_stalled(bool on)
  * heartbeat on time again ends the stall.
  */
 HOTPATH static bool
-check_stall(void)
+check_stall(uint64_t now)
 {
 	uint64_t late;
 
 	if (stalled)
 		return true;
-	if ((late = tick_lateness()) < d.cfg.dead_ms)
+	if ((late = tick_lateness(now)) < d.cfg.dead_ms)
 		return false;
 	log_warnx("event loop stalled for about %llu ms (frozen?): yielding to "
 	    "an active peer", (unsigned long long)(late + d.cfg.interval_ms));
@@ -722,10 +723,10 @@ role_peers(void)
 }
 
 HOTPATH void
-daemon_peer_message(int link, const struct msg *m, bool stood_still)
+daemon_peer_message(int link, const struct msg *m, bool stood_still,
+    uint64_t now)
 {
 	static HOTDATA bool full_logged;
-	uint64_t now = now_ms();	/* the message's time, for every group */
 	unsigned period;
 	int pi;
 
@@ -742,7 +743,7 @@ daemon_peer_message(int link, const struct msg *m, bool stood_still)
 	 * room for the peer's next message (a tick at the same moment would
 	 * wake the loop once more).
 	 */
-	if (!check_stall())
+	if (!check_stall(now))
 		watch_from(now, 2 * d.cfg.interval_ms);
 	if ((pi = peers_lookup(&peers, m->name)) == -1) {
 		if (!full_logged)
@@ -751,7 +752,7 @@ daemon_peer_message(int link, const struct msg *m, bool stood_still)
 		full_logged = true;
 		return;
 	}
-	if (peers_update(&peers, pi, m, link_acked_at(m->name),
+	if (peers_update(&peers, pi, m, link_acked_at(m->name, now),
 	    d.links[link].hold_ms, now))
 		groups_compare(pi, m);
 	/* every group's machine hears of it; the send period is worked out once */
@@ -759,12 +760,12 @@ daemon_peer_message(int link, const struct msg *m, bool stood_still)
 	for (int k = 0; k < d.ngroups; k++)
 		show(&d.groups[k], pi, now);
 	feeding_all = false;
-	period = arm_tick();
+	period = arm_tick(now);
 	/* a sparse heartbeat about due rides on this wakeup (see arm_tick()) */
 	if (!stalled && period > d.cfg.interval_ms &&
-	    now_ms() + d.cfg.interval_ms / 2 >= next_send(period)) {
+	    now + d.cfg.interval_ms / 2 >= next_send(period)) {
 		say();
-		arm_tick();
+		arm_tick(now);
 	}
 }
 
@@ -873,10 +874,10 @@ next_send(unsigned p)
 
 /* Returns the send period it armed for. */
 HOTPATH static unsigned
-arm_tick(void)
+arm_tick(uint64_t now)
 {
 	unsigned period = heartbeat_period();
-	uint64_t when = next_send(period), now;
+	uint64_t when = next_send(period);
 
 	if (hb_watch == 0)
 		return period;		/* not started */
@@ -892,7 +893,6 @@ arm_tick(void)
 		when = hb_watch;
 	if (when == hb_due)
 		return period;
-	now = now_ms();
 	hb_due = when;
 	hb_due_boot = now_boot_ms() + (when > now ? when - now : 0);
 	loop_timer_set(&hb_timer, when, heartbeat_tick, NULL);
@@ -1027,8 +1027,8 @@ heartbeat_tick(void *arg)
 	for (int i = 0; i < d.ngroups; i++)
 		key_check(&d.groups[i], now);
 	/* late: claim nothing before the peer's messages are read */
-	if (tick_lateness() >= d.cfg.dead_ms)
-		check_stall();
+	if (tick_lateness(now) >= d.cfg.dead_ms)
+		check_stall(now);
 	else if (stalled)
 		set_stalled(false);
 	if (!stalled) {
@@ -1039,7 +1039,7 @@ heartbeat_tick(void *arg)
 	/* skip slots after a stall */
 	watch_from(now, d.cfg.interval_ms);
 	hb_due = 0;
-	arm_tick();
+	arm_tick(now);
 }
 
 void
@@ -1097,7 +1097,7 @@ vips_lifetime(void *arg)
 static bool
 vips_held_off(void *arg)
 {
-	return check_stall();
+	return check_stall(now_ms());
 }
 
 /* The groups' state machines and VIPs, before anything feeds them. */
@@ -1167,7 +1167,7 @@ role_reload_end(void)
 		schedule(g);
 	}
 	watch_from(now_ms(), d.cfg.interval_ms);
-	arm_tick();
+	arm_tick(now_ms());
 }
 
 void

@@ -288,12 +288,12 @@ link_all_named(void)
 }
 
 uint64_t
-link_acked_at(const char *peer)
+link_acked_at(const char *peer, uint64_t now)
 {
 	uint64_t acked = 0;
 
 	for (int i = 0; i < d.cfg.nlinks; i++)
-		if (link_up(i, now_ms()) && d.links[i].acked_us / 1000 > acked)
+		if (link_up(i, now) && d.links[i].acked_us / 1000 > acked)
 			acked = d.links[i].acked_us / 1000;
 	return acked;
 }
@@ -745,7 +745,7 @@ peer_send_ex(bool stood_still)
 	peer.m.echo_time_us = peer.echo ? newest()->at_us : peer.echo_us;
 	peer.m.echo_delay_us = 0;
 	link_heard(peer.link, &peer.m);
-	daemon_peer_message(peer.link, &peer.m, stood_still);
+	daemon_peer_message(peer.link, &peer.m, stood_still, now_ms());
 }
 
 static void

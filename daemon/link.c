@@ -100,12 +100,12 @@ same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 	return false;
 }
 
-/* An ICMP error (the peer's port closed, its address unreachable) that a
-   connected socket reports: it answered an earlier datagram. */
-static bool
-icmp_report(int err)
+/* The links whose peers' datagrams may reach link i's sockets: those
+   sharing its bound socket. */
+HOTPATH static int
+socket_root(int i)
 {
-	return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH;
+	return d.links[i].owner == -1 ? i : d.links[i].owner;
 }
 
 /* Bad input is counted always, logged rarely: a flood must not flood the log. */
@@ -314,9 +314,14 @@ link_readable(int fd, uint32_t events, void *arg)
 		bool bad = false;
 
 		if ((n = link_receive(fd, slot, msgs, want)) == -1) {
-			/* the connected socket's ICMP errors: see link_transmit */
-			if (errno != EAGAIN && errno != EINTR &&
-			    !icmp_report(errno))
+			/*
+			 * A connected socket's error is an ICMP error (true or
+			 * forged), told once, ahead of what waits: read on.
+			 */
+			if (fd == d.links[i].cfd && errno != EAGAIN &&
+			    errno != EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EINTR)
 				log_warn("link %d: receive", i);
 			return;
 		}
@@ -325,9 +330,10 @@ link_readable(int fd, uint32_t events, void *arg)
 		 * to RX_BUF, which is still oversized for the parser.
 		 */
 		for (k = 0; k < n; k++) {
-			/* links to several peers may share this socket */
+			/* links to several peers may share this socket (a
+			   connected one heard them too before it connected) */
 			for (l = 0; l < d.cfg.nlinks; l++)
-				if ((l == i || d.links[l].owner == i) &&
+				if (socket_root(l) == socket_root(i) &&
 				    same_addr(&slot[k].from, &d.cfg.links[l].peer))
 					break;
 			if (l == d.cfg.nlinks) {
@@ -738,8 +744,9 @@ link_up(int i, uint64_t now)
 _Static_assert(sizeof(d.cfg.node_name) == PROTO_NAME_LEN, "copied whole");
 
 /*
- * Through the connected socket if there is one. Its next send fails with
- * an ICMP error an earlier datagram met, without sending: once more then.
+ * Through the connected socket if there is one. Its next send fails, and
+ * sends nothing, with an ICMP error (true or forged) that an earlier
+ * datagram met, told once: a failed send is made once more.
  */
 HOTPATH static ssize_t
 link_transmit(int i, const void *buf, size_t len, uint64_t now)
@@ -749,7 +756,7 @@ link_transmit(int i, const void *buf, size_t len, uint64_t now)
 	ssize_t n;
 
 	if (ls->cfd != -1) {
-		if ((n = send(ls->cfd, buf, len, 0)) == -1 && icmp_report(errno))
+		if ((n = send(ls->cfd, buf, len, 0)) == -1)
 			n = send(ls->cfd, buf, len, 0);
 		return n;
 	}

@@ -37,7 +37,7 @@ static HOTDATA bool keyless;		/* quorum lost, VIPs kept: we hear every peer */
 
 static bool check_stall(uint64_t now);
 static unsigned heartbeat_period(void);
-static unsigned arm_tick(uint64_t now);
+static unsigned arm_tick(void);
 static void watch_from(uint64_t now, unsigned ms);
 static uint64_t next_send(unsigned p);
 static void heartbeat_tick(void *);
@@ -500,7 +500,7 @@ feed_at(struct vgroup *g, enum fsm_event ev, const struct fsm_peer *p,
 	apply(g, fsm_event(&g->fsm, ev, p, reason, now));
 	schedule(g);
 	if (!feeding_all)
-		arm_tick(now);	/* the send period may have changed */
+		arm_tick();	/* the send period may have changed */
 }
 
 HOTPATH static void
@@ -760,12 +760,12 @@ daemon_peer_message(int link, const struct msg *m, bool stood_still,
 	for (int k = 0; k < d.ngroups; k++)
 		show(&d.groups[k], pi, now);
 	feeding_all = false;
-	period = arm_tick(now);
+	period = arm_tick();
 	/* a sparse heartbeat about due rides on this wakeup (see arm_tick()) */
 	if (!stalled && period > d.cfg.interval_ms &&
-	    now + d.cfg.interval_ms / 2 >= next_send(period)) {
+	    now_ms() + d.cfg.interval_ms / 2 >= next_send(period)) {
 		say();
-		arm_tick(now);
+		arm_tick();
 	}
 }
 
@@ -874,10 +874,10 @@ next_send(unsigned p)
 
 /* Returns the send period it armed for. */
 HOTPATH static unsigned
-arm_tick(uint64_t now)
+arm_tick(void)
 {
 	unsigned period = heartbeat_period();
-	uint64_t when = next_send(period);
+	uint64_t when = next_send(period), now;
 
 	if (hb_watch == 0)
 		return period;		/* not started */
@@ -893,6 +893,7 @@ arm_tick(uint64_t now)
 		when = hb_watch;
 	if (when == hb_due)
 		return period;
+	now = now_ms();		/* after the work that brought us here */
 	hb_due = when;
 	hb_due_boot = now_boot_ms() + (when > now ? when - now : 0);
 	loop_timer_set(&hb_timer, when, heartbeat_tick, NULL);
@@ -1039,7 +1040,7 @@ heartbeat_tick(void *arg)
 	/* skip slots after a stall */
 	watch_from(now, d.cfg.interval_ms);
 	hb_due = 0;
-	arm_tick(now);
+	arm_tick();
 }
 
 void
@@ -1167,7 +1168,7 @@ role_reload_end(void)
 		schedule(g);
 	}
 	watch_from(now_ms(), d.cfg.interval_ms);
-	arm_tick(now_ms());
+	arm_tick();
 }
 
 void

@@ -45,7 +45,7 @@ import time
 
 import pytest
 
-from helpers import (HOSTS, capture, counter, finish, hbtool, hbtool_bg,
+from helpers import (HOSTS, PY, capture, counter, finish, hbtool, hbtool_bg,
                      holders, holds, only_holder, settled, snapshot, start_pair,
                      state_is, wait_for)
 import fodlab
@@ -422,6 +422,69 @@ def udp_rcvbuf_errors(lab, host):
     out = lab.ns_exec(host, ["cat", "/proc/net/snmp"]).stdout.splitlines()
     udp = [line.split() for line in out if line.startswith("Udp:")]
     return int(dict(zip(udp[0][1:], udp[1][1:])).get("RcvbufErrors", 0))
+
+
+# Forged ICMP destination unreachable at argv[1] about its UDP datagrams from
+# argv[1] to argv[2] (port argv[3]), every code that a connected socket
+# reports as an error, one every 2 ms for argv[4] s; prints how many.
+ICMP_FORGER = r"""
+import socket, struct, sys, time
+src, dst, port, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
+    float(sys.argv[4])
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 164, 0, 0x4000, 64, 17, 0,
+                 socket.inet_aton(src), socket.inet_aton(dst))
+ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+udp = struct.pack("!HHHH", port, port, 144, 0)
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+codes = [2, 3, 6, 7, 8, 9, 10, 13]
+n, end = 0, time.monotonic() + seconds
+while time.monotonic() < end:
+    icmp = struct.pack("!BBHI", 3, codes[n % len(codes)], 0, 0) + ip + udp
+    s.sendto(icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:], (src, 0))
+    n += 1
+    time.sleep(0.002)
+print(n)
+"""
+
+
+def icmp_unreachables_received(lab, host):
+    lines = [l.split() for l in lab.ns_exec(
+        host, ["cat", "/proc/net/snmp"]).stdout.splitlines()
+        if l.startswith("Icmp:")]
+    return int(lines[1][lines[0].index("InDestUnreachs")])
+
+
+def test_forged_icmp_errors_do_not_silence_heartbeats(lab):
+    """mallory tells alpha, 500 times a second for 3 s, that its heartbeats
+    to beta met every ICMP error a connected socket reports (port, protocol
+    or host unreachable, prohibited, ...). Each would fail alpha's next send
+    on its socket connected to beta; alpha sends again, so beta hears every
+    heartbeat: nothing moves, no send error counted, nothing logged."""
+    a, b = hostile_pair(lab)
+    calm = Calm(lab, a, b)
+    ca, cb = counters(a), counters(b)
+    icmp = icmp_unreachables_received(lab, "alpha")
+    log_offset = len(a.log())
+    t0 = time.monotonic()
+    out = lab.ns_exec("mallory", [PY, "-c", ICMP_FORGER, A4, B4,
+                                  str(lab.port), "3"], timeout=30)
+    elapsed = time.monotonic() - t0
+    forged = int(out.stdout.strip())
+    assert forged >= 500, out.stdout + out.stderr
+    assert icmp_unreachables_received(lab, "alpha") - icmp >= forged * 0.9
+    after_a, after_b = counters(a), counters(b)
+    # alpha sends every 20 ms: beta heard (nearly) every one of them
+    heard = after_b["received"] - cb["received"]
+    assert heard >= elapsed * 1000 / 20 * 0.8, (heard, elapsed)
+    assert after_a["send_errors"] == ca["send_errors"], after_a
+    new_lines = a.log()[log_offset:]
+    assert not re.search(r"link 0( \(\S+\))?: (send|receive)", new_lines), \
+        new_lines[-2000:]
+    calm.check("forged ICMP errors")
 
 
 @pytest.mark.parametrize("args,name", [f[1:] for f in FLOODS],

@@ -11,12 +11,11 @@ import re
 import secrets
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from helpers import (HOSTS, VIPS, agree, capture, counter,
+from helpers import (HOSTS, PY, VIPS, agree, capture, counter,
                      finish, hbtool, hbtool_bg, holders, holds, only_holder,
                      settled, snapshot, start_pair, state_is, wait_for)
 import fodlab
@@ -274,7 +273,7 @@ def test_heartbeat_port_is_the_daemons_alone(lab):
     socks = udp_sockets(lab, "alpha")
     assert ("%s:%s" % (A4, port), "%s:%s" % (B4, port)) in socks, socks
     assert ("%s:%s" % (A4, port), "*") in socks, socks
-    out = lab.ns_exec("alpha", [sys.executable, "-c", BIND_PROBE, A4, port])
+    out = lab.ns_exec("alpha", [PY, "-c", BIND_PROBE, A4, port])
     assert out.stdout.split() == ["refused"] * 3, out.stdout + out.stderr
     before = counter(b, "received")
     wait_for(lambda: counter(b, "received") >= before + 20, 5,

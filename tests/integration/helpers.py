@@ -129,3 +129,12 @@ def assert_secure(path):
         if p == "/":
             return
         p = os.path.dirname(p)
+
+
+def snmp(lab, host, proto, field):
+    """A counter of host's namespace from /proc/net/snmp: proto "Icmp",
+    "Udp", ...; field "InDestUnreachs", "RcvbufErrors", ..."""
+    rows = [line.split() for line in lab.ns_exec(
+        host, ["cat", "/proc/net/snmp"]).stdout.splitlines()
+        if line.startswith(proto + ":")]
+    return int(dict(zip(rows[0][1:], rows[1][1:])).get(field, 0))

@@ -46,8 +46,8 @@ import time
 import pytest
 
 from helpers import (HOSTS, PY, capture, counter, finish, hbtool, hbtool_bg,
-                     holders, holds, only_holder, settled, snapshot, start_pair,
-                     state_is, wait_for)
+                     holders, holds, only_holder, settled, snapshot, snmp,
+                     start_pair, state_is, wait_for)
 import fodlab
 
 A4, B4, M4 = HOSTS["alpha"]["v4"], HOSTS["beta"]["v4"], HOSTS["mallory"]["v4"]
@@ -418,12 +418,6 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def udp_rcvbuf_errors(lab, host):
-    out = lab.ns_exec(host, ["cat", "/proc/net/snmp"]).stdout.splitlines()
-    udp = [line.split() for line in out if line.startswith("Udp:")]
-    return int(dict(zip(udp[0][1:], udp[1][1:])).get("RcvbufErrors", 0))
-
-
 # Forged ICMP destination unreachable at argv[1] about its UDP datagrams from
 # argv[1] to argv[2] (port argv[3]), every code that a connected socket
 # reports as an error, one every 2 ms for argv[4] s; prints how many.
@@ -451,13 +445,6 @@ print(n)
 """
 
 
-def icmp_unreachables_received(lab, host):
-    lines = [l.split() for l in lab.ns_exec(
-        host, ["cat", "/proc/net/snmp"]).stdout.splitlines()
-        if l.startswith("Icmp:")]
-    return int(lines[1][lines[0].index("InDestUnreachs")])
-
-
 def test_forged_icmp_errors_do_not_silence_heartbeats(lab):
     """mallory tells alpha, 500 times a second for 3 s, that its heartbeats
     to beta met every ICMP error a connected socket reports (port, protocol
@@ -467,7 +454,7 @@ def test_forged_icmp_errors_do_not_silence_heartbeats(lab):
     a, b = hostile_pair(lab)
     calm = Calm(lab, a, b)
     ca, cb = counters(a), counters(b)
-    icmp = icmp_unreachables_received(lab, "alpha")
+    icmp = snmp(lab, "alpha", "Icmp", "InDestUnreachs")
     log_offset = len(a.log())
     t0 = time.monotonic()
     out = lab.ns_exec("mallory", [PY, "-c", ICMP_FORGER, A4, B4,
@@ -475,7 +462,7 @@ def test_forged_icmp_errors_do_not_silence_heartbeats(lab):
     elapsed = time.monotonic() - t0
     forged = int(out.stdout.strip())
     assert forged >= 500, out.stdout + out.stderr
-    assert icmp_unreachables_received(lab, "alpha") - icmp >= forged * 0.9
+    assert snmp(lab, "alpha", "Icmp", "InDestUnreachs") - icmp >= forged * 0.9
     after_a, after_b = counters(a), counters(b)
     # alpha sends every 20 ms: beta heard (nearly) every one of them
     heard = after_b["received"] - cb["received"]
@@ -502,7 +489,7 @@ def test_flood_no_false_failover(lab, flood_bin, args, name):
     calm = Calm(lab, a, b)
     before = counters(b)
     log_offset = len(b.log())
-    drops0 = udp_rcvbuf_errors(lab, "beta")
+    drops0 = snmp(lab, "beta", "Udp", "RcvbufErrors")
     cpu0, t0 = cpu_seconds(b.pid), time.monotonic()
     p = lab.spawn("mallory", [str(x) for x in [
         flood_bin, "-d", B4, "-p", lab.port, "-r", FLOOD_RATE, "-t",
@@ -521,7 +508,7 @@ def test_flood_no_false_failover(lab, flood_bin, args, name):
     assert p.returncode == 0, err.decode()
     r = json.loads(out.decode().strip().splitlines()[-1])
     after = counters(b)
-    drops = udp_rcvbuf_errors(lab, "beta") - drops0
+    drops = snmp(lab, "beta", "Udp", "RcvbufErrors") - drops0
     cpu = (cpu1 - cpu0) / (t1 - t0)
     new_lines = b.log()[log_offset:].splitlines()
     figures = {"flood": r, "counted": after[name] - before[name],

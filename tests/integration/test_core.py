@@ -17,7 +17,7 @@ import pytest
 
 from helpers import (HOSTS, PY, VIPS, agree, capture, counter,
                      finish, hbtool, hbtool_bg, holders, holds, only_holder,
-                     settled, snapshot, start_pair, state_is, wait_for)
+                     settled, snapshot, snmp, start_pair, state_is, wait_for)
 import fodlab
 
 A4, B4 = HOSTS["alpha"]["v4"], HOSTS["beta"]["v4"]
@@ -283,25 +283,17 @@ def test_heartbeat_port_is_the_daemons_alone(lab):
     assert counter(a, "send_errors") == 0, snapshot(lab)
 
 
-def icmp_unreachables_sent(lab, host):
-    """OutDestUnreachs of host's namespace (/proc/net/snmp)."""
-    lines = [l.split() for l in lab.ns_exec(
-        host, ["cat", "/proc/net/snmp"]).stdout.splitlines()
-        if l.startswith("Icmp:")]
-    return int(lines[1][lines[0].index("OutDestUnreachs")])
-
-
 def test_stopped_peer_port_unreachable_is_no_error(lab):
     """beta stops: its kernel answers each of alpha's heartbeats with ICMP
     port unreachable, which a connected socket reports on its next send or
     receive. alpha neither counts nor logs that as an error, and every
     heartbeat still goes out."""
     a, b = start_pair(lab)
-    icmp = icmp_unreachables_sent(lab, "beta")
+    icmp = snmp(lab, "beta", "Icmp", "OutDestUnreachs")
     b.stop()
     sent = counter(a, "sent")
     wait_for(lambda: counter(a, "sent") >= sent + 100 and
-             icmp_unreachables_sent(lab, "beta") >= icmp + 2, 10,
+             snmp(lab, "beta", "Icmp", "OutDestUnreachs") >= icmp + 2, 10,
              msg="alpha to send 100 heartbeats to a closed port, beta to "
              "answer 2 of them with ICMP", describe=lambda: snapshot(lab))
     st = a.status()

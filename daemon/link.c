@@ -314,15 +314,13 @@ link_readable(int fd, uint32_t events, void *arg)
 		bool bad = false;
 
 		if ((n = link_receive(fd, slot, msgs, want)) == -1) {
-			/*
-			 * A connected socket's error is an ICMP error (true or
-			 * forged), told once, ahead of what waits: read on.
-			 */
-			if (fd == d.links[i].cfd && errno != EAGAIN &&
-			    errno != EINTR)
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			/* a connected socket's error is an ICMP error (true or
+			   forged), told once, ahead of what waits: read on */
+			if (fd == d.links[i].cfd)
 				continue;
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("link %d: receive", i);
+			log_warn("link %d: receive", i);
 			return;
 		}
 		/*

@@ -680,6 +680,21 @@ fsm_peer_again(struct fsm *f, const struct fsm_peer *p, uint64_t now)
 		return false;
 	}
 	take_peer(f, p, now);
+	f->again = true;
+	return true;
+}
+
+/* take_peer() of the same news: only the times move. */
+HOTPATH bool
+fsm_peer_times(struct fsm *f, uint64_t heard_at, uint64_t acked_at,
+    unsigned hold_ms, uint64_t now)
+{
+	if (!f->again || !peer_alive(f, now))
+		return false;
+	f->peer.heard_at = heard_at;
+	f->peer.acked_at = acked_at;
+	f->peer.hold_ms = hold_ms;
+	f->peer_heard = heard_at && heard_at <= now ? heard_at : now;
 	return true;
 }
 
@@ -690,6 +705,7 @@ fsm_event(struct fsm *f, enum fsm_event ev, const struct fsm_peer *peer,
 	bool held = fsm_holds_vips(f);
 	unsigned acts = 0;
 
+	f->again = false;
 	if (ev == EV_PEER) {
 		if (peer == NULL)
 			return 0;
@@ -727,12 +743,14 @@ fsm_set_priority(struct fsm *f, int eff, uint64_t now)
 void
 fsm_set_key(struct fsm *f, enum fsm_key k)
 {
+	f->again = false;
 	f->key = k;
 }
 
 void
 fsm_no_preempt(struct fsm *f)
 {
+	f->again = false;
 	f->no_preempt = true;
 }
 
@@ -740,6 +758,7 @@ fsm_no_preempt(struct fsm *f)
 void
 fsm_reconfigure(struct fsm *f, const struct fsm_config *c)
 {
+	f->again = false;
 	f->cfg = *c;
 }
 

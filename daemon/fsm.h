@@ -47,7 +47,12 @@ enum fsm_event {
 #define FSM_REASON_MAX	64
 
 struct fsm_peer {
-	char		name[FSM_NAME_MAX + 1];
+	/* its times first, beside the machine's (struct fsm): every message */
+	uint64_t	acked_at;	/* newest of our heartbeats it echoed since the
+					   link was last silent (our clock); 0 = none */
+	uint64_t	heard_at;	/* when this was heard; 0 = now */
+	unsigned	hold_ms;	/* this message keeps it alive so long (a
+					   sparse standby); below dead_ms: dead_ms */
 	enum fsm_state	state;
 	int		priority;	/* effective priority */
 	bool		handover;	/* peer (active) asks us to take over */
@@ -57,11 +62,7 @@ struct fsm_peer {
 	bool		placed;		/* it holds by a switchover: no preempting it */
 	bool		key;		/* it holds the group's quorum key */
 	bool		keyless;	/* it holds the VIPs without it (etcd lost) */
-	uint64_t	acked_at;	/* newest of our heartbeats it echoed since the
-					   link was last silent (our clock); 0 = none */
-	uint64_t	heard_at;	/* when this was heard; 0 = now */
-	unsigned	hold_ms;	/* this message keeps it alive so long (a
-					   sparse standby); below dead_ms: dead_ms */
+	char		name[FSM_NAME_MAX + 1];
 };
 
 struct fsm_config {
@@ -144,18 +145,20 @@ struct fsm {
 	bool		fencing;	/* required fencing under way */
 	bool		fence_failed;	/* required fencing failed: we stay standby */
 	bool		arbiter_wait;	/* would claim the VIPs: waiting for a reply */
+	bool		again;		/* nothing but fsm_peer_again() changed it
+					   since that last took a message */
 	unsigned	nhistory;	/* transitions ever (log->history) */
 
 	uint64_t	peer_heard;	/* last EV_PEER time */
+	uint64_t	preempt_at;	/* 0 = no preemption pending */
+	struct fsm_peer	peer;
+	struct fsm_config cfg;		/* its dead_ms: within 136 bytes of the start */
 	uint64_t	since;
 	uint64_t	started;
-	uint64_t	preempt_at;	/* 0 = no preemption pending */
 	uint64_t	yield_since;
 	uint64_t	stop_deadline;	/* stopping: give up waiting for peer */
 	uint64_t	handover_deadline;
 	uint64_t	arbiter_reply;	/* last EV_ARBITER time; 0 = never */
-	struct fsm_peer	peer;
-	struct fsm_config cfg;
 
 	struct fsm_log	*log;
 	char		reason[FSM_REASON_MAX];
@@ -174,6 +177,14 @@ unsigned	 fsm_event(struct fsm *, enum fsm_event, const struct fsm_peer *peer,
  * nothing changed, feed EV_PEER. now: the message's time.
  */
 bool		 fsm_peer_again(struct fsm *, const struct fsm_peer *peer, uint64_t now);
+/*
+ * Its cheaper form, for the caller that knows the peer shown last says the
+ * same again (only its times, given here, differ): true, the times taken,
+ * if fsm_peer_again() took the last message and nothing changed since but
+ * time, within which the peer still lives; false: nothing changed.
+ */
+bool		 fsm_peer_times(struct fsm *, uint64_t heard_at, uint64_t acked_at,
+		    unsigned hold_ms, uint64_t now);
 /* The effective priority changed (failing checks with a penalty): EV_PRIORITY. */
 unsigned	 fsm_set_priority(struct fsm *, int eff, uint64_t now);
 /* Quorum: the group's key is not wanted, being taken, or held. */

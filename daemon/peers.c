@@ -34,6 +34,7 @@ peers_lookup(struct peers *ps, const char *name)
 	memset(&ps->p[i], 0, sizeof(ps->p[i]));
 	strncpy(ps->p[i].name, name, sizeof(ps->p[i].name) - 1);
 	ps->p[i].nnames = -1;
+	ps->said++;
 	return ps->n++;
 }
 
@@ -71,14 +72,30 @@ peers_update(struct peers *ps, int i, const struct msg *m, uint64_t acked,
 	p->acked = acked;
 	p->hold_ms = hold_ms;
 	p->v2 |= m->version >= 2;
+	ps->said += changed;
+	for (int g = 0; changed && g < ps->ngroups; g++)
+		p->groups[g].has = p->at[g] != -1;
 	for (int g = 0; g < ps->ngroups; g++) {
 		struct peer_group *pg = &p->groups[g];
 		const struct msg_group *mg;
+		uint64_t record;
+		bool to_me;
 
-		pg->has = p->at[g] != -1;
-		if (!pg->has)
+		if (p->at[g] == -1)
 			continue;
 		mg = &m->groups[p->at[g]];
+		/* version 1 (0.1, a pair) names no target: it means us */
+		to_me = (mg->xflags & PROTO_X_TARGET) != 0 ||
+		    (m->version == 1 && ps->n == 1);
+		record = (uint64_t)mg->state | (uint64_t)mg->priority << 8 |
+		    (uint64_t)mg->flags << 16 | (uint64_t)mg->xflags << 24 |
+		    (uint64_t)to_me << 32;
+		/* the same again (changed: the view is new) */
+		if (!changed && record == p->records[g])
+			continue;
+		ps->said++;
+		p->records[g] = record;
+		pg->to_me = to_me;
 		memset(&pg->view, 0, sizeof(pg->view));
 		memcpy(pg->view.name, p->name, sizeof(pg->view.name));
 		pg->view.state = (enum fsm_state)mg->state;
@@ -90,9 +107,6 @@ peers_update(struct peers *ps, int i, const struct msg *m, uint64_t acked,
 		pg->view.placed = (mg->xflags & PROTO_X_PLACED) != 0;
 		pg->view.key = (mg->xflags & PROTO_X_KEY) != 0;
 		pg->view.keyless = (mg->xflags & PROTO_X_KEYLESS) != 0;
-		/* version 1 (0.1, a pair) names no target: it means us */
-		pg->to_me = (mg->xflags & PROTO_X_TARGET) != 0 ||
-		    (m->version == 1 && ps->n == 1);
 	}
 	return changed;
 }
@@ -104,6 +118,16 @@ peers_alive(const struct peers *ps, int i, uint64_t now)
 
 	return p->heard && now - p->heard < (p->hold_ms > ps->dead_ms ?
 	    p->hold_ms : ps->dead_ms);
+}
+
+HOTPATH uint64_t
+peers_epoch(const struct peers *ps, uint64_t now)
+{
+	uint64_t live = 0;
+
+	for (int i = 0; i < ps->n; i++)
+		live |= (uint64_t)peers_alive(ps, i, now) << i;
+	return ps->said << PEERS_MAX | live;
 }
 
 int

@@ -49,6 +49,9 @@ struct peer {
 	/* its list of groups as last compared, and where ours are in it */
 	int		nnames;		/* -1: not compared yet */
 	int8_t		at[CFG_MAX_GROUPS];
+	/* each group's record as last heard: state, priority, flags, xflags,
+	   to_me (compared at every message: apart from the views) */
+	uint64_t	records[CFG_MAX_GROUPS];
 	struct peer_group groups[CFG_MAX_GROUPS];	/* by our group index */
 	char		names[PROTO_MAX_GROUPS][PROTO_NAME_LEN];
 };
@@ -58,6 +61,7 @@ struct peer {
 struct peers {
 	int		n;
 	unsigned	dead_ms;
+	uint64_t	said;		/* changes of what any peer says */
 	int		ngroups;	/* ours */
 	struct peer	p[PEERS_MAX];
 	char		groups[CFG_MAX_GROUPS][PROTO_NAME_LEN];
@@ -77,6 +81,13 @@ int	peers_lookup(struct peers *, const char *name);
 bool	peers_update(struct peers *, int i, const struct msg *m, uint64_t acked,
 	    unsigned hold_ms, uint64_t now);
 bool	peers_alive(const struct peers *, int i, uint64_t now);
+/*
+ * What peers_pick() reads of the peers, but their times: it changes when a
+ * peer is added, says something new or dies or lives again. While it stays
+ * the same, a group's machine that does not change either is shown the
+ * same peer (role.c shows it only the sender's new times).
+ */
+uint64_t peers_epoch(const struct peers *, uint64_t now);
 /* Live peers that carry group g. */
 int	peers_count_live(const struct peers *, int g, uint64_t now);
 /*

@@ -463,7 +463,7 @@ apply(struct vgroup *g, unsigned acts)
 	}
 }
 
-static void show(struct vgroup *, int from, uint64_t now);
+static void show(struct vgroup *, int from, uint64_t epoch, uint64_t now);
 static HOTDATA bool feeding_all;	/* feed(): arm_tick() after the last group */
 
 static void
@@ -478,7 +478,7 @@ fsm_tick(void *arg)
 		    fsm_tick, g);
 		return;
 	}
-	show(g, -1, now);	/* a peer may have died: whom the machine sees changes */
+	show(g, -1, 0, now);	/* a peer may have died: whom the machine sees changes */
 	feed(g, EV_TICK, NULL, NULL);
 }
 
@@ -675,35 +675,47 @@ groups_compare(int pi, const struct msg *m)
 }
 
 /*
- * Whether this module's bookkeeping of group g waits on a message that
- * shows v: a dual-active episode or its log, our yield until echoed, a
- * quorum key to ask for, an operator's switchover, a handover's key holder
- * to look up (show() and apply()).
+ * Whether this module's bookkeeping of group g waits on a message: a
+ * dual-active episode or its log, our yield until echoed, a quorum key to
+ * ask for, an operator's switchover, a handover's key holder to look up
+ * (show() and apply()).
  */
 HOTPATH static bool
-waits_on_message(const struct vgroup *g, const struct fsm_peer *v)
+waits_on_message(const struct vgroup *g)
 {
-	return g->dual_since || g->dual_logged || v->yielded || g->yielded_at ||
+	return g->dual_since || g->dual_logged || g->yielded_at ||
 	    g->key_gate || g->switching || g->was_handover != g->fsm.handover;
 }
 
 /*
  * Show group g's machine the peer that matters now (peers.h) when that is
  * news: a message from it (from: the sender), or another peer than before.
+ * epoch: peers_epoch() after the message.
  */
 HOTPATH static void
-show(struct vgroup *g, int from, uint64_t now)
+show(struct vgroup *g, int from, uint64_t epoch, uint64_t now)
 {
+	const struct peer *p = from >= 0 ? &peers.p[from] : NULL;
 	struct fsm_peer v;
 	int i;
 
+	/* the one shown says what it said, nothing else moved: its times */
+	if (p && g->steady_from == from + 1 && g->steady_epoch == epoch &&
+	    !waits_on_message(g) &&
+	    fsm_peer_times(&g->fsm, p->heard, p->acked, p->hold_ms, now)) {
+		schedule(g);
+		return;
+	}
 	i = peers_pick(&peers, g->idx, &g->fsm, g->switch_to, link_all_named(),
 	    now, &v);
 	if (i == -1 || (i != from && g->fsm.peer_known &&
 	    name_eq(v.name, g->fsm.peer.name)))
 		return;
 	/* it says what it said, in a steady state: only its times move */
-	if (!waits_on_message(g, &v) && fsm_peer_again(&g->fsm, &v, now)) {
+	if (!waits_on_message(g) && !v.yielded &&
+	    fsm_peer_again(&g->fsm, &v, now)) {
+		g->steady_from = from + 1;
+		g->steady_epoch = epoch;
 		schedule(g);
 		return;
 	}
@@ -727,6 +739,7 @@ daemon_peer_message(int link, const struct msg *m, bool stood_still,
     uint64_t now)
 {
 	static HOTDATA bool full_logged;
+	uint64_t epoch;
 	unsigned period;
 	int pi;
 
@@ -757,8 +770,9 @@ daemon_peer_message(int link, const struct msg *m, bool stood_still,
 		groups_compare(pi, m);
 	/* every group's machine hears of it; the send period is worked out once */
 	feeding_all = true;
+	epoch = peers_epoch(&peers, now);
 	for (int k = 0; k < d.ngroups; k++)
-		show(&d.groups[k], pi, now);
+		show(&d.groups[k], pi, epoch, now);
 	feeding_all = false;
 	period = arm_tick();
 	/* a sparse heartbeat about due rides on this wakeup (see arm_tick()) */
@@ -787,7 +801,7 @@ daemon_switchover(uint32_t mask, const char *to, const char **why)
 		if (to) {
 			/* the machine is shown the node named, if it can take over */
 			snprintf(g->switch_to, sizeof(g->switch_to), "%s", to);
-			show(g, -1, now_ms());
+			show(g, -1, 0, now_ms());
 			if (!g->fsm.peer_known || strcmp(g->fsm.peer.name, to) != 0) {
 				w = "that node is not a live standby of the group";
 				break;

@@ -933,8 +933,9 @@ test_peer_again(void)
 		a = b = base;
 		if (fsm_peer_again(&a, &p, now)) {
 			taken++;
+			/* the shortcut marks it for fsm_peer_times() */
 			if (fsm_event(&b, EV_PEER, &p, NULL, now) != 0 ||
-			    memcmp(&a, &b, sizeof(a)) != 0)
+			    !a.again || (b.again = true, memcmp(&a, &b, sizeof(a))) != 0)
 				mismatched++;
 		} else if (memcmp(&a, &base, sizeof(a)) != 0)
 			touched++;
@@ -972,6 +973,80 @@ test_peer_again(void)
 	CHECK(!fsm_peer_again(&a, &p, 640));
 }
 
+/*
+ * fsm_peer_times() after the shortcut took a message, from random machines:
+ * the next message saying the same ends as fsm_peer_again() leaves it;
+ * after any other change (an event, a key, a reload...) it declines and
+ * changes nothing, as it does where the peer died meanwhile.
+ */
+static void
+test_peer_times(void)
+{
+	static struct fsm_log log;
+	int taken = 0, declined = 0, mismatched = 0, touched = 0;
+	struct fsm a, b, c;
+	struct fsm_peer p;
+	uint64_t now, later;
+	bool changed;
+
+	/* a machine the shortcut never took: declined */
+	random_machine(&a, &log);
+	c = a;
+	CHECK(!fsm_peer_times(&a, 1100, 0, 0, 1100));
+	CHECK(memcmp(&a, &c, sizeof(a)) == 0);
+	for (int n = 0; n < 200000; n++) {
+		random_machine(&a, &log);
+		now = a.peer_heard + rnd(300);
+		p = a.peer;
+		p.heard_at = now;
+		if (!fsm_peer_again(&a, &p, now))
+			continue;
+		later = now + rnd(800);
+		p.heard_at = later;
+		p.acked_at = rnd(2) ? later - rnd(50) : p.acked_at;
+		p.hold_ms = rnd(4) == 0 ? 1500 : p.hold_ms;
+		changed = true;
+		switch (rnd(8)) {
+		case 0:
+			fsm_event(&a, (enum fsm_event)(1 + rnd(EV_NEVENTS - 1)),
+			    NULL, "check-failed:x", now);
+			break;
+		case 1:
+			fsm_set_key(&a, a.key);
+			break;
+		case 2:
+			fsm_no_preempt(&a);
+			break;
+		case 3:
+			fsm_reconfigure(&a, &a.cfg);
+			break;
+		case 4:
+			fsm_set_priority(&a, a.eff_priority + 10, now);
+			break;
+		default:
+			changed = false;
+			break;
+		}
+		b = c = a;
+		if (fsm_peer_times(&a, p.heard_at, p.acked_at, p.hold_ms, later)) {
+			taken++;
+			if (changed || !fsm_peer_again(&b, &p, later) ||
+			    memcmp(&a, &b, sizeof(a)) != 0)
+				mismatched++;
+		} else {
+			declined++;
+			if (memcmp(&a, &c, sizeof(a)) != 0)
+				touched++;
+			if (!changed && fsm_peer_again(&b, &p, later))
+				mismatched++;
+		}
+	}
+	CHECK_EQ(mismatched, 0);
+	CHECK_EQ(touched, 0);
+	CHECK(taken > 1000);
+	CHECK(declined > 1000);
+}
+
 int
 main(void)
 {
@@ -997,5 +1072,6 @@ main(void)
 	test_history();
 	test_counts();
 	test_peer_again();
+	test_peer_times();
 	return unit_summary("test_fsm");
 }

@@ -10,13 +10,10 @@ DESTDIR   ?=
 
 CC        ?= cc
 PKGS      := libnl-route-3.0 libconfig libcrypto json-c
-# failoverd's own (the metrics server, the etcd client): failoverctl and the
-# unit tests do without. libcurl only for its header: failoverd loads it
-# when a quorum section asks for it (daemon/curl_dl.c).
-D_PKGS    := libmicrohttpd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(D_PKGS) libcurl 2>/dev/null)
+# libmicrohttpd and libcurl only for their headers: failoverd loads them
+# when the config asks for metrics or quorum (daemon/dl.h).
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libmicrohttpd libcurl 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-D_LIBS    := $(shell pkg-config --libs $(D_PKGS) 2>/dev/null)
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE -DFOD_VERSION='"$(VERSION)"' $(WARN) $(PKG_CFLAGS)
@@ -32,7 +29,7 @@ D_SRCS    := $(filter-out $(CTL_SRCS),$(wildcard daemon/*.c)) daemon/auth.c daem
 PURE_SRCS := daemon/fsm.c daemon/peers.c daemon/freshness.c daemon/proto.c daemon/auth.c daemon/config.c daemon/log.c daemon/secpath.c \
              daemon/etcd_json.c
 UNIT_SRCS := $(PURE_SRCS) daemon/loop.c daemon/proc.c daemon/hooks.c daemon/checks.c \
-             daemon/arbiter.c daemon/out.c daemon/status_write.c daemon/metrics.c
+             daemon/arbiter.c daemon/out.c daemon/status_write.c daemon/metrics.c daemon/dl.c
 HDRS      := $(wildcard daemon/*.h)
 
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -45,7 +42,7 @@ PYTEST    := /usr/bin/python3 -m pytest
 all: $(B)/failoverd $(B)/failoverctl $(B)/prober $(B)/etcdtool
 
 $(B)/failoverd: $(sort $(D_SRCS)) $(HDRS) | $(B)
-	$(CC) $(CFLAGS) -o $@ $(sort $(D_SRCS)) $(LDFLAGS) $(LDLIBS) $(D_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(sort $(D_SRCS)) $(LDFLAGS) $(LDLIBS)
 
 $(B)/failoverctl: $(CTL_SRCS) $(HDRS) | $(B)
 	$(CC) $(CFLAGS) -o $@ $(CTL_SRCS) $(LDFLAGS) $(LDLIBS)
@@ -54,9 +51,9 @@ $(B)/prober: tests/tools/prober.c | $(B)
 	$(CC) $(CFLAGS) -o $@ $< -lm
 
 # Test driver of the etcd client (tests/integration/test_etcd.py); not installed.
-ETCDTOOL_SRCS := tests/etcd/etcdtool.c daemon/etcd.c daemon/curl_dl.c daemon/etcd_json.c daemon/loop.c daemon/log.c
+ETCDTOOL_SRCS := tests/etcd/etcdtool.c daemon/etcd.c daemon/curl_dl.c daemon/dl.c daemon/etcd_json.c daemon/loop.c daemon/log.c
 $(B)/etcdtool: $(ETCDTOOL_SRCS) $(HDRS) | $(B)
-	$(CC) $(CFLAGS) -Idaemon -o $@ $(ETCDTOOL_SRCS) $(LDFLAGS) $(LDLIBS) $(D_LIBS)
+	$(CC) $(CFLAGS) -Idaemon -o $@ $(ETCDTOOL_SRCS) $(LDFLAGS) $(LDLIBS)
 
 $(B) $(B)/unit $(B)/fuzz:
 	mkdir -p $@

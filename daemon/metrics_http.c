@@ -20,11 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "mhd_dl.h"
 #include "status.h"
 
 #define METRICS_CONNS		64		/* at once; more wait in the backlog */
@@ -126,9 +125,9 @@ response(const char *body, size_t len, enum MHD_ResponseMemoryMode mode)
 {
 	struct MHD_Response *r;
 
-	r = MHD_create_response_from_buffer(len, (void *)body, mode);
+	r = lm.create_response_from_buffer(len, (void *)body, mode);
 	if (r != NULL)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+		lm.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 		    METRICS_CONTENT_TYPE);
 	return r;
 }
@@ -149,7 +148,7 @@ latest(void)
 		return m.latest;	/* out of memory: the last one, if any */
 	/* connections still sending the old one keep it until they are done */
 	if (m.latest != NULL)
-		MHD_destroy_response(m.latest);
+		lm.destroy_response(m.latest);
 	m.latest = r;
 	m.latest_at = now;
 	return r;
@@ -165,13 +164,13 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	/* answered at once, from the headers: a body is never read */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+		return lm.queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    m.not_allowed);
 	if (strcmp(url, "/metrics") != 0)
-		return MHD_queue_response(c, MHD_HTTP_NOT_FOUND, m.not_found);
+		return lm.queue_response(c, MHD_HTTP_NOT_FOUND, m.not_found);
 	if ((r = latest()) == NULL)
 		return MHD_NO;		/* closes the connection */
-	return MHD_queue_response(c, MHD_HTTP_OK, r);
+	return lm.queue_response(c, MHD_HTTP_OK, r);
 }
 
 /* MHD's complaints are about clients: debug level, never a flood */
@@ -222,8 +221,8 @@ run(void)
 	if (m.mhd == NULL)
 		return;
 	m.closed = false;
-	MHD_run(m.mhd);
-	if (MHD_get_timeout(m.mhd, &ms) == MHD_NO)
+	lm.run(m.mhd);
+	if (lm.get_timeout(m.mhd, &ms) == MHD_NO)
 		ms = m.closed ? 1 : 0;
 	else if (m.closed || ms == 0)
 		ms = 1;
@@ -242,7 +241,7 @@ stop(void)
 	m.epfd = -1;
 	/* closes the listening socket and every connection */
 	if (m.mhd != NULL)
-		MHD_stop_daemon(m.mhd);
+		lm.stop_daemon(m.mhd);
 	m.mhd = NULL;
 	m.on = false;
 }
@@ -260,10 +259,10 @@ serve(const struct config *c, int fd)
 		m.not_allowed = response(na, sizeof(na) - 1,
 		    MHD_RESPMEM_PERSISTENT);
 		if (m.not_allowed != NULL)
-			MHD_add_response_header(m.not_allowed,
+			lm.add_response_header(m.not_allowed,
 			    MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	}
-	m.mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
+	m.mhd = lm.start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
 	    NULL, handle, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
@@ -273,7 +272,7 @@ serve(const struct config *c, int fd)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_CONN_MEM,
 	    MHD_OPTION_END);
 	if (m.mhd == NULL || m.not_found == NULL || m.not_allowed == NULL ||
-	    (info = MHD_get_daemon_info(m.mhd, MHD_DAEMON_INFO_EPOLL_FD)) ==
+	    (info = lm.get_daemon_info(m.mhd, MHD_DAEMON_INFO_EPOLL_FD)) ==
 	    NULL || loop_add_fd(info->epoll_fd, EPOLLIN, on_ready, NULL) == -1) {
 		log_warnx("metrics: cannot start the HTTP server on %s",
 		    c->metrics.listen);
@@ -289,6 +288,20 @@ serve(const struct config *c, int fd)
 	return 0;
 }
 
+/* libmicrohttpd, the first time metrics are on (mhd_dl.h) */
+static int
+load(const struct config *c, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (mhd_dl_open(why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s:%u: metrics: %s\n", c->path,
+		    c->metrics.line, why);
+		return -1;
+	}
+	return 0;
+}
+
 int
 metrics_http_init(const struct config *c, char *err, size_t errlen)
 {
@@ -296,7 +309,8 @@ metrics_http_init(const struct config *c, char *err, size_t errlen)
 
 	if (!c->metrics.enabled)
 		return 0;
-	if ((fd = bind_listen(c, err, errlen)) == -1)
+	if (load(c, err, errlen) == -1 ||
+	    (fd = bind_listen(c, err, errlen)) == -1)
 		return -1;
 	if (serve(c, fd) == -1) {
 		snprintf(err, errlen, "%s:%u: metrics.listen %s: cannot start "
@@ -323,7 +337,8 @@ metrics_http_prepare(const struct config *nc, char *err, size_t errlen)
 	m.pending = -1;
 	if (unchanged(nc) || !nc->metrics.enabled)
 		return 0;
-	if ((m.pending = bind_listen(nc, err, errlen)) == -1)
+	if (load(nc, err, errlen) == -1 ||
+	    (m.pending = bind_listen(nc, err, errlen)) == -1)
 		return -1;
 	return 0;
 }
@@ -351,11 +366,11 @@ metrics_http_finalise(void)
 		close(m.pending);
 	m.pending = -1;
 	if (m.latest != NULL)
-		MHD_destroy_response(m.latest);
+		lm.destroy_response(m.latest);
 	if (m.not_found != NULL)
-		MHD_destroy_response(m.not_found);
+		lm.destroy_response(m.not_found);
 	if (m.not_allowed != NULL)
-		MHD_destroy_response(m.not_allowed);
+		lm.destroy_response(m.not_allowed);
 	m.latest = m.not_found = m.not_allowed = NULL;
 	free(text);
 	text = NULL;

@@ -10,7 +10,9 @@
   heartbeat (beta's status counters, a capture of alpha's heartbeats at
   beta), change a state, crash the daemon or grow its memory beyond a bound;
 - a taken port stops the start with FILE:LINE of metrics.listen, and a
-  reload moves, stops and starts the server (a taken port refuses it).
+  reload moves, stops and starts the server (a taken port refuses it);
+- libmicrohttpd is mapped only once metrics are asked for (at start or by
+  a reload).
 
 Figures (heartbeat gaps, memory) are printed: run with -s to see them.
 promtool and prometheus come from Debian's prometheus package
@@ -449,6 +451,29 @@ def test_port_taken_stops_the_start(lab):
     assert want in a.log(), a.log_tail()
     assert not os.path.exists(os.path.join(a.dir, "run", "control.sock"))
     assert lab.vip_holders(fodlab.VIP4) == []
+
+
+def mapped(pid):
+    """The file names of pid's mappings."""
+    with open("/proc/%d/maps" % pid) as f:
+        return {line.split()[-1] for line in f if "/" in line}
+
+
+def test_library_only_with_metrics(lab):
+    """libmicrohttpd (and the GnuTLS it links) is mapped only once the
+    config asks for metrics; a reload that asks loads it and serves."""
+    a = lab.daemon("alpha", lab.config("alpha"))
+    wait_for(lambda: a.state() == "active", 10, msg="alpha active")
+    libs = " ".join(sorted(mapped(a.pid)))
+    assert "libmicrohttpd" not in libs and "libgnutls" not in libs, libs
+    assert refused(lab, "alpha", PORT)
+    a.write_config(metrics_conf(lab, "alpha"))
+    p = a.ctl("reload")
+    assert p.returncode == 0, p
+    assert scrape(lab, "alpha")["status"] == 200
+    assert any("libmicrohttpd" in m for m in mapped(a.pid))
+    assert a.state() == "active"
+    assert a.stop(signal.SIGTERM) == 0
 
 
 def test_reload_moves_the_server(lab):

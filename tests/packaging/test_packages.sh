@@ -126,7 +126,7 @@ if [ -f "$deb" ]; then
 	dpkg-deb -I "$deb" conffiles >"$work/conffiles" 2>/dev/null
 	check "deb: failoverd.conf is a conffile" grep -qxF /etc/failoverd/failoverd.conf "$work/conffiles"
 	deps=$(dpkg-deb -f "$deb" Depends)
-	for l in libnl-3-200 libnl-route-3-200 libconfig9 libssl3 libmicrohttpd12; do
+	for l in libnl-3-200 libnl-route-3-200 libconfig9 libssl3 libmicrohttpd12 libcurl4; do
 		check "deb: Depends names $l" grep -q "\b$l\b" <<<"$deps"
 	done
 
@@ -181,9 +181,9 @@ if [ -n "$rpmf" ]; then
 	check "rpm: Version is VERSION ($version)" \
 	    test "$(rpm -qp --qf '%{VERSION}' "$rpmf" 2>/dev/null)" = "$version"
 	rpm -qp --requires "$rpmf" >"$work/rpm.requires" 2>/dev/null
+	# libmicrohttpd and libcurl by name: loaded (dlopen) with metrics or quorum
 	for l in 'libnl-3\.so' 'libnl-route-3\.so' 'libconfig\.so' 'libcrypto\.so' \
-	    'libmicrohttpd\.so' 'libnl3$' 'libconfig$' 'openssl-libs$' \
-	    'libmicrohttpd$'; do
+	    'libnl3$' 'libconfig$' 'openssl-libs$' 'libmicrohttpd$' 'libcurl$'; do
 		check "rpm: Requires $l" grep -q "^$l" "$work/rpm.requires"
 	done
 fi

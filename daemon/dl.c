@@ -15,17 +15,17 @@ dl_load(void **h, const char *soname, const struct dl_sym *syms, size_t nsyms,
 		    soname, dlerror(), pkgs);
 		return -1;
 	}
-	for (size_t i = 0; i < nsyms; i++) {
-		void *f = dlsym(*h, syms[i].name);
-
-		if (f == NULL) {
+	/* all or nothing: the table is filled once every name is found */
+	for (size_t i = 0; i < nsyms; i++)
+		if (dlsym(*h, syms[i].name) == NULL) {
 			snprintf(err, errlen, "%s has no %s", soname,
 			    syms[i].name);
 			dlclose(*h);
 			*h = NULL;
 			return -1;
 		}
-		*(void **)((char *)table + syms[i].off) = f;
-	}
+	for (size_t i = 0; i < nsyms; i++)
+		*(void **)((char *)table + syms[i].off) = dlsym(*h,
+		    syms[i].name);
 	return 0;
 }

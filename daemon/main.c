@@ -18,11 +18,13 @@
 
 #include "announce.h"
 #include "checks.h"
+#include "curl_dl.h"
 #include "failoverd.h"
 #include "hooks.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "mhd_dl.h"
 #include "proto.h"
 #include "quorum.h"
 #include "sdnotify.h"
@@ -124,6 +126,23 @@ go_realtime(void)
 		log_warn("realtime: mlockall");
 }
 
+/* A library the config asks for (metrics, quorum) loads: -t tells before a start would. */
+static int
+check_libraries(void)
+{
+	char why[512];
+	unsigned line;
+
+	if (d.cfg.metrics.enabled && mhd_dl_open(why, sizeof(why)) == -1)
+		line = d.cfg.metrics.line;
+	else if (d.cfg.quorum.enabled && curl_dl_open(why, sizeof(why)) == -1)
+		line = d.cfg.quorum.line;
+	else
+		return 0;
+	fprintf(stderr, "%s:%u: %s\n", d.cfg.path, line, why);
+	return -1;
+}
+
 static int
 check_only(void)
 {
@@ -135,6 +154,8 @@ check_only(void)
 		fputs(err, stderr);
 		return 1;
 	}
+	if (check_libraries() == -1)
+		return 1;
 	printf("%s: configuration OK\n", d.cfg.path);
 	return 0;
 }

@@ -292,11 +292,11 @@ serve(const struct config *c, int fd)
 static int
 load(const struct config *c, char *err, size_t errlen)
 {
-	char why[256];
+	char why[512];
 
 	if (mhd_dl_open(why, sizeof(why)) == -1) {
-		snprintf(err, errlen, "%s:%u: metrics: %s\n", c->path,
-		    c->metrics.line, why);
+		snprintf(err, errlen, "%s:%u: %s\n", c->path, c->metrics.line,
+		    why);
 		return -1;
 	}
 	return 0;

@@ -19,5 +19,6 @@ mhd_dl_open(char *err, size_t errlen)
 
 	return dl_load(&h, MHD_DL_SONAME, syms, sizeof(syms) / sizeof(syms[0]),
 	    &lm, "metrics need libmicrohttpd",
-	    "Debian: libmicrohttpd12, Fedora: libmicrohttpd", err, errlen);
+	    "Debian: libmicrohttpd12 or libmicrohttpd12t64, Fedora: "
+	    "libmicrohttpd", err, errlen);
 }

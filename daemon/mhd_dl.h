@@ -1,9 +1,11 @@
 /*
  * libmicrohttpd, loaded only by a node that serves metrics (metrics_http.c
- * calls mhd_dl_open() first, at start and at a reload that turns them on).
- * Linked, it maps GnuTLS and its ~10 libraries (p11-kit, nettle, gmp, ...)
- * into every failoverd: about 1.3 MiB of PSS on its own. metrics_http.c
- * calls libmicrohttpd through lm.*, never directly.
+ * calls mhd_dl_open() first, at start and at a reload that turns them on;
+ * once loaded it stays, GnuTLS is not made to be unloaded). Linked, it
+ * maps GnuTLS and its ~10 libraries (p11-kit, nettle, gmp, ...) into every
+ * failoverd: about 1.3 MiB of PSS on its own. Loading it at a reload is a
+ * one-off stall of the loop of some ms (more under mlockall: realtime).
+ * metrics_http.c calls libmicrohttpd through lm.*, never directly.
  */
 #ifndef FOD_MHD_DL_H
 #define FOD_MHD_DL_H

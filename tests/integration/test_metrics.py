@@ -12,7 +12,8 @@
 - a taken port stops the start with FILE:LINE of metrics.listen, and a
   reload moves, stops and starts the server (a taken port refuses it);
 - libmicrohttpd is mapped only once metrics are asked for (at start or by
-  a reload).
+  a reload); without it, `failoverd -t` and such a reload name the line and
+  the package, and the daemon runs on.
 
 Figures (heartbeat gaps, memory) are printed: run with -s to see them.
 promtool and prometheus come from Debian's prometheus package
@@ -472,6 +473,48 @@ def test_library_only_with_metrics(lab):
     assert p.returncode == 0, p
     assert scrape(lab, "alpha")["status"] == 200
     assert any("libmicrohttpd" in m for m in mapped(a.pid))
+    assert a.state() == "active"
+    assert a.stop(signal.SIGTERM) == 0
+
+
+def without_libmicrohttpd(lab):
+    """A failoverd that runs with libmicrohttpd hidden (/dev/null mounted
+    over it in a mount namespace of its own)."""
+    libs = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True,
+                          check=True).stdout
+    lib = [line.split("=>")[1].strip() for line in libs.splitlines()
+           if "libmicrohttpd.so.12 " in line][0]
+    path = os.path.join(lab.dir, "failoverd-without-mhd")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nexec unshare -m --propagation private sh -c "
+                "'mount --bind /dev/null \"$0\" && exec \"$@\"' %s %s \"$@\"\n"
+                % (os.path.realpath(lib), fodlab.FAILOVERD))
+    os.chmod(path, 0o755)
+    return path
+
+
+def test_missing_library_refused(lab):
+    """Without libmicrohttpd, `failoverd -t` and a reload that turns
+    metrics on name the line and the package; the daemon runs on."""
+    binary = without_libmicrohttpd(lab)
+    a = lab.daemon("alpha", metrics_conf(lab, "alpha"), start=False)
+    want = "%s:%d: metrics need libmicrohttpd (libmicrohttpd.so.12): " % (
+        a.conf, listen_line(a))
+    p = subprocess.run([binary, "-t", "-f", a.conf], capture_output=True,
+                       text=True, timeout=10)
+    assert p.returncode == 1, p
+    assert want in p.stderr and "; install it (Debian: libmicrohttpd12" \
+        in p.stderr, p.stderr
+    assert "configuration OK" not in p.stdout
+    a.write_config(lab.config("alpha"))
+    a.binary = binary
+    a.start()
+    wait_for(lambda: a.state() == "active", 10, msg="alpha active")
+    a.write_config(metrics_conf(lab, "alpha"))
+    p = a.ctl("reload")
+    assert p.returncode == 1, p
+    assert want in p.stdout + p.stderr, p
+    assert refused(lab, "alpha", PORT)
     assert a.state() == "active"
     assert a.stop(signal.SIGTERM) == 0
 

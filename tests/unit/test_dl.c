@@ -62,6 +62,7 @@ test_missing(void)
 	CHECK_EQ(dl_load(&h, "libc.so.6", syms, 2, &t, "x", "y", err,
 	    sizeof(err)), -1);
 	CHECK(h == NULL);
+	CHECK(t.getpid == NULL);	/* nothing filled in */
 	CHECK_STR(err, "libc.so.6 has no no_such_function_here");
 }
 

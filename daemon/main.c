@@ -24,7 +24,6 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
-#include "mhd_dl.h"
 #include "proto.h"
 #include "quorum.h"
 #include "sdnotify.h"
@@ -130,17 +129,18 @@ go_realtime(void)
 static int
 check_libraries(void)
 {
-	char why[512];
-	unsigned line;
+	char err[CFG_ERR_MAX], why[512];
 
-	if (d.cfg.metrics.enabled && mhd_dl_open(why, sizeof(why)) == -1)
-		line = d.cfg.metrics.line;
-	else if (d.cfg.quorum.enabled && curl_dl_open(why, sizeof(why)) == -1)
-		line = d.cfg.quorum.line;
-	else
-		return 0;
-	fprintf(stderr, "%s:%u: %s\n", d.cfg.path, line, why);
-	return -1;
+	if (metrics_http_load(&d.cfg, err, sizeof(err)) == -1) {
+		fputs(err, stderr);
+		return -1;
+	}
+	if (d.cfg.quorum.enabled && curl_dl_open(why, sizeof(why)) == -1) {
+		fprintf(stderr, "%s:%u: %s\n", d.cfg.path, d.cfg.quorum.line,
+		    why);
+		return -1;
+	}
+	return 0;
 }
 
 static int

@@ -25,6 +25,11 @@ void	metrics_write(const struct status_snapshot *, struct out *);
  */
 int	metrics_http_init(const struct config *, char *err, size_t errlen);
 /*
+ * The library that serves them, if c asks for metrics (init and prepare
+ * load it first; failoverd -t asks): -1 with "FILE:LINE: why" in err.
+ */
+int	metrics_http_load(const struct config *c, char *err, size_t errlen);
+/*
  * Reload: before anything changes, bind nc's address if it differs from
  * the running one (-1 and err as above: the reload is refused); then, once
  * the reload goes ahead, apply: stop the old server, start the new one.

@@ -289,12 +289,12 @@ serve(const struct config *c, int fd)
 }
 
 /* libmicrohttpd, the first time metrics are on (mhd_dl.h) */
-static int
-load(const struct config *c, char *err, size_t errlen)
+int
+metrics_http_load(const struct config *c, char *err, size_t errlen)
 {
 	char why[512];
 
-	if (mhd_dl_open(why, sizeof(why)) == -1) {
+	if (c->metrics.enabled && mhd_dl_open(why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s:%u: %s\n", c->path, c->metrics.line,
 		    why);
 		return -1;
@@ -309,7 +309,7 @@ metrics_http_init(const struct config *c, char *err, size_t errlen)
 
 	if (!c->metrics.enabled)
 		return 0;
-	if (load(c, err, errlen) == -1 ||
+	if (metrics_http_load(c, err, errlen) == -1 ||
 	    (fd = bind_listen(c, err, errlen)) == -1)
 		return -1;
 	if (serve(c, fd) == -1) {
@@ -337,7 +337,7 @@ metrics_http_prepare(const struct config *nc, char *err, size_t errlen)
 	m.pending = -1;
 	if (unchanged(nc) || !nc->metrics.enabled)
 		return 0;
-	if (load(nc, err, errlen) == -1 ||
+	if (metrics_http_load(nc, err, errlen) == -1 ||
 	    (m.pending = bind_listen(nc, err, errlen)) == -1)
 		return -1;
 	return 0;

@@ -1707,6 +1707,20 @@ config_parse(const char *buf, size_t len, const char *name,
 }
 
 int
+config_error(const struct config *c, unsigned line, char *err, size_t errlen,
+    const char *fmt, ...)
+{
+	char why[CFG_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s:%u: %s\n", c->path, line, why);
+	return -1;
+}
+
+int
 config_load(const char *path, struct config *out, char *err, size_t errlen)
 {
 	struct stat st;

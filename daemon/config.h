@@ -176,6 +176,14 @@ struct config {
  * runtime_dir, state_dir) are resolved against the file's directory.
  */
 int	config_load(const char *path, struct config *out, char *err, size_t errlen);
+/*
+ * A setting of a loaded config that cannot be used (a library, a port, a
+ * key file): "FILE:LINE: message\n" into err, for a start, `-t` or a
+ * reload to refuse with. Returns -1.
+ */
+int	config_error(const struct config *, unsigned line, char *err,
+	    size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
 /* Same from a buffer; "name" is used as FILE in messages. For tests and fuzzing. */
 int	config_parse(const char *buf, size_t len, const char *name,
 	    struct config *out, char *err, size_t errlen);

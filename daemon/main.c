@@ -18,7 +18,6 @@
 
 #include "announce.h"
 #include "checks.h"
-#include "curl_dl.h"
 #include "failoverd.h"
 #include "hooks.h"
 #include "log.h"
@@ -129,15 +128,11 @@ go_realtime(void)
 static int
 check_libraries(void)
 {
-	char err[CFG_ERR_MAX], why[512];
+	char err[CFG_ERR_MAX];
 
-	if (metrics_http_load(&d.cfg, err, sizeof(err)) == -1) {
+	if (metrics_http_load(&d.cfg, err, sizeof(err)) == -1 ||
+	    quorum_load(&d.cfg, err, sizeof(err)) == -1) {
 		fputs(err, stderr);
-		return -1;
-	}
-	if (d.cfg.quorum.enabled && curl_dl_open(why, sizeof(why)) == -1) {
-		fprintf(stderr, "%s:%u: %s\n", d.cfg.path, d.cfg.quorum.line,
-		    why);
 		return -1;
 	}
 	return 0;
@@ -334,8 +329,10 @@ main(int argc, char **argv)
 			.renewed = role_quorum_renewed,
 		};
 
-		if (quorum_init(&d.cfg, &qe, err, sizeof(err)) == -1)
+		if (quorum_init(&d.cfg, &qe, err, sizeof(err)) == -1) {
+			err[strcspn(err, "\n")] = '\0';
 			fatalx("quorum: %s", err);
+		}
 	}
 	role_start();
 	links_open = link_any_open();

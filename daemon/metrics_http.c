@@ -95,11 +95,12 @@ metrics_render(size_t *len)
 static int
 bind_error(const struct config *c, char *err, size_t errlen, int fd)
 {
-	snprintf(err, errlen, "%s:%u: metrics.listen %s: %s\n", c->path,
-	    c->metrics.line, c->metrics.listen, strerror(errno));
+	int e = errno;
+
 	if (fd != -1)
 		close(fd);
-	return -1;
+	return config_error(c, c->metrics.line, err, errlen,
+	    "metrics.listen %s: %s", c->metrics.listen, strerror(e));
 }
 
 /* A listening socket on the configured address; -1 with err. */
@@ -294,11 +295,8 @@ metrics_http_load(const struct config *c, char *err, size_t errlen)
 {
 	char why[512];
 
-	if (c->metrics.enabled && mhd_dl_open(why, sizeof(why)) == -1) {
-		snprintf(err, errlen, "%s:%u: %s\n", c->path, c->metrics.line,
-		    why);
-		return -1;
-	}
+	if (c->metrics.enabled && mhd_dl_open(why, sizeof(why)) == -1)
+		return config_error(c, c->metrics.line, err, errlen, "%s", why);
 	return 0;
 }
 
@@ -313,10 +311,9 @@ metrics_http_init(const struct config *c, char *err, size_t errlen)
 	    (fd = bind_listen(c, err, errlen)) == -1)
 		return -1;
 	if (serve(c, fd) == -1) {
-		snprintf(err, errlen, "%s:%u: metrics.listen %s: cannot start "
-		    "the HTTP server\n", c->path, c->metrics.line,
+		return config_error(c, c->metrics.line, err, errlen,
+		    "metrics.listen %s: cannot start the HTTP server",
 		    c->metrics.listen);
-		return -1;
 	}
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "curl_dl.h"
 #include "etcd.h"
 #include "holder.h"
 #include "hotpath.h"
@@ -312,6 +313,16 @@ quorum_stop(void)
 }
 
 int
+quorum_load(const struct config *c, char *err, size_t errlen)
+{
+	char why[512];
+
+	if (c->quorum.enabled && curl_dl_open(why, sizeof(why)) == -1)
+		return config_error(c, c->quorum.line, err, errlen, "%s", why);
+	return 0;
+}
+
+int
 quorum_init(const struct config *c, const struct quorum_events *ev,
     char *err, size_t errlen)
 {
@@ -321,6 +332,8 @@ quorum_init(const struct config *c, const struct quorum_events *ev,
 	enabled = false;
 	if (!c->quorum.enabled)
 		return 0;
+	if (quorum_load(c, err, errlen) == -1)
+		return -1;
 	enabled = true;
 	q.ev = *ev;
 	snprintf(q.node, sizeof(q.node), "%s", c->node_name);

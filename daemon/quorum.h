@@ -25,6 +25,11 @@ struct quorum_events {
 	void	 *arg;
 };
 
+/*
+ * Load libcurl if the config asks for quorum: -1 with "FILE:LINE: ...\n"
+ * naming the package if it is missing (quorum_init does it first).
+ */
+int	 quorum_load(const struct config *, char *err, size_t errlen);
 /* Without a quorum section these do nothing and quorum_enabled() is false. */
 int	 quorum_init(const struct config *, const struct quorum_events *,
 	    char *err, size_t errlen);

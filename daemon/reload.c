@@ -24,8 +24,7 @@ daemon_load_key(const struct config *c, uint8_t *key, size_t *keylen,
 	if (auth_load_key(c->key_file, key, keylen, why, sizeof(why)) == 0)
 		return 0;
 	why[strcspn(why, "\n")] = '\0';
-	snprintf(err, errlen, "%s:%u: %s\n", c->path, c->key_file_line, why);
-	return -1;
+	return config_error(c, c->key_file_line, err, errlen, "%s", why);
 }
 
 /* Each line of config_warnings() as a warning. */

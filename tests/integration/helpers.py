@@ -4,12 +4,14 @@
 import json
 import os
 import stat
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)),
                                 "scripts"))
 
+import fodlab  # noqa: E402
 from fodlab import HOSTS, VIP4, VIP6, wait_for, wait_output  # noqa: E402,F401
 
 HBTOOL = os.path.join(HERE, "hbtool.py")
@@ -138,3 +140,20 @@ def snmp(lab, host, proto, field):
         host, ["cat", "/proc/net/snmp"]).stdout.splitlines()
         if line.startswith(proto + ":")]
     return int(dict(zip(rows[0][1:], rows[1][1:])).get(field, 0))
+
+
+def without_library(lab, soname):
+    """A failoverd that runs with the library soname hidden (/dev/null
+    mounted over it in a mount namespace of its own): what a node without
+    the package sees."""
+    libs = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True,
+                          check=True).stdout
+    lib = [line.split("=>")[1].strip() for line in libs.splitlines()
+           if line.strip().startswith(soname + " ")][0]
+    path = os.path.join(lab.dir, "failoverd-without-" + soname)
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nexec unshare -m --propagation private sh -c "
+                "'mount --bind /dev/null \"$0\" && exec \"$@\"' %s %s \"$@\"\n"
+                % (os.path.realpath(lib), fodlab.FAILOVERD))
+    os.chmod(path, 0o755)
+    return path

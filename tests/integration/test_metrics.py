@@ -31,7 +31,7 @@ import urllib.parse
 import pytest
 
 from helpers import (HOSTS, PY, capture, finish, settled, start_pair,
-                     wait_for, wait_output)
+                     wait_for, wait_output, without_library)
 from test_adversarial import Calm
 import fodlab
 
@@ -477,26 +477,10 @@ def test_library_only_with_metrics(lab):
     assert a.stop(signal.SIGTERM) == 0
 
 
-def without_libmicrohttpd(lab):
-    """A failoverd that runs with libmicrohttpd hidden (/dev/null mounted
-    over it in a mount namespace of its own)."""
-    libs = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True,
-                          check=True).stdout
-    lib = [line.split("=>")[1].strip() for line in libs.splitlines()
-           if "libmicrohttpd.so.12 " in line][0]
-    path = os.path.join(lab.dir, "failoverd-without-mhd")
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\nexec unshare -m --propagation private sh -c "
-                "'mount --bind /dev/null \"$0\" && exec \"$@\"' %s %s \"$@\"\n"
-                % (os.path.realpath(lib), fodlab.FAILOVERD))
-    os.chmod(path, 0o755)
-    return path
-
-
 def test_missing_library_refused(lab):
     """Without libmicrohttpd, `failoverd -t` and a reload that turns
     metrics on name the line and the package; the daemon runs on."""
-    binary = without_libmicrohttpd(lab)
+    binary = without_library(lab, "libmicrohttpd.so.12")
     a = lab.daemon("alpha", metrics_conf(lab, "alpha"), start=False)
     want = "%s:%d: metrics need libmicrohttpd (libmicrohttpd.so.12): " % (
         a.conf, listen_line(a))

@@ -8,11 +8,13 @@ a VIP at once, beyond the overlap of a make-before-break handover.
 
 import json
 import signal
+import subprocess
 import time
 
 import pytest
 
 import fodlab
+import helpers
 from helpers import wait_for
 from test_holes import HANDOVER_OVERLAP_S, Timeline
 from test_nodes import DB4, NODES, WEB4, conf, group_states, holders, \
@@ -304,3 +306,27 @@ def test_restarted_holder_adopts_its_lease_and_nobody_takes_over(
     assert r["lost"] == 0, r
     tl.assert_overlap_within(HANDOVER_OVERLAP_S, since=t0, vip=WEB4)
     assert tl.overlaps(DB4) == [], tl.describe(DB4)
+
+
+def test_missing_libcurl_refused(lab):
+    """Without libcurl, `failoverd -t` and the start name the quorum line
+    and the package; the node holds nothing."""
+    binary = helpers.without_library(lab, "libcurl.so.4")
+    c = lab.config("alpha")
+    c["quorum"] = {"etcd": ["http://192.0.2.250:2379"], "ttl_s": TTL}
+    a = lab.daemon("alpha", c, start=False)
+    with open(a.conf) as f:
+        line = [n for n, t in enumerate(f, 1) if t.startswith("quorum")][0]
+    want = "%s:%d: quorum needs libcurl (libcurl.so.4): " % (a.conf, line)
+    p = subprocess.run([binary, "-t", "-f", a.conf], capture_output=True,
+                       text=True, timeout=10)
+    assert p.returncode == 1, p
+    assert want in p.stderr and "; install it (Debian: libcurl4" in p.stderr, \
+        p.stderr
+    assert "configuration OK" not in p.stdout
+    a.binary = binary
+    a.start()
+    wait_for(lambda: a.exited() is not None, 10, msg="alpha exits")
+    assert a.exited() == 1
+    assert "fatal: quorum: " + want in a.log(), a.log_tail()
+    assert lab.vip_holders(fodlab.VIP4) == []

@@ -1192,6 +1192,16 @@ test_quorum(void)
 	    &c), 0);
 	CHECK(c.quorum.enabled);
 	CHECK_EQ(c.quorum.line, 5);
+	{
+		/* what start, -t and reload say of a setting they cannot use */
+		char err[64];
+
+		CHECK_EQ(config_error(&c, c.quorum.line, err, sizeof(err),
+		    "quorum needs %s", "libcurl"), -1);
+		CHECK_STR(err, "/etc/x/t.conf:5: quorum needs libcurl\n");
+		CHECK_EQ(config_error(&c, 7, err, 16, "%s", "long"), -1);
+		CHECK_STR(err, "/etc/x/t.conf:7");
+	}
 	CHECK_EQ(c.quorum.nurls, 2);
 	CHECK_STR(c.quorum.urls[0], "http://192.0.2.201:2379");
 	CHECK_STR(c.quorum.urls[1], "https://[2001:db8::202]:2379");

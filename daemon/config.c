@@ -1716,7 +1716,10 @@ config_error(const struct config *c, unsigned line, char *err, size_t errlen,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	snprintf(err, errlen, "%s:%u: %s\n", c->path, line, why);
+	/* cut short, it still ends a line */
+	if ((size_t)snprintf(err, errlen, "%s:%u: %s\n", c->path, line, why) >=
+	    errlen && errlen > 1)
+		err[errlen - 2] = '\n';
 	return -1;
 }
 

@@ -124,17 +124,13 @@ go_realtime(void)
 		log_warn("realtime: mlockall");
 }
 
-/* A library the config asks for (metrics, quorum) loads: -t tells before a start would. */
+/* A library the config asks for (metrics, quorum) loads: -t and a start ask first. */
 static int
-check_libraries(void)
+load_libraries(char *err, size_t errlen)
 {
-	char err[CFG_ERR_MAX];
-
-	if (metrics_http_load(&d.cfg, err, sizeof(err)) == -1 ||
-	    quorum_load(&d.cfg, err, sizeof(err)) == -1) {
-		fputs(err, stderr);
+	if (metrics_http_load(&d.cfg, err, errlen) == -1 ||
+	    quorum_load(&d.cfg, err, errlen) == -1)
 		return -1;
-	}
 	return 0;
 }
 
@@ -149,8 +145,10 @@ check_only(void)
 		fputs(err, stderr);
 		return 1;
 	}
-	if (check_libraries() == -1)
+	if (load_libraries(err, sizeof(err)) == -1) {
+		fputs(err, stderr);
 		return 1;
+	}
 	printf("%s: configuration OK\n", d.cfg.path);
 	return 0;
 }
@@ -261,7 +259,8 @@ main(int argc, char **argv)
 		return check_only();
 	if (clean)
 		return cleanup();
-	if (daemon_load_key(&d.cfg, key, &keylen, err, sizeof(err)) == -1) {
+	if (daemon_load_key(&d.cfg, key, &keylen, err, sizeof(err)) == -1 ||
+	    load_libraries(err, sizeof(err)) == -1) {
 		err[strcspn(err, "\n")] = '\0';
 		fatalx("%s", err);
 	}
@@ -329,10 +328,8 @@ main(int argc, char **argv)
 			.renewed = role_quorum_renewed,
 		};
 
-		if (quorum_init(&d.cfg, &qe, err, sizeof(err)) == -1) {
-			err[strcspn(err, "\n")] = '\0';
+		if (quorum_init(&d.cfg, &qe, err, sizeof(err)) == -1)
 			fatalx("quorum: %s", err);
-		}
 	}
 	role_start();
 	links_open = link_any_open();

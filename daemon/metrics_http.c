@@ -310,11 +310,10 @@ metrics_http_init(const struct config *c, char *err, size_t errlen)
 	if (metrics_http_load(c, err, errlen) == -1 ||
 	    (fd = bind_listen(c, err, errlen)) == -1)
 		return -1;
-	if (serve(c, fd) == -1) {
+	if (serve(c, fd) == -1)
 		return config_error(c, c->metrics.line, err, errlen,
 		    "metrics.listen %s: cannot start the HTTP server",
 		    c->metrics.listen);
-	}
 	return 0;
 }
 

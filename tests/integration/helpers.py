@@ -148,8 +148,11 @@ def without_library(lab, soname):
     the package sees."""
     libs = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True,
                           check=True).stdout
+    # this machine's, not another architecture's (multiarch)
+    arch = {"x86_64": ",x86-64)", "aarch64": ",AArch64)"}.get(
+        os.uname().machine, "")
     lib = [line.split("=>")[1].strip() for line in libs.splitlines()
-           if line.strip().startswith(soname + " ")][0]
+           if line.strip().startswith(soname + " ") and arch in line][0]
     path = os.path.join(lab.dir, "failoverd-without-" + soname)
     with open(path, "w") as f:
         f.write("#!/bin/sh\nexec unshare -m --propagation private sh -c "

@@ -183,11 +183,13 @@ if [ -n "$rpmf" ]; then
 	rpm -qp --requires "$rpmf" >"$work/rpm.requires" 2>/dev/null
 	# libmicrohttpd and libcurl by name: loaded (dlopen) with metrics or
 	# quorum; every package by name for this architecture, e.g. (x86-64)
-	isa=$(rpm --eval '%{?_isa}' | sed 's/[()]/\\&/g')
-	for l in 'libnl-3\.so' 'libnl-route-3\.so' 'libconfig\.so' 'libcrypto\.so' \
-	    "libnl3$isa\$" "libconfig$isa\$" "openssl-libs$isa\$" \
-	    "libmicrohttpd$isa\$" "libcurl$isa\$" "json-c$isa\$"; do
-		check "rpm: Requires $l" grep -qE "^$l" "$work/rpm.requires"
+	isa=$(rpm --eval '%{?_isa}')
+	check "rpm: %{_isa} is defined ($isa)" test -n "$isa"
+	for l in 'libnl-3\.so' 'libnl-route-3\.so' 'libconfig\.so' 'libcrypto\.so'; do
+		check "rpm: Requires $l" grep -q "^$l" "$work/rpm.requires"
+	done
+	for l in libnl3 libconfig openssl-libs libmicrohttpd libcurl json-c; do
+		check "rpm: Requires $l$isa" grep -qxF "$l$isa" "$work/rpm.requires"
 	done
 fi
 

@@ -1175,6 +1175,22 @@ test_metrics(void)
 	}
 }
 
+/* What start, -t and reload say of a setting they cannot use. */
+static void
+test_config_error(void)
+{
+	static struct config c;
+	char err[64];
+
+	CHECK_EQ(parse_as(MIN, "/etc/x/t.conf", &c), 0);
+	CHECK_EQ(config_error(&c, 5, err, sizeof(err), "quorum needs %s",
+	    "libcurl"), -1);
+	CHECK_STR(err, "/etc/x/t.conf:5: quorum needs libcurl\n");
+	/* cut short: still one line */
+	CHECK_EQ(config_error(&c, 7, err, 16, "%s", "long"), -1);
+	CHECK_STR(err, "/etc/x/t.conf:\n");
+}
+
 /* quorum (design 11): etcd URLs, ttl_s, prefix, on_quorum_loss, TLS files. */
 static void
 test_quorum(void)
@@ -1192,16 +1208,6 @@ test_quorum(void)
 	    &c), 0);
 	CHECK(c.quorum.enabled);
 	CHECK_EQ(c.quorum.line, 5);
-	{
-		/* what start, -t and reload say of a setting they cannot use */
-		char err[64];
-
-		CHECK_EQ(config_error(&c, c.quorum.line, err, sizeof(err),
-		    "quorum needs %s", "libcurl"), -1);
-		CHECK_STR(err, "/etc/x/t.conf:5: quorum needs libcurl\n");
-		CHECK_EQ(config_error(&c, 7, err, 16, "%s", "long"), -1);
-		CHECK_STR(err, "/etc/x/t.conf:7");
-	}
 	CHECK_EQ(c.quorum.nurls, 2);
 	CHECK_STR(c.quorum.urls[0], "http://192.0.2.201:2379");
 	CHECK_STR(c.quorum.urls[1], "https://[2001:db8::202]:2379");
@@ -1286,6 +1292,7 @@ main(void)
 	test_group_limits();
 	test_metrics();
 	test_quorum();
+	test_config_error();
 	EXPECT_OK(MIN "checks = ( );\ntrack_interfaces = [ ];\n");
 	EXPECT_OK(MIN "track_interfaces = ( \"eth1\" );\n");
 	EXPECT_OK("/* c */ node: { name = \"a\"; priority = 1L; }; // x\n"

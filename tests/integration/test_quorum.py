@@ -309,7 +309,7 @@ def test_restarted_holder_adopts_its_lease_and_nobody_takes_over(
 
 def test_missing_libcurl_refused(lab):
     """Without libcurl, `failoverd -t` and the start name the quorum line
-    and the package; the node holds nothing and opens no socket first."""
+    and the package; the node exits holding nothing."""
     binary = without_library(lab, "libcurl.so.4")
     c = lab.config("alpha")
     c["quorum"] = {"etcd": ["http://192.0.2.250:2379"], "ttl_s": TTL}

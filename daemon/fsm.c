@@ -622,6 +622,13 @@ static const struct {
 	{ S(ACTIVE) | S(STOPPING), EV_KEY_LOST, key_lost },
 };
 
+/* When a message was heard: its own time (0: now), never in our future. */
+HOTPATH static uint64_t
+heard_time(uint64_t heard_at, uint64_t now)
+{
+	return heard_at && heard_at <= now ? heard_at : now;
+}
+
 /* What EV_PEER learns before its handler runs. */
 HOTPATH static void
 take_peer(struct fsm *f, const struct fsm_peer *peer, uint64_t now)
@@ -634,8 +641,7 @@ take_peer(struct fsm *f, const struct fsm_peer *peer, uint64_t now)
 	    (!f->peer.yielded || !name_eq(f->peer.name, peer->name));
 	f->peer = *peer;
 	f->peer_known = true;
-	f->peer_heard = peer->heard_at && peer->heard_at <= now ?
-	    peer->heard_at : now;
+	f->peer_heard = heard_time(peer->heard_at, now);
 	f->arbiter_wait = false;	/* no claim pending: it lives */
 }
 
@@ -694,7 +700,7 @@ fsm_peer_times(struct fsm *f, uint64_t heard_at, uint64_t acked_at,
 	f->peer.heard_at = heard_at;
 	f->peer.acked_at = acked_at;
 	f->peer.hold_ms = hold_ms;
-	f->peer_heard = heard_at && heard_at <= now ? heard_at : now;
+	f->peer_heard = heard_time(heard_at, now);
 	return true;
 }
 

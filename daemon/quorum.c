@@ -332,8 +332,6 @@ quorum_init(const struct config *c, const struct quorum_events *ev,
 	enabled = false;
 	if (!c->quorum.enabled)
 		return 0;
-	if (quorum_load(c, err, errlen) == -1)
-		return -1;
 	enabled = true;
 	q.ev = *ev;
 	snprintf(q.node, sizeof(q.node), "%s", c->node_name);

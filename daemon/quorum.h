@@ -27,7 +27,9 @@ struct quorum_events {
 
 /*
  * Load libcurl if the config asks for quorum: -1 with "FILE:LINE: ...\n"
- * naming the package if it is missing (quorum_init does it first).
+ * naming the package if it is missing. A start and -t ask before
+ * quorum_init(), whose etcd_init() needs it loaded (it says so, without
+ * the line, if not).
  */
 int	 quorum_load(const struct config *, char *err, size_t errlen);
 /* Without a quorum section these do nothing and quorum_enabled() is false. */

@@ -70,6 +70,8 @@ peers_update(struct peers *ps, int i, const struct msg *m, uint64_t acked,
 
 	p->heard = now;
 	p->acked = acked;
+	if (acked > p->echoed)
+		p->echoed = acked;
 	p->hold_ms = hold_ms;
 	p->v2 |= m->version >= 2;
 	ps->said += changed;

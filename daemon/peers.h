@@ -43,6 +43,8 @@ struct peer {
 	char		name[FSM_NAME_MAX + 1];
 	uint64_t	heard;		/* ms; last accepted message */
 	uint64_t	acked;		/* two-way evidence (link.c), ms; 0 none */
+	uint64_t	echoed;		/* the newest acked ever (acked is 0 again for
+					   a while after a silence) */
 	unsigned	hold_ms;	/* its last message keeps it alive so long
 					   (a sparse standby: longer than dead_ms) */
 	bool		v2;		/* it speaks protocol version 2 */

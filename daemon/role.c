@@ -34,6 +34,7 @@ static HOTDATA bool stalled;	/* every group's FSM has been told */
    reads its head and the sender's first lines (peers.h) */
 static struct peers peers __attribute__((aligned(4096)));
 static HOTDATA bool keyless;		/* quorum lost, VIPs kept: we hear every peer */
+static uint64_t keyless_since;		/* ms; when keyless last changed */
 
 static bool check_stall(uint64_t now);
 static unsigned heartbeat_period(void);
@@ -305,8 +306,9 @@ key_from(const struct vgroup *g)
 /*
  * A holder that kept its VIPs without the key (etcd lost, keep-while-
  * peers) renews them for 1 s at a time and releases once it stops hearing
- * every peer: its copy may outlive its silence by dead_ms and that second
- * with the kernel's lateness. The key is free meanwhile: wait that long.
+ * every peer: its copy may outlive its silence by dead_ms, KEEP_SLACK_MS
+ * and that second with the kernel's lateness. The key is free meanwhile:
+ * wait that long.
  */
 #define KEYLESS_GRACE_MS	2000
 
@@ -921,21 +923,67 @@ watch_from(uint64_t now, unsigned ms)
 }
 
 /*
+ * How long a peer may go unheard before a node that keeps its VIPs
+ * without the key lets them go: dead_ms, and up to KEEP_SLACK_MS more
+ * once that peer has seen us keyless. It then waits dead_ms and
+ * KEYLESS_GRACE_MS before it takes over, and our last 1 s renewal lasts
+ * KERNEL_LATE_MS longer at most (quorum.c): 500 + 1000 + 300 < 2000. A
+ * late heartbeat (a busy host) must not drop every VIP while etcd is down.
+ */
+#define KEEP_SLACK_MS	500
+
+/* The silence allowed to peer p (the heartbeat it echoed last was keyless). */
+static unsigned
+keep_bound(const struct peer *p)
+{
+	if (keyless && p->echoed > keyless_since)
+		return d.cfg.dead_ms + (d.cfg.dead_ms < KEEP_SLACK_MS ?
+		    d.cfg.dead_ms : KEEP_SLACK_MS);
+	return d.cfg.dead_ms;
+}
+
+/*
  * Every node we know of heard lately, and hearing us (two-way evidence):
  * none can take a group unnoticed. One that stops hearing us may take it
  * dead_ms later, once it has the key; a node taking over from one that
- * kept its VIPs this way waits KEYLESS_GRACE_MS more (peers.c).
+ * kept its VIPs this way waits KEYLESS_GRACE_MS more (want_key()).
+ * Returns -1, or the first peer that is not (peers.n: a link has heard
+ * nobody yet).
  */
-static bool
-hears_everyone(uint64_t now)
+static int
+unheard_peer(uint64_t now)
 {
-	if (peers.n == 0 || !link_all_named())
-		return false;
+	if (!link_all_named())
+		return peers.n;
 	for (int i = 0; i < peers.n; i++)
-		if (now - peers.p[i].heard >= d.cfg.dead_ms ||
-		    now - peers.p[i].acked >= d.cfg.dead_ms)
-			return false;
-	return true;
+		if (now - peers.p[i].heard >= keep_bound(&peers.p[i]) ||
+		    now - peers.p[i].echoed >= keep_bound(&peers.p[i]))
+			return i;
+	return -1;
+}
+
+static void
+log_keeping(bool keep, bool fresh, int pi, uint64_t now)
+{
+	const struct peer *p = pi >= 0 && pi < peers.n ? &peers.p[pi] : NULL;
+
+	if (keep)
+		log_warnx("quorum: etcd unreachable; every peer heard: keeping "
+		    "what this node holds (on_quorum_loss = keep-while-peers)");
+	else if (fresh)
+		log_warnx("quorum: keeping no more: the etcd lease is renewed");
+	else if (d.cfg.quorum.on_loss != QUORUM_KEEP_WHILE_PEERS)
+		log_warnx("quorum: keeping no more: on_quorum_loss = release");
+	else if (p && now - p->heard >= keep_bound(p))
+		log_warnx("quorum: keeping no more: %s not heard for %llu ms",
+		    p->name, (unsigned long long)(now - p->heard));
+	else if (p)
+		log_warnx("quorum: keeping no more: %s has not echoed our "
+		    "heartbeats for %llu ms", p->name,
+		    (unsigned long long)(now - p->echoed));
+	else
+		log_warnx("quorum: keeping no more: %s", peers.n ? "a link has "
+		    "not heard its peer" : "no peer heard");
 }
 
 /*
@@ -950,7 +998,8 @@ HOTPATH static void
 quorum_policy(uint64_t now)
 {
 	static bool faulted, ever_ok;
-	bool lost, keep;
+	bool lost, keep, fresh;
+	int pi = -1;
 
 	if (!quorum_enabled())
 		return;
@@ -958,18 +1007,18 @@ quorum_policy(uint64_t now)
 	ever_ok |= !lost;
 	if (!ever_ok && now - d.started_ms < d.cfg.init_dead_ms)
 		return;
-	/* from the moment the VIPs' lifetime could outlast the lease */
-	keep = !quorum_lease_fresh(now) &&
-	    d.cfg.quorum.on_loss == QUORUM_KEEP_WHILE_PEERS && hears_everyone(now);
+	/* from the moment the VIPs' lifetime could outlive the lease */
+	fresh = quorum_lease_fresh(now);
+	keep = !fresh && d.cfg.quorum.on_loss == QUORUM_KEEP_WHILE_PEERS &&
+	    peers.n > 0 && (pi = unheard_peer(now)) == -1;
 	if (keep != keyless) {
-		log_warnx("quorum: %s", keep ? "etcd unreachable; every peer "
-		    "heard: keeping what this node holds (on_quorum_loss = "
-		    "keep-while-peers)" : "keeping no more");
+		log_keeping(keep, fresh, pi, now);
 		for (int i = 0; i < d.ngroups; i++)
 			if (d.groups[i].fsm.key == (keep ? FSM_KEY_WAIT :
 			    FSM_KEY_KEYLESS) && !d.groups[i].key_gate)
 				fsm_set_key(&d.groups[i].fsm, keep ?
 				    FSM_KEY_KEYLESS : FSM_KEY_WAIT);
+		keyless_since = now;
 	}
 	keyless = keep;
 	if ((lost && !keep) != faulted) {

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import fodlab
-from helpers import wait_for, without_library
+from helpers import counter, wait_for, without_library
 from test_holes import HANDOVER_OVERLAP_S, Timeline
 from test_nodes import DB4, NODES, WEB4, conf, group_states, holders, \
     never_held, probers, results, settled
@@ -30,10 +30,16 @@ def etcd(lab):
     return lab.etcd_cluster()
 
 
-def qconf(lab, etcd, host, on_loss="keep-while-peers", ttl_s=TTL, **cluster):
+def qconf(lab, etcd, host, on_loss="keep-while-peers", ttl_s=TTL,
+          realtime=False, **cluster):
+    """realtime: for a test that counts lost probes while nodes keep their
+    VIPs on hearing each other every 20 ms (a busy host must not starve
+    them)."""
     c = conf(lab, host, **cluster)
     c["quorum"] = {"etcd": etcd.urls, "ttl_s": ttl_s, "prefix": "/failoverd",
                    "on_quorum_loss": on_loss}
+    if realtime:
+        c["realtime"] = True
     return c
 
 
@@ -158,7 +164,7 @@ def test_frozen_holder(lab, etcd, freeze_s):
 
 
 def test_holder_cut_from_etcd_only_keeps_its_vips(lab, etcd):
-    ds = start(lab, etcd)
+    ds = start(lab, etcd, realtime=True)
     tl = Timeline(lab, NODES)
     ps = probers(lab, (WEB4,))
     cut_etcd(lab, "alpha")
@@ -241,7 +247,7 @@ def test_etcd_majority_lost_no_vip_lost_then_a_cut_holder_releases(lab, etcd):
     """Two etcd members killed: the nodes still hear each other and keep
     what they hold (no lost probe). Then alpha is cut off: it releases web
     (nobody can take it without etcd). etcd back: web returns to alpha."""
-    ds = start(lab, etcd)
+    ds = start(lab, etcd, realtime=True)
     tl = Timeline(lab, NODES)
     ps = probers(lab, (WEB4, DB4))
     etcd.kill("etcd1")
@@ -270,6 +276,38 @@ def test_etcd_majority_lost_no_vip_lost_then_a_cut_holder_releases(lab, etcd):
     settled(lab, ds, "alpha", "beta", timeout=20)
     for v in (WEB4, DB4):
         tl.assert_overlap_within(HANDOVER_OVERLAP_S, since=healed, vip=v)
+
+
+def test_a_peer_paused_while_etcd_is_down_costs_no_vip(lab, etcd):
+    """etcd's majority lost, alpha and beta keep web and db. gamma then
+    stops now and then for 80 ms (a busy host, a VM pause): late beyond
+    dead_ms (100 ms with its 33 ms period and the echo's way back), but it
+    had seen them keyless, so it would wait 2 s more before taking over:
+    they keep serving and log no change."""
+    ds = start(lab, etcd, realtime=True)
+    tl = Timeline(lab, NODES)
+    etcd.kill("etcd1")
+    etcd.kill("etcd2")
+    wait_for(lambda: all(ds[h].status()["quorum"]["keeping"]
+                         for h in ("alpha", "beta")), TTL + 5,
+             msg="holders keeping without quorum")
+    # gamma echoes a heartbeat that said so (a few of gamma's messages later)
+    base = {h: counter(ds[h], "received") for h in ("alpha", "beta")}
+    wait_for(lambda: all(counter(ds[h], "received") >= base[h] + 12
+                         for h in base), 5, msg="gamma heard keyless")
+    ps = probers(lab, (WEB4, DB4))
+    for _ in range(6):
+        ds["gamma"].proc.send_signal(signal.SIGSTOP)
+        time.sleep(0.08)
+        ds["gamma"].proc.send_signal(signal.SIGCONT)
+        time.sleep(0.3)
+    web, db = results(ps)
+    assert web["lost"] == 0 and db["lost"] == 0, (web, db)
+    for h in ("alpha", "beta"):
+        assert "keeping no more" not in ds[h].log(), ds[h].log_tail()
+        assert ds[h].status()["quorum"]["keeping"], h
+    assert holders(lab, "web") == ["alpha"] and holders(lab, "db") == ["beta"]
+    no_two_holders(tl)
 
 
 @pytest.mark.parametrize("gamma_waits", [False, True],

@@ -369,11 +369,12 @@ holder_refresh(struct holder *h)
 {
 }
 
-/* quorum.c: no quorum section in these tests */
-bool quorum_enabled(void) { return false; }
-bool quorum_lease_ok(uint64_t now) { return false; }
-bool quorum_lease_fresh(uint64_t now) { return false; }
-bool quorum_held(int g) { return false; }
+/* quorum.c: off unless a test turns it on; the lease and keys as it says */
+static bool q_on, q_ok, q_fresh, q_held;
+bool quorum_enabled(void) { return q_on; }
+bool quorum_lease_ok(uint64_t now) { return q_on && q_ok; }
+bool quorum_lease_fresh(uint64_t now) { return q_on && q_fresh; }
+bool quorum_held(int g) { return q_on && q_held; }
 void quorum_want(int g, const char *from) { }
 void quorum_drop(int g) { }
 void quorum_refresh(int g) { }
@@ -1978,6 +1979,81 @@ run(const char *name, void (*fn)(void))
 		run(#fn, fn); \
 } while (0)
 
+/* ------------------------------------------------------------------ */
+/* (5) Quorum: keep-while-peers                                        */
+
+/* dead_ms 600: the slack is 500 ms */
+static const char conf_quorum[] = CONF_HEAD
+	"vips = ( { address = \"192.0.2.10/24\"; interface = \"eth0\"; } );\n"
+	"quorum: { etcd = [ \"http://192.0.2.201:2379\" ]; ttl_s = 4;\n"
+	"  on_quorum_loss = \"keep-while-peers\"; };\n";
+
+/* Active with the key, beta standby; then etcd is lost: alpha keeps. */
+static void
+quorum_keeping(void)
+{
+	q_on = q_ok = q_fresh = q_held = true;
+	start(conf_quorum);
+	peer_init("beta", 2);
+	peer_says("default", FSM_STANDBY, 50, 0);
+	peer_start(100);
+	advance(1500);
+	CHECK_EQ(F("default")->state, FSM_ACTIVE);
+	CHECK_EQ(hst[0].ups, 1);
+	q_ok = q_fresh = q_held = false;
+	role_quorum_lease(false, NULL);
+	CHECK(role_keyless());
+	CHECK_EQ(F("default")->state, FSM_ACTIVE);
+}
+
+/*
+ * A peer that has seen us keyless waits dead_ms and 2 s before it takes
+ * over: a silence beyond dead_ms (a busy host) does not drop the VIPs;
+ * one beyond dead_ms + 500 ms does (fault quorum-lost).
+ */
+static void
+test_quorum_keep_rides_out_a_late_peer(void)
+{
+	const char *why;
+	uint64_t last;
+
+	quorum_keeping();
+	advance(300);			/* beta echoes a keyless heartbeat */
+	CHECK(said_group(newest(), "default")->xflags & PROTO_X_KEYLESS);
+	peer_stop();
+	last = now_ms();
+	advance(900);			/* 300 ms past dead_ms */
+	CHECK(role_keyless());
+	CHECK_EQ(F("default")->state, FSM_ACTIVE);
+	CHECK_EQ(hst[0].releases, 0);
+	CHECK_EQ(group_faults("default", &why), 0);
+	advance(300);			/* 1200 ms: beyond dead_ms + 500 */
+	CHECK(!role_keyless());
+	CHECK_EQ(group_faults("default", &why), 1);
+	CHECK_STR(why, "quorum-lost");
+	CHECK_EQ(F("default")->state, FSM_FAULT);
+	CHECK_EQ(hst[0].releases, 1);
+	CHECK(hst[0].release_at - last > 1000 && hst[0].release_at - last <= 1100);
+}
+
+/* A peer that never heard us keyless may not wait: dead_ms is the bound. */
+static void
+test_quorum_keep_no_slack_before_the_peer_knows(void)
+{
+	const char *why;
+	uint64_t last;
+
+	quorum_keeping();
+	peer_stop();			/* its last echo is of a keyed heartbeat */
+	last = now_ms();
+	advance(700);
+	CHECK(!role_keyless());
+	CHECK_EQ(group_faults("default", &why), 1);
+	CHECK_STR(why, "quorum-lost");
+	CHECK_EQ(hst[0].releases, 1);
+	CHECK(hst[0].release_at - last <= 600);
+}
+
 int
 main(void)
 {
@@ -2004,5 +2080,7 @@ main(void)
 	RUN(test_fault_two_hook_failures);
 	RUN(test_fault_reload);
 	RUN(test_fault_arbiter);
+	RUN(test_quorum_keep_rides_out_a_late_peer);
+	RUN(test_quorum_keep_no_slack_before_the_peer_knows);
 	return unit_summary("test_role");
 }

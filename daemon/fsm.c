@@ -433,12 +433,13 @@ active_peer(struct fsm *f, const char *why, uint64_t now)
 		return ACT_SEND_NOW;
 	/*
 	 * The peer was cut off or held the VIPs itself (it says it yielded:
-	 * we may never have heard it hold them): clients may have been told
-	 * its MAC meanwhile, so tell them ours again.
+	 * we may never have heard it hold them; or it let them go after
+	 * handing over to us): clients may have been told its MAC meanwhile,
+	 * or missed our first announcement, so tell them ours again.
 	 */
 	if (!peer_holds(p)) {
 		f->yielding = false;
-		return f->peer_was_gone || f->peer_yield_news ?
+		return f->peer_was_gone || f->peer_yield_news || f->peer_let_go ?
 		    ACT_ANNOUNCE | ACT_SEND_NOW : 0;
 	}
 	if (f->handover) {
@@ -639,6 +640,8 @@ take_peer(struct fsm *f, const struct fsm_peer *peer, uint64_t now)
 	    !name_eq(f->peer.name, peer->name);
 	f->peer_yield_news = peer->yielded &&
 	    (!f->peer.yielded || !name_eq(f->peer.name, peer->name));
+	f->peer_let_go = f->peer.holds && !peer->holds &&
+	    name_eq(f->peer.name, peer->name);
 	f->peer = *peer;
 	f->peer_known = true;
 	f->peer_heard = heard_time(peer->heard_at, now);

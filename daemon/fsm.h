@@ -132,6 +132,8 @@ struct fsm {
 	bool		peer_known;	/* heard at least once */
 	bool		peer_was_gone;	/* before the last message: silent, or holding */
 	bool		peer_yield_news; /* the last message first said it yielded */
+	bool		peer_let_go;	/* the last message first said it no longer
+					   holds (also after handing over to us) */
 	bool		preempt_unheard;	/* due, but the peer does not hear us yet */
 	bool		yielding;	/* active, lost a healed partition: release
 					   once the winner heard us (and announced) */

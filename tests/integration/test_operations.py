@@ -19,12 +19,14 @@ import secrets
 import signal
 import socket
 import stat
+import subprocess
 import threading
 import time
 
 from helpers import (HOSTS, VIPS, agree, counter, holds, only_holder,
                      settled, snapshot, start_pair, state_is, wait_for)
 import fodlab
+from test_holes import HANDOVER_OVERLAP_S, Timeline
 
 A4, B4 = HOSTS["alpha"]["v4"], HOSTS["beta"]["v4"]
 EXTRA4, EXTRA6 = "192.0.2.11", "2001:db8::11"
@@ -187,13 +189,49 @@ def test_status_agrees_with_ip_addr(lab):
 
 # --- 2: switchover -------------------------------------------------------
 
+def lost_spans(csv, t0, since):
+    """Runs of lost probes in a prober's CSV (started at t0, wall clock), in
+    seconds from since."""
+    spans, run = [], None
+    with open(csv) as f:
+        for line in f:
+            seq, send_ms, rtt = line.strip().split(",")
+            t = t0 + float(send_ms) / 1000 - since
+            if rtt == "":
+                run = (run[0] if run else t, t)
+            elif run:
+                spans.append(run)
+                run = None
+    if run:
+        spans.append(run)
+    return ", ".join("%.3f-%.3f" % r for r in spans)
+
+
+def held_spans(tl, since, vip=fodlab.VIP4):
+    return "; ".join("%s held %s: %s" % (h, vip, ", ".join(
+        "%.3f-%s" % (a - since, "" if b is None else "%.3f" % (b - since))
+        for a, b in tl.intervals(h, vip))) for h in tl.paths)
+
+
 def switchover_without_loss(lab, old, new):
-    """Switch from old to new under 1 ms probes of both VIPs: none lost.
+    """Switch from old to new under 1 ms probes of both VIPs: none lost,
+    and the two held them at once only for the make-before-break overlap.
     The probes run from before the request until the client has reached
-    both VIPs at the new holder."""
-    probers = [lab.prober("client", v, interval_ms=1) for v in VIPS]
-    for p in probers:
-        p.wait_ready()
+    both VIPs at the new holder. On a loss it tells when, beside the
+    nodes' addresses and the client's neighbour entries."""
+    tl = Timeline(lab)
+    neigh = os.path.join(lab.dir, "client-neigh-%d" % len(lab.procs))
+    with open(neigh, "wb") as f:
+        lab.spawn("client", ["ip", "-ts", "monitor", "neigh"], stdout=f,
+                  stderr=subprocess.STDOUT)
+    csvs = [os.path.join(lab.dir, "probes-%d-%d" % (len(lab.procs), i))
+            for i in range(len(VIPS))]
+    probers, t0 = [], []
+    for v, c in zip(VIPS, csvs):
+        probers.append(lab.prober("client", v, interval_ms=1, csv=c))
+        probers[-1].wait_ready()
+        t0.append(time.time())
+    asked = time.time()
     p = old.ctl("switchover")
     assert p.returncode == 0, out(p)
     assert "switchover to %s" % new.host in p.stdout, out(p)
@@ -202,8 +240,12 @@ def switchover_without_loss(lab, old, new):
     for pr in probers:
         pr.stop()
     results = [pr.result(timeout=15) for pr in probers]
-    for v, r in zip(VIPS, results):
-        assert r["sent"] > 0 and r["lost"] == 0, (v, r)
+    for v, r, c, t in zip(VIPS, results, csvs, t0):
+        assert r["sent"] > 0 and r["lost"] == 0, (
+            v, r, "seconds from the request (%.3f): lost %s; %s" % (
+                asked, lost_spans(c, t, asked), held_spans(tl, asked)),
+            open(neigh).read())
+    tl.assert_overlap_within(HANDOVER_OVERLAP_S)
     assert sn["transitions"][0]["to"] == "active", sn["transitions"]
     assert sn["transitions"][0]["reason"] == "switchover", sn["transitions"]
     assert (so["transitions"][0]["from"], so["transitions"][0]["to"],

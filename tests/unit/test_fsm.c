@@ -153,6 +153,12 @@ test_peer_resigns(void)
 	fsm_event(&f, EV_PEER, &p, NULL, 20);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	CHECK_STR(f.reason, "switchover");
+	/* it still holds until it hears us hold: nothing to say again */
+	CHECK(!(fsm_event(&f, EV_PEER, &p, NULL, 30) & ACT_ANNOUNCE));
+	/* it let go: clients that still ask it must learn our MAC */
+	CHECK(hear(&f, "alpha", FSM_STANDBY, 150, 40) & ACT_ANNOUNCE);
+	CHECK(!(hear(&f, "alpha", FSM_STANDBY, 150, 50) & ACT_ANNOUNCE));
+	CHECK_EQ(f.state, FSM_ACTIVE);
 }
 
 static void
@@ -853,6 +859,7 @@ random_machine(struct fsm *f, struct fsm_log *log)
 	f->peer_known = rnd(8) != 0;
 	f->peer_was_gone = rnd(2);
 	f->peer_yield_news = rnd(2);
+	f->peer_let_go = rnd(2);
 	f->preempt_unheard = rnd(4) == 0;
 	f->yielding = rnd(4) == 0;
 	f->stop_holds = rnd(2);

@@ -429,14 +429,14 @@ active_peer(struct fsm *f, const char *why, uint64_t now)
 	 */
 	if (f->stalled && !peer_holds(p))
 		return 0;
-	if (peer_resigns(p))	/* it waits to see us active: tell it now */
-		return ACT_SEND_NOW;
 	/*
 	 * The peer was cut off or held the VIPs itself (it says it yielded:
 	 * we may never have heard it hold them; or it let them go after
 	 * handing over to us): clients may have been told its MAC meanwhile,
 	 * or missed our first announcement, so tell them ours again.
 	 */
+	if (peer_resigns(p))	/* it waits to see us active: tell it now */
+		return ACT_SEND_NOW | (f->peer_let_go ? ACT_ANNOUNCE : 0);
 	if (!peer_holds(p)) {
 		f->yielding = false;
 		return f->peer_was_gone || f->peer_yield_news || f->peer_let_go ?

@@ -72,6 +72,10 @@ peers_update(struct peers *ps, int i, const struct msg *m, uint64_t acked,
 	p->acked = acked;
 	if (acked > p->echoed)
 		p->echoed = acked;
+	if (m->epoch != p->epoch) {
+		p->epoch = m->epoch;
+		p->epoch_at = now;
+	}
 	p->hold_ms = hold_ms;
 	p->v2 |= m->version >= 2;
 	ps->said += changed;

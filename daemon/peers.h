@@ -45,6 +45,8 @@ struct peer {
 	uint64_t	acked;		/* two-way evidence (link.c), ms; 0 none */
 	uint64_t	echoed;		/* the newest acked ever (acked is 0 again for
 					   a while after a silence) */
+	uint64_t	epoch;		/* of its run (a restart changes it) */
+	uint64_t	epoch_at;	/* ms; when that run was first heard */
 	unsigned	hold_ms;	/* its last message keeps it alive so long
 					   (a sparse standby: longer than dead_ms) */
 	bool		v2;		/* it speaks protocol version 2 */

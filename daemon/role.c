@@ -34,7 +34,7 @@ static HOTDATA bool stalled;	/* every group's FSM has been told */
    reads its head and the sender's first lines (peers.h) */
 static struct peers peers __attribute__((aligned(4096)));
 static HOTDATA bool keyless;		/* quorum lost, VIPs kept: we hear every peer */
-static uint64_t keyless_since;		/* ms; when keyless last changed */
+static uint64_t keyless_flagged;	/* ms; the first heartbeat saying so (0: none) */
 
 static bool check_stall(uint64_t now);
 static unsigned heartbeat_period(void);
@@ -88,7 +88,7 @@ say(void)
 {
 	struct msg m;
 	char to[PROTO_MAX_GROUPS][PROTO_NAME_LEN];
-	bool targets = false;
+	bool targets = false, flagged = false;
 	unsigned period = heartbeat_period();
 
 	/* each record is written whole below; the ones after stay untouched */
@@ -126,8 +126,10 @@ say(void)
 		if (quorum_held(i))
 			mg->xflags |= PROTO_X_KEY;
 		/* renewed beyond the lease: a taker waits for our copy to go */
-		if (keyless && holder_usable(&g->vips))
+		if (keyless && holder_usable(&g->vips)) {
 			mg->xflags |= PROTO_X_KEYLESS;
+			flagged = true;
+		}
 		/* until the peer echoes one of these (see role_peer_message) */
 		if (g->yielded_at)
 			mg->flags |= PROTO_F_YIELDED;
@@ -135,6 +137,11 @@ say(void)
 		if (m.version == 1)
 			mg->flags |= PROTO_F_V2;
 	}
+	/* before the send: the echo of this one is stamped later */
+	if (!flagged)
+		keyless_flagged = 0;
+	else if (!keyless_flagged)
+		keyless_flagged = now_ms();
 	link_send_all(&m, targets ? to : NULL);
 	hb_sent = now_ms();
 	hb_said = m.period_ms;
@@ -323,13 +330,31 @@ key_timer_tick(void *arg)
 		want_key(g);
 }
 
+/*
+ * Until when a node taking group g waits: the grace after the last word of
+ * any peer that said it kept g without the key (not only the peer its
+ * machine is shown now: that may change to another node meanwhile).
+ */
+static uint64_t
+keyless_wait_until(const struct vgroup *g)
+{
+	uint64_t after = 0;
+
+	for (int i = 0; i < peers.n; i++) {
+		const struct peer *p = &peers.p[i];
+
+		if (p->groups[g->idx].has && p->groups[g->idx].view.keyless &&
+		    p->heard + d.cfg.dead_ms + KEYLESS_GRACE_MS > after)
+			after = p->heard + d.cfg.dead_ms + KEYLESS_GRACE_MS;
+	}
+	return after;
+}
+
 static void
 want_key(struct vgroup *g)
 {
-	const struct fsm *f = &g->fsm;
 	const char *from = key_from(g);
-	uint64_t after = f->peer_known && f->peer.keyless ? f->peer_heard +
-	    d.cfg.dead_ms + KEYLESS_GRACE_MS : 0;
+	uint64_t after = keyless_wait_until(g);
 
 	fsm_set_key(&g->fsm, from ? FSM_KEY_TAKING : FSM_KEY_WAIT);
 	if (!from && now_ms() < after) {
@@ -932,11 +957,15 @@ watch_from(uint64_t now, unsigned ms)
  */
 #define KEEP_SLACK_MS	500
 
-/* The silence allowed to peer p (the heartbeat it echoed last was keyless). */
+/*
+ * The silence allowed to peer p: with the slack once this run of it has
+ * echoed a heartbeat that said keyless (every one since did).
+ */
 static unsigned
 keep_bound(const struct peer *p)
 {
-	if (keyless && p->echoed > keyless_since)
+	if (keyless && keyless_flagged && p->echoed > keyless_flagged &&
+	    p->echoed >= p->epoch_at)
 		return d.cfg.dead_ms + (d.cfg.dead_ms < KEEP_SLACK_MS ?
 		    d.cfg.dead_ms : KEEP_SLACK_MS);
 	return d.cfg.dead_ms;
@@ -1018,7 +1047,7 @@ quorum_policy(uint64_t now)
 			    FSM_KEY_KEYLESS) && !d.groups[i].key_gate)
 				fsm_set_key(&d.groups[i].fsm, keep ?
 				    FSM_KEY_KEYLESS : FSM_KEY_WAIT);
-		keyless_since = now;
+		keyless_flagged = 0;
 	}
 	keyless = keep;
 	if ((lost && !keep) != faulted) {
@@ -1152,10 +1181,15 @@ fsm_config(const struct config *c, int gi, struct fsm_config *fc)
 static unsigned
 vips_lifetime(void *arg)
 {
-	unsigned l = quorum_vip_lifetime_s(d.cfg.vip_lease_s, now_ms());
+	uint64_t now = now_ms();
+	unsigned l = quorum_vip_lifetime_s(d.cfg.vip_lease_s, now);
 
-	/* kept without the lease: 1 s at a time, KEYLESS in the heartbeats */
-	return l == HOLDER_KEEP && keyless ? 1 : l;
+	/*
+	 * kept without the lease: 1 s at a time, KEYLESS in the heartbeats,
+	 * while every peer is heard (asked here too: a renewal may come
+	 * between two heartbeat ticks, and a tick may be late)
+	 */
+	return l == HOLDER_KEEP && keyless && unheard_peer(now) == -1 ? 1 : l;
 }
 
 static bool

@@ -28,13 +28,14 @@ import fodlab
 # (240-820 ms after a port heal; for ever after an interface re-creation).
 HANDOVER_OVERLAP_S = 0.1
 TS_RE = re.compile(r"^\[([0-9T:.-]+)\] (Deleted )?\d+: \S+\s+inet6? (\S+)/\d+ ")
+ADDR_RE = re.compile(r"^\d+: \S+\s+inet6? (\S+)/\d+ ")
 
 
 class Timeline:
     """`ip -ts -o monitor address` in each host: when each held VIP4."""
 
     def __init__(self, lab, hosts=("alpha", "beta")):
-        self.lab, self.paths = lab, {}
+        self.lab, self.paths, self.seed = lab, {}, {}
         for h in hosts:
             path = os.path.join(lab.dir, "timeline-%s-%d" % (h, len(lab.procs)))
             with open(path, "wb") as out:
@@ -43,6 +44,12 @@ class Timeline:
             self.paths[h] = path
         for h in hosts:
             self._ready(h)
+        # what each already holds counts from now (the monitor saw no add)
+        for h in hosts:
+            t = time.time()
+            out = lab.ns_exec(h, ["ip", "-o", "addr", "show"]).stdout
+            self.seed[h] = [(t, "add", m.group(1)) for m in
+                            map(ADDR_RE.match, out.splitlines()) if m]
 
     def _ready(self, host, timeout=5):
         mark = "192.0.2.250"
@@ -55,14 +62,14 @@ class Timeline:
         self.lab.ns_exec(host, ["ip", "addr", "del", mark + "/32", "dev", "lo"])
 
     def events(self, host):
-        out = []
+        out = list(self.seed.get(host, ()))
         with open(self.paths[host], errors="replace") as f:
             for line in f:
                 m = TS_RE.match(line)
                 if m:
                     t = datetime.datetime.fromisoformat(m.group(1)).timestamp()
                     out.append((t, "del" if m.group(2) else "add", m.group(3)))
-        return out
+        return sorted(out, key=lambda e: e[0])
 
     def intervals(self, host, vip=VIP4, now=None):
         """[(start, end)] during which host held vip (end None: still)."""

@@ -207,6 +207,11 @@ def lost_spans(csv, t0, since):
     return ", ".join("%.3f-%.3f" % r for r in spans)
 
 
+def read_text(path):
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
 def held_spans(tl, since, vip=fodlab.VIP4):
     return "; ".join("%s held %s: %s" % (h, vip, ", ".join(
         "%.3f-%s" % (a - since, "" if b is None else "%.3f" % (b - since))
@@ -244,7 +249,7 @@ def switchover_without_loss(lab, old, new):
         assert r["sent"] > 0 and r["lost"] == 0, (
             v, r, "seconds from the request (%.3f): lost %s; %s" % (
                 asked, lost_spans(c, t, asked), held_spans(tl, asked)),
-            open(neigh).read())
+            read_text(neigh))
     tl.assert_overlap_within(HANDOVER_OVERLAP_S)
     assert sn["transitions"][0]["to"] == "active", sn["transitions"]
     assert sn["transitions"][0]["reason"] == "switchover", sn["transitions"]

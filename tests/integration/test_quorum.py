@@ -14,7 +14,7 @@ import time
 import pytest
 
 import fodlab
-from helpers import counter, wait_for, without_library
+from helpers import wait_for, without_library
 from test_holes import HANDOVER_OVERLAP_S, Timeline
 from test_nodes import DB4, NODES, WEB4, conf, group_states, holders, \
     never_held, probers, results, settled
@@ -278,6 +278,15 @@ def test_etcd_majority_lost_no_vip_lost_then_a_cut_holder_releases(lab, etcd):
         tl.assert_overlap_within(HANDOVER_OVERLAP_S, since=healed, vip=v)
 
 
+def echoed_since(d, node, t):
+    """node echoed a heartbeat of d's sent after t (wall clock)."""
+    before = time.time()    # the status is no older: conservative
+    st = d.status()
+    return any(link["node"] == node and link["echoed_ms_ago"] is not None and
+               before - link["echoed_ms_ago"] / 1000 > t
+               for link in st["links"])
+
+
 def test_a_peer_paused_while_etcd_is_down_costs_no_vip(lab, etcd):
     """etcd's majority lost, alpha and beta keep web and db. gamma then
     stops now and then for 80 ms (a busy host, a VM pause): late beyond
@@ -291,10 +300,11 @@ def test_a_peer_paused_while_etcd_is_down_costs_no_vip(lab, etcd):
     wait_for(lambda: all(ds[h].status()["quorum"]["keeping"]
                          for h in ("alpha", "beta")), TTL + 5,
              msg="holders keeping without quorum")
-    # gamma echoes a heartbeat that said so (a few of gamma's messages later)
-    base = {h: counter(ds[h], "received") for h in ("alpha", "beta")}
-    wait_for(lambda: all(counter(ds[h], "received") >= base[h] + 12
-                         for h in base), 5, msg="gamma heard keyless")
+    # gamma has echoed a heartbeat of theirs sent since: one that said so
+    seen = time.time()
+    wait_for(lambda: all(echoed_since(ds[h], "gamma", seen)
+                         for h in ("alpha", "beta")), 5,
+             msg="gamma to echo a keyless heartbeat")
     ps = probers(lab, (WEB4, DB4))
     for _ in range(6):
         ds["gamma"].proc.send_signal(signal.SIGSTOP)

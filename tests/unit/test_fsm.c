@@ -136,9 +136,14 @@ test_peer_resigns(void)
 
 	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);
-	CHECK(hear(&f, "alpha", FSM_STOPPING, 150, 20) & ACT_ADD_VIPS);
+	p = peer("alpha", FSM_STOPPING, 150);
+	p.holds = true;		/* stopping, until it hears us hold */
+	CHECK(fsm_event(&f, EV_PEER, &p, NULL, 20) & ACT_ADD_VIPS);
 	CHECK_EQ(f.state, FSM_ACTIVE);
 	CHECK_STR(f.reason, "peer-resigned");
+	CHECK(!(fsm_event(&f, EV_PEER, &p, NULL, 30) & ACT_ANNOUNCE));
+	/* its last word: it let them go */
+	CHECK(hear(&f, "alpha", FSM_STOPPING, 150, 40) & ACT_ANNOUNCE);
 
 	fsm_init(&f, &c, &f_log, 0);
 	hear(&f, "alpha", FSM_ACTIVE, 150, 10);

@@ -379,7 +379,11 @@ void quorum_want(int g, const char *from) { }
 void quorum_drop(int g) { }
 void quorum_refresh(int g) { }
 const char *quorum_holder(int g) { return ""; }
-unsigned quorum_vip_lifetime_s(unsigned vip_lease_s, uint64_t now) { return vip_lease_s; }
+unsigned
+quorum_vip_lifetime_s(unsigned vip_lease_s, uint64_t now)
+{
+	return q_on && !q_fresh ? HOLDER_KEEP : vip_lease_s;
+}
 
 void
 holder_up(struct holder *h)
@@ -2014,6 +2018,7 @@ quorum_keeping(void)
 static void
 test_quorum_keep_rides_out_a_late_peer(void)
 {
+	struct holder *h = &d.groups[0].vips;
 	const char *why;
 	uint64_t last;
 
@@ -2027,6 +2032,12 @@ test_quorum_keep_rides_out_a_late_peer(void)
 	CHECK_EQ(F("default")->state, FSM_ACTIVE);
 	CHECK_EQ(hst[0].releases, 0);
 	CHECK_EQ(group_faults("default", &why), 0);
+	CHECK_EQ(h->ev.lifetime(h->ev.arg), 1);	/* renewed 1 s at a time */
+	/* beyond the bound before a tick noticed: no renewal meanwhile */
+	clock_us += 300 * 1000;
+	CHECK(role_keyless());
+	CHECK_EQ(h->ev.lifetime(h->ev.arg), HOLDER_KEEP);
+	clock_us -= 300 * 1000;
 	advance(300);			/* 1200 ms: beyond dead_ms + 500 */
 	CHECK(!role_keyless());
 	CHECK_EQ(group_faults("default", &why), 1);

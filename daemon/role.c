@@ -984,9 +984,9 @@ unheard_peer(uint64_t now)
 {
 	if (!link_all_named())
 		return peers.n;
+	/* an echo comes in a message: heard lately whenever it is */
 	for (int i = 0; i < peers.n; i++)
-		if (now - peers.p[i].heard >= keep_bound(&peers.p[i]) ||
-		    now - peers.p[i].echoed >= keep_bound(&peers.p[i]))
+		if (now - peers.p[i].echoed >= keep_bound(&peers.p[i]))
 			return i;
 	return -1;
 }

@@ -765,8 +765,21 @@ class Prober:
         if csv:
             argv += ["-t", csv]
         argv.append(str(addr_only(addr)))
+        self.csv = csv
         self.proc = lab.spawn(host, argv)
         self.stderr = ""
+
+    def probes(self):
+        """With csv: [(send_ms, rtt_ms or None)], send_ms from the first
+        probe (its clock starts just after "ready")."""
+        out = []
+        with open(self.csv) as f:
+            for line in f:
+                row = line.strip().split(",")
+                if len(row) >= 3:
+                    out.append((float(row[1]),
+                                float(row[2]) if row[2] else None))
+        return out
 
     def wait_ready(self, timeout=5):
         """Wait for the prober's "ready" line (it sends at once after)."""

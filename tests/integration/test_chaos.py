@@ -42,7 +42,6 @@ whole report goes to build/chaos/ (CHAOS_OUT).
 
 import bisect
 import collections
-import csv
 import datetime
 import json
 import os
@@ -342,7 +341,7 @@ class ClientProbes:
 
     def __init__(self, lab, addr, interval_ms=1):
         self.lab, self.addr, self.interval_ms = lab, addr, interval_ms
-        self.cur = None         # (Prober, t0, csv path)
+        self.cur = None         # (Prober, t0)
         self.answered = []      # sorted monotonic send times of answered
         self.sent = self.lost = 0
         self.covered_to = None
@@ -356,7 +355,7 @@ class ClientProbes:
                             duration_ms=590000, csv=path)
         p.wait_ready()
         t0 = time.monotonic()       # its clock starts just after "ready"
-        old, self.cur = self.cur, (p, t0, path)
+        old, self.cur = self.cur, (p, t0)
         if old:
             time.sleep(overlap_s)
             self._collect(old)
@@ -367,17 +366,14 @@ class ClientProbes:
             self.cur = None
 
     def _collect(self, entry):
-        p, t0, path = entry
+        p, t0 = entry
         t_stop = time.monotonic()
         p.stop()
         res = p.result(timeout=30)
         self.sent += res["sent"]
         self.lost += res["lost"]
-        times = []
-        with open(path) as f:
-            for row in csv.reader(f):
-                if len(row) >= 3 and row[2] != "":
-                    times.append(t0 + float(row[1]) / 1000.0)
+        times = [t0 + send_ms / 1000.0 for send_ms, rtt in p.probes()
+                 if rtt is not None]
         for t in times:
             bisect.insort(self.answered, t) if (
                 self.answered and t < self.answered[-1]) else \

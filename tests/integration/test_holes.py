@@ -100,9 +100,11 @@ class Timeline:
                             got.append((s, e - s))
         return sorted(got)
 
-    def describe(self, vip=VIP4):
-        t0 = min((e[0] for h in self.paths for e in self.events(h)),
-                 default=0)
+    def describe(self, vip=VIP4, since=None):
+        """Who held vip when, in seconds from since (default: the first
+        event)."""
+        t0 = since if since is not None else min(
+            (e[0] for h in self.paths for e in self.events(h)), default=0)
         return "\n".join("%s: %s" % (h, ", ".join(
             "%.3f-%s" % (s - t0, "now" if e is None else "%.3f" % (e - t0))
             for s, e in self.intervals(h, vip))) for h in self.paths)

@@ -189,19 +189,17 @@ def test_status_agrees_with_ip_addr(lab):
 
 # --- 2: switchover -------------------------------------------------------
 
-def lost_spans(csv, t0, since):
-    """Runs of lost probes in a prober's CSV (started at t0, wall clock), in
+def lost_spans(prober, t0, since):
+    """Runs of lost probes (the prober started at t0, wall clock), in
     seconds from since."""
     spans, run = [], None
-    with open(csv) as f:
-        for line in f:
-            seq, send_ms, rtt = line.strip().split(",")
-            t = t0 + float(send_ms) / 1000 - since
-            if rtt == "":
-                run = (run[0] if run else t, t)
-            elif run:
-                spans.append(run)
-                run = None
+    for send_ms, rtt in prober.probes():
+        t = t0 + send_ms / 1000 - since
+        if rtt is None:
+            run = (run[0] if run else t, t)
+        elif run:
+            spans.append(run)
+            run = None
     if run:
         spans.append(run)
     return ", ".join("%.3f-%.3f" % r for r in spans)
@@ -210,12 +208,6 @@ def lost_spans(csv, t0, since):
 def read_text(path):
     with open(path, errors="replace") as f:
         return f.read()
-
-
-def held_spans(tl, since, vip=fodlab.VIP4):
-    return "; ".join("%s held %s: %s" % (h, vip, ", ".join(
-        "%.3f-%s" % (a - since, "" if b is None else "%.3f" % (b - since))
-        for a, b in tl.intervals(h, vip))) for h in tl.paths)
 
 
 def switchover_without_loss(lab, old, new):
@@ -245,11 +237,11 @@ def switchover_without_loss(lab, old, new):
     for pr in probers:
         pr.stop()
     results = [pr.result(timeout=15) for pr in probers]
-    for v, r, c, t in zip(VIPS, results, csvs, t0):
+    for v, r, pr, t in zip(VIPS, results, probers, t0):
         assert r["sent"] > 0 and r["lost"] == 0, (
-            v, r, "seconds from the request (%.3f): lost %s; %s" % (
-                asked, lost_spans(c, t, asked), held_spans(tl, asked)),
-            read_text(neigh))
+            v, r, "seconds from the request (%.3f): lost %s; held %s:\n%s" % (
+                asked, lost_spans(pr, t, asked), fodlab.VIP4,
+                tl.describe(since=asked)), read_text(neigh))
     tl.assert_overlap_within(HANDOVER_OVERLAP_S)
     assert sn["transitions"][0]["to"] == "active", sn["transitions"]
     assert sn["transitions"][0]["reason"] == "switchover", sn["transitions"]

@@ -238,10 +238,11 @@ def switchover_without_loss(lab, old, new):
         pr.stop()
     results = [pr.result(timeout=15) for pr in probers]
     for v, r, pr, t in zip(VIPS, results, probers, t0):
-        assert r["sent"] > 0 and r["lost"] == 0, (
-            v, r, "seconds from the request (%.3f): lost %s; held %s:\n%s" % (
-                asked, lost_spans(pr, t, asked), fodlab.VIP4,
-                tl.describe(since=asked)), read_text(neigh))
+        # the whole story, not a repr pytest cuts short
+        assert r["sent"] > 0 and r["lost"] == 0, "\n".join((
+            "%s: %r" % (v, r), "seconds from the request (%.3f): lost %s"
+            % (asked, lost_spans(pr, t, asked)), "held %s:" % fodlab.VIP4,
+            tl.describe(since=asked), "client neighbours:", read_text(neigh)))
     tl.assert_overlap_within(HANDOVER_OVERLAP_S)
     assert sn["transitions"][0]["to"] == "active", sn["transitions"]
     assert sn["transitions"][0]["reason"] == "switchover", sn["transitions"]
